@@ -1,0 +1,31 @@
+# irohconf: every Go command here runs with the RFC 7250 crypto/tls overlay (see tlsoverlay/).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Builds that must survive a clean checkout (Cargo target dirs, built images) live here.
+IROHCONF_CACHE ?= $(HOME)/.cache/irohconf
+export IROHCONF_CACHE
+
+OVERLAY_DIR := $(CURDIR)/build/tls-overlay
+OVERLAY     := $(OVERLAY_DIR)/overlay.json
+# Ginkgo and go both read GOFLAGS; the overlay path must be absolute (ginkgo runs go in package dirs).
+export GOFLAGS := -overlay=$(OVERLAY)
+# The generator itself must build with the stock toolchain: it is what makes the overlay.
+GO_STOCK := env GOFLAGS= go
+GINKGO   := go run github.com/onsi/ginkgo/v2/ginkgo
+
+.PHONY: help
+help:
+	@echo "make test                  unit tests (Go, Rust), then the suites on this machine"
+	@echo "make overlay               generate the crypto/tls overlay into build/tls-overlay"
+
+## ---- the crypto/tls overlay --------------------------------------------------
+.PHONY: overlay
+overlay:
+	@$(GO_STOCK) run ./tlsoverlay -out $(OVERLAY_DIR)
+
+## ---- tests ----------------------------------------------------------------------
+.PHONY: test
+test: overlay
+	go vet ./...
+	go test -count=1 ./...
