@@ -1,0 +1,1 @@
+//! Pure-Rust rustls crypto provider for the firmware.
