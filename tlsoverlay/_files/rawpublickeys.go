@@ -1,0 +1,235 @@
+// Added to crypto/tls by the irohconf build overlay (tlsoverlay): RFC 7250
+// raw public keys for TLS 1.3, as iroh uses them. The edits to the existing
+// files call into this file; see tlsoverlay/edits.go for the list.
+
+package tls
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// TLS extension numbers and certificate types of RFC 7250.
+const (
+	extensionClientCertificateType uint16 = 19
+	extensionServerCertificateType uint16 = 20
+
+	certificateTypeX509         uint8 = 0
+	certificateTypeRawPublicKey uint8 = 2
+)
+
+// checkRawPublicKeys refuses configurations that cannot keep the promise of
+// Config.RawPublicKeys, before anything is sent.
+func (c *Config) checkRawPublicKeys(isClient bool) error {
+	if !c.RawPublicKeys {
+		return nil
+	}
+	// supportedVersions drops everything below TLS 1.3 when RawPublicKeys is
+	// set, so an empty list means MinVersion/MaxVersion exclude TLS 1.3.
+	if len(c.supportedVersions(isClient)) == 0 {
+		return errors.New("tls: RawPublicKeys requires TLS 1.3, but MinVersion/MaxVersion exclude it")
+	}
+	if isClient {
+		if c.EncryptedClientHelloConfigList != nil {
+			return errors.New("tls: RawPublicKeys cannot be combined with EncryptedClientHelloConfigList")
+		}
+		// Fail closed: without a callback nothing would authenticate the
+		// server's key (InsecureSkipVerify does not waive this).
+		if c.VerifyPeerCertificate == nil && c.VerifyConnection == nil {
+			return errors.New("tls: RawPublicKeys on a client requires VerifyPeerCertificate or VerifyConnection to authenticate the server key")
+		}
+		return nil
+	}
+	if c.EncryptedClientHelloKeys != nil || c.GetEncryptedClientHelloKeys != nil {
+		return errors.New("tls: RawPublicKeys cannot be combined with Encrypted Client Hello keys")
+	}
+	return nil
+}
+
+// negotiateServerCertificateTypes is the server's decision on a ClientHello.
+// Like rustls with only raw public keys configured, a RawPublicKeys server
+// requires raw public keys in both directions and never falls back to X.509.
+// A server without RawPublicKeys ignores the extensions (X.509 by omission,
+// RFC 7250, Section 4.2).
+func negotiateServerCertificateTypes(rawPublicKeys bool, ch *clientHelloMsg) (use bool, a alert, err error) {
+	if !rawPublicKeys {
+		return false, 0, nil
+	}
+	if !slices.Contains(ch.serverCertificateTypes, certificateTypeRawPublicKey) {
+		return false, alertHandshakeFailure, errors.New("tls: client did not offer a raw public key server certificate type")
+	}
+	if !slices.Contains(ch.clientCertificateTypes, certificateTypeRawPublicKey) {
+		return false, alertHandshakeFailure, errors.New("tls: client did not offer a raw public key client certificate type")
+	}
+	return true, 0, nil
+}
+
+// checkEncryptedExtensionsCertificateTypes is the client's decision on the
+// server's EncryptedExtensions. A client that offered raw public keys
+// requires both types echoed as RawPublicKey (as rustls does); a client that
+// offered nothing rejects the extensions (RFC 8446, Section 4.2).
+func checkEncryptedExtensionsCertificateTypes(offered bool, ee *encryptedExtensionsMsg) (use bool, a alert, err error) {
+	if !offered {
+		if ee.hasClientCertificateType || ee.hasServerCertificateType {
+			return false, alertUnsupportedExtension, errors.New("tls: server sent a certificate type extension the client did not offer")
+		}
+		return false, 0, nil
+	}
+	if !ee.hasServerCertificateType || !ee.hasClientCertificateType {
+		return false, alertHandshakeFailure, errors.New("tls: server did not negotiate raw public keys (certificate type extensions missing)")
+	}
+	if ee.serverCertificateType != certificateTypeRawPublicKey || ee.clientCertificateType != certificateTypeRawPublicKey {
+		return false, alertIllegalParameter, fmt.Errorf("tls: server selected certificate types client=%d server=%d, only raw public keys (2) were offered",
+			ee.clientCertificateType, ee.serverCertificateType)
+	}
+	return true, 0, nil
+}
+
+func (hs *serverHandshakeStateTLS13) negotiateCertificateTypes() error {
+	c := hs.c
+	use, a, err := negotiateServerCertificateTypes(c.config.RawPublicKeys, hs.clientHello)
+	if err != nil {
+		c.sendAlert(a)
+		return err
+	}
+	c.rawPublicKeys = use
+	return nil
+}
+
+func (c *Conn) checkServerCertificateTypes(ee *encryptedExtensionsMsg) error {
+	use, a, err := checkEncryptedExtensionsCertificateTypes(c.config.RawPublicKeys, ee)
+	if err != nil {
+		c.sendAlert(a)
+		return err
+	}
+	c.rawPublicKeys = use
+	return nil
+}
+
+// parseRawPublicKey parses a peer's certificate_data under RFC 7250: the DER
+// SubjectPublicKeyInfo of an Ed25519 key, nothing else. It returns a
+// synthetic certificate that only carries the key, so that the
+// CertificateVerify code and ConnectionState.PeerCertificates work unchanged.
+// It is not an X.509 certificate: no names, no validity, no issuer.
+func parseRawPublicKey(spki []byte) (*x509.Certificate, alert, error) {
+	pub, err := x509.ParsePKIXPublicKey(spki)
+	if err != nil {
+		return nil, alertDecodeError, errors.New("tls: failed to parse raw public key: " + err.Error())
+	}
+	key, ok := pub.(ed25519.PublicKey)
+	if !ok {
+		return nil, alertUnsupportedCertificate, fmt.Errorf("tls: raw public key of type %T, only Ed25519 is supported", pub)
+	}
+	// Only the canonical 44-byte encoding: peers compare SPKIs byte for byte.
+	if canonical, err := x509.MarshalPKIXPublicKey(key); err != nil || !bytes.Equal(canonical, spki) {
+		return nil, alertDecodeError, errors.New("tls: raw public key is not a canonical Ed25519 SubjectPublicKeyInfo")
+	}
+	spki = bytes.Clone(spki)
+	return &x509.Certificate{
+		Raw:                     spki,
+		RawSubjectPublicKeyInfo: spki,
+		PublicKey:               key,
+		PublicKeyAlgorithm:      x509.Ed25519,
+	}, 0, nil
+}
+
+// processPeerRawPublicKey checks the peer's Certificate message contents and
+// runs VerifyPeerCertificate([spki], nil). VerifyConnection is run by the
+// callers, in the same place as for X.509.
+func (c *Conn) processPeerRawPublicKey(certificate Certificate) error {
+	if len(certificate.Certificate) != 1 {
+		c.sendAlert(alertBadCertificate)
+		return fmt.Errorf("tls: peer sent %d certificate entries, a raw public key is exactly one", len(certificate.Certificate))
+	}
+	if certificate.OCSPStaple != nil || certificate.SignedCertificateTimestamps != nil {
+		c.sendAlert(alertBadCertificate)
+		return errors.New("tls: peer sent certificate entry extensions with a raw public key")
+	}
+	cert, a, err := parseRawPublicKey(certificate.Certificate[0])
+	if err != nil {
+		c.sendAlert(a)
+		return err
+	}
+	c.peerCertificates = []*x509.Certificate{cert}
+	c.verifiedChains = nil
+	if c.config.VerifyPeerCertificate != nil {
+		if err := c.config.VerifyPeerCertificate([][]byte{cert.Raw}, nil); err != nil {
+			c.sendAlert(alertBadCertificate)
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyServerRawPublicKey replaces X.509 verification on a RawPublicKeys
+// client. It fails closed: a missing negotiation or a missing callback ends
+// the handshake.
+func (c *Conn) verifyServerRawPublicKey(certificates [][]byte) error {
+	if !c.rawPublicKeys {
+		c.sendAlert(alertInternalError)
+		return errors.New("tls: internal error: server certificate with RawPublicKeys set but not negotiated")
+	}
+	if c.config.VerifyPeerCertificate == nil && c.config.VerifyConnection == nil {
+		c.sendAlert(alertBadCertificate)
+		return errors.New("tls: RawPublicKeys on a client requires VerifyPeerCertificate or VerifyConnection to authenticate the server key")
+	}
+	// The TLS 1.3 client has already stored the entry's extensions.
+	if err := c.processPeerRawPublicKey(Certificate{
+		Certificate:                 certificates,
+		OCSPStaple:                  c.ocspResponse,
+		SignedCertificateTimestamps: c.scts,
+	}); err != nil {
+		return err
+	}
+	if c.config.VerifyConnection != nil {
+		if err := c.config.VerifyConnection(c.connectionStateLocked()); err != nil {
+			c.sendAlert(alertBadCertificate)
+			return err
+		}
+	}
+	return nil
+}
+
+// processClientRawPublicKey replaces processCertsFromClient on a
+// RawPublicKeys server: a client key is always required. readClientCertificate
+// calls VerifyConnection afterwards.
+func (c *Conn) processClientRawPublicKey(certificate Certificate) error {
+	if !c.rawPublicKeys {
+		c.sendAlert(alertInternalError)
+		return errors.New("tls: internal error: client certificate with RawPublicKeys set but not negotiated")
+	}
+	if len(certificate.Certificate) == 0 {
+		c.sendAlert(alertCertificateRequired)
+		return errors.New("tls: client didn't provide a raw public key")
+	}
+	return c.processPeerRawPublicKey(certificate)
+}
+
+// checkLocalRawPublicKey refuses to send a Certificate that is not one
+// Ed25519 SubjectPublicKeyInfo matching the private key, so a
+// misconfiguration fails here with a clear error rather than at the peer.
+func checkLocalRawPublicKey(cert *Certificate) error {
+	if len(cert.Certificate) != 1 {
+		return fmt.Errorf("tls: RawPublicKeys: Certificate must hold exactly one SubjectPublicKeyInfo, it holds %d entries", len(cert.Certificate))
+	}
+	if cert.OCSPStaple != nil || cert.SignedCertificateTimestamps != nil {
+		return errors.New("tls: RawPublicKeys: Certificate must not carry OCSP staples or SCTs")
+	}
+	local, _, err := parseRawPublicKey(cert.Certificate[0])
+	if err != nil {
+		return fmt.Errorf("tls: RawPublicKeys: local certificate: %v", err)
+	}
+	signer, ok := cert.PrivateKey.(crypto.Signer)
+	if !ok {
+		return errors.New("tls: RawPublicKeys: Certificate.PrivateKey is not a crypto.Signer")
+	}
+	if pub, ok := signer.Public().(ed25519.PublicKey); !ok || !pub.Equal(local.PublicKey) {
+		return errors.New("tls: RawPublicKeys: Certificate.PrivateKey does not match its SubjectPublicKeyInfo")
+	}
+	return nil
+}
