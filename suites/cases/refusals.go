@@ -1,0 +1,152 @@
+package cases
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/irohconf/irohconf/suites/framework"
+)
+
+// QUIC error codes of the refusals: TLS alerts are CRYPTO_ERROR 0x0100 + alert (RFC 9001).
+const (
+	codeHandshakeFailure      = 0x0100 + 40  // no raw-key certificate types in common
+	codeBadCertificate        = 0x0100 + 42  // the client refuses the server's key
+	codeCertificateRequired   = 0x0100 + 116 // no client key
+	codeNoApplicationProtocol = 0x0100 + 120 // ALPN not served
+)
+
+// refusalBound is how long a refusal may take: a refusal that only ends by timing out hangs.
+const refusalBound = 5 * time.Second
+
+type refusal struct {
+	name, abbr, description string
+	how                     framework.Misbehaviour
+	// codes are the QUIC error codes iroh uses for this refusal (any one of them).
+	codes []uint64
+}
+
+func refusalCase(r refusal) framework.Case {
+	return framework.Case{
+		Name: r.name, Abbr: r.abbr, Description: r.description,
+		Needs:   clientHas(framework.FeatureMisbehavingClient),
+		Timeout: 20 * time.Second,
+		Run: func(ctx context.Context, c *framework.Cell) error {
+			mc, ok := c.Client.(framework.MisbehavingClient)
+			if !ok {
+				return framework.Testbed(fmt.Errorf("client %s declares %s but its driver cannot misbehave", c.Client.Manifest().Name, framework.FeatureMisbehavingClient))
+			}
+			req := framework.DialRequest{Ticket: c.Server.Ticket(), ALPN: EchoALPN, Size: 13, Count: 1, Timeout: 2 * refusalBound, KeyLog: c.KeyLogPath("client")}
+			c.Notef("misbehaving dial: %s", r.how)
+			start := time.Now()
+			res, err := mc.DialMisbehaving(ctx, req, r.how, c.ClientLog)
+			took := time.Since(start)
+			if err != nil {
+				return framework.Testbed(err)
+			}
+			c.Notef("result: ok=%v error=%q code=%s after %s", res.OK, res.Error, codeSuffix(res.ErrorCode), took)
+			c.Record("refusal_ms", float64(took.Microseconds())/1000)
+			if res.OK {
+				return fmt.Errorf("the connection was accepted and echoed; want a refusal (%s)", r.how)
+			}
+			if res.ErrorCode == nil {
+				return fmt.Errorf("refused without a QUIC error code after %s (%s); want one of %s", took.Round(time.Millisecond), res.Error, codes(r.codes))
+			}
+			if !contains(r.codes, *res.ErrorCode) {
+				return fmt.Errorf("refused with error code %#x (%s); iroh uses %s", *res.ErrorCode, res.Error, codes(r.codes))
+			}
+			if took > refusalBound {
+				return fmt.Errorf("the refusal took %s, more than %s", took.Round(time.Millisecond), refusalBound)
+			}
+			return nil
+		},
+	}
+}
+
+// RefuseWrongID: the client expects another endpoint id than the server's key; it aborts.
+func RefuseWrongID() framework.Case {
+	return refusalCase(refusal{
+		name: "refuse-wrong-id", abbr: "RW", how: framework.MisbehaveWrongID,
+		description: "a client that expects another endpoint id refuses the server's key (bad_certificate)",
+		codes:       []uint64{codeBadCertificate},
+	})
+}
+
+// RefuseUnservedALPN: an ALPN the server does not serve is refused with no_application_protocol.
+func RefuseUnservedALPN() framework.Case {
+	return refusalCase(refusal{
+		name: "refuse-alpn", abbr: "RA", how: framework.MisbehaveUnknownALPN,
+		description: "an ALPN the server does not serve is refused with no_application_protocol (0x0178)",
+		codes:       []uint64{codeNoApplicationProtocol},
+	})
+}
+
+// RefusePlainX509: a client without raw public keys (plain X.509 TLS) is refused.
+func RefusePlainX509() framework.Case {
+	return refusalCase(refusal{
+		name: "refuse-x509", abbr: "RX", how: framework.MisbehavePlainX509,
+		description: "a client with plain X.509 TLS (no raw public keys) is refused with handshake_failure (0x0128)",
+		codes:       []uint64{codeHandshakeFailure},
+	})
+}
+
+// RefuseNoClientKey: a client that offers raw keys but has no key of its own is refused.
+func RefuseNoClientKey() framework.Case {
+	return refusalCase(refusal{
+		name: "refuse-no-client-key", abbr: "RK", how: framework.MisbehaveNoClientKey,
+		description: "a client that sends no key of its own is refused with certificate_required (0x0174)",
+		codes:       []uint64{codeCertificateRequired},
+	})
+}
+
+func contains(list []uint64, v uint64) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func codes(list []uint64) string {
+	s := ""
+	for i, c := range list {
+		if i > 0 {
+			s += " or "
+		}
+		s += fmt.Sprintf("%#x", c)
+	}
+	return s
+}
+
+// sniCase: a client sending the given SNI is accepted and echoes.
+func sniCase(name, abbr, description string, mode framework.SNIMode) framework.Case {
+	return framework.Case{
+		Name: name, Abbr: abbr, Description: description,
+		Needs:   clientHas(framework.FeatureSNIControl),
+		Timeout: 20 * time.Second,
+		Run: func(ctx context.Context, c *framework.Cell) error {
+			sc, ok := c.Client.(framework.SNIClient)
+			if !ok {
+				return framework.Testbed(fmt.Errorf("client %s declares %s but its driver cannot choose SNI", c.Client.Manifest().Name, framework.FeatureSNIControl))
+			}
+			req := framework.DialRequest{Ticket: c.Server.Ticket(), ALPN: EchoALPN, Size: 13, Count: 1, Timeout: 10 * time.Second, KeyLog: c.KeyLogPath("client")}
+			c.Notef("dial with SNI %s", mode)
+			res, err := sc.DialWithSNI(ctx, req, mode, c.ClientLog)
+			if err != nil {
+				return framework.Testbed(err)
+			}
+			return checkDialed(c, req, res)
+		},
+	}
+}
+
+// SNINone: a client that sends no SNI (iroh after 1.0.3) is accepted.
+func SNINone() framework.Case {
+	return sniCase("sni-none", "N0", "a client that sends no SNI (iroh after 1.0.3) is accepted", framework.SNINone)
+}
+
+// SNIIrohInvalid: a client that sends <base32hex(id)>.iroh.invalid (iroh up to 1.0.3) is accepted.
+func SNIIrohInvalid() framework.Case {
+	return sniCase("sni-iroh-invalid", "N1", "a client that sends <base32hex(id)>.iroh.invalid as SNI (iroh up to 1.0.3) is accepted", framework.SNIIrohInvalid)
+}

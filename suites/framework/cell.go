@@ -1,0 +1,111 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Case is one entry of the catalogue: written once, run for every pair whose peers declare
+// what it needs.
+type Case struct {
+	Name        string
+	Abbr        string
+	Description string
+	// Needs says whether the pair declares what the case needs; a non-nil error (made with
+	// NotDeclared) makes the cell unsupported without running it.
+	Needs func(client, server Manifest) error
+	// Run runs the case in one cell. Errors made with Testbed end the cell as error, others as
+	// failed.
+	Run func(ctx context.Context, c *Cell) error
+	// Timeout bounds the whole cell.
+	Timeout time.Duration
+}
+
+// Cell is one (client, server, case) run: what a case sees of its peers, and where it writes.
+type Cell struct {
+	Client    ClientPeer
+	Server    Server
+	ServerLog *Tap
+	ClientLog *Tap
+	// LogDir is the cell's own folder: logs/<client>__<server>/<case>/.
+	LogDir string
+	// ServerPeer is the server's peer (for its manifest).
+	ServerPeer ServerPeer
+
+	mu      sync.Mutex
+	metrics map[string]float64
+	notes   []string
+}
+
+// ClientManifest and ServerManifest are what the two peers declared.
+func (c *Cell) ClientManifest() Manifest { return c.Client.Manifest() }
+func (c *Cell) ServerManifest() Manifest { return c.ServerPeer.Manifest() }
+
+// Record keeps a measurement for the report (handshake_ms, throughput_mbps, boot_ms, ...).
+func (c *Cell) Record(name string, v float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.metrics == nil {
+		c.metrics = map[string]float64{}
+	}
+	c.metrics[name] = v
+}
+
+// Metrics returns a copy of what was recorded.
+func (c *Cell) Metrics() map[string]float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]float64, len(c.metrics))
+	for k, v := range c.metrics {
+		out[k] = v
+	}
+	return out
+}
+
+// Notef adds a line to the cell's own notes (cell.log).
+func (c *Cell) Notef(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.notes = append(c.notes, time.Now().UTC().Format("15:04:05.000000")+" "+fmt.Sprintf(format, args...))
+}
+
+// KeyLogPath is where the client of this cell writes its TLS key log.
+func (c *Cell) KeyLogPath(name string) string {
+	return filepath.Join(c.LogDir, "keylog-"+name+".txt")
+}
+
+// Dial runs one dial with the cell's client, logging the request and result.
+func (c *Cell) Dial(ctx context.Context, req DialRequest) (DialResult, error) {
+	if req.KeyLog == "" {
+		req.KeyLog = c.KeyLogPath("client")
+	}
+	c.Notef("dial alpn=%s size=%d count=%d streams=%d idle=%s", req.ALPN, req.Size, req.Count, req.Streams, req.Idle)
+	res, err := c.Client.Dial(ctx, req, c.ClientLog)
+	if err != nil {
+		c.Notef("dial: test bed error: %v", err)
+		return res, Testbed(err)
+	}
+	c.Notef("dial result: ok=%v remote=%s handshake=%.2fms bytes=%d error=%q", res.OK, res.RemoteID, res.HandshakeMS, res.Bytes, res.Error)
+	return res, nil
+}
+
+func (c *Cell) writeNotes(outcome Outcome, reason string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, err := os.Create(filepath.Join(c.LogDir, "cell.log"))
+	if err != nil {
+		return err
+	}
+	for _, n := range c.notes {
+		fmt.Fprintln(f, n)
+	}
+	fmt.Fprintf(f, "outcome: %s\n", outcome)
+	if reason != "" {
+		fmt.Fprintf(f, "reason: %s\n", reason)
+	}
+	return f.Close()
+}

@@ -1,0 +1,150 @@
+// Package framework is what the interop and hil suites stand on: peers and what they declare,
+// the matrix of cells, per-cell logs, and the outcome of each cell. Cases (suites/cases) are
+// written against it once and run for every (client, server) pair; peer drivers
+// (suites/peers) implement its interfaces. No case knows how a peer is started.
+package framework
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Role is what a peer can be in a cell.
+type Role string
+
+const (
+	RoleClient Role = "client"
+	RoleServer Role = "server"
+)
+
+// Feature is a capability a peer declares beyond dialing and serving echo.
+type Feature string
+
+const (
+	// FeatureTicketDecoder: the peer decodes tickets (`ticket decode`), for differential tests.
+	FeatureTicketDecoder Feature = "ticket-decoder"
+	// FeatureMisbehavingClient: the peer can dial with a wrong expected id, an unserved ALPN,
+	// plain X.509 TLS or no client key, for the refusal cases.
+	FeatureMisbehavingClient Feature = "misbehaving-client"
+	// FeatureSNIControl: the client can send no SNI or iroh <= 1.0.3's synthetic name.
+	FeatureSNIControl Feature = "sni-control"
+	// FeatureIdleDial: the client can hold a connection idle before echoing (`dial --idle`).
+	FeatureIdleDial Feature = "idle-dial"
+	// FeatureConsole: the peer is a board with console commands (help, id, ticket, status, reset).
+	FeatureConsole Feature = "console"
+	// FeatureReset: the board can be reset by the suite (reset lines or a console command).
+	FeatureReset Feature = "reset"
+	// FeatureFixedSecret: the peer can be given its secret key, so its id survives restarts.
+	FeatureFixedSecret Feature = "fixed-secret"
+)
+
+// Manifest is what one peer declares about itself. A case a peer does not declare is
+// unsupported for that cell: unsupported is declared, never inferred from a failure.
+type Manifest struct {
+	Name        string    `yaml:"name"`
+	Kind        string    `yaml:"kind"` // go, upstream, virtual-board, board
+	Description string    `yaml:"description"`
+	Roles       []Role    `yaml:"roles"`
+	ALPNs       []string  `yaml:"alpns"`
+	Crypto      Crypto    `yaml:"crypto"`
+	Limits      Limits    `yaml:"limits"`
+	Features    []Feature `yaml:"features"`
+	// Versions expands one manifest into one peer per version (upstream-1.0.0, upstream-1.4.1).
+	Versions []string `yaml:"versions,omitempty"`
+	// Version is set for each expanded peer.
+	Version string `yaml:"-"`
+}
+
+// Crypto is the TLS profile a peer offers.
+type Crypto struct {
+	CipherSuites []string `yaml:"cipher_suites"`
+	Groups       []string `yaml:"groups"`
+	Signatures   []string `yaml:"signatures"`
+}
+
+// Limits are the peer's flow-control and stream limits; 0 means no limit is declared.
+type Limits struct {
+	ConcurrentBidiStreams int `yaml:"concurrent_bidi_streams"`
+	StreamReceiveWindow   int `yaml:"stream_receive_window"`
+	ConnectionWindow      int `yaml:"connection_window"`
+	MaxEchoPayload        int `yaml:"max_echo_payload"`
+}
+
+func (m Manifest) HasRole(r Role) bool       { return slices.Contains(m.Roles, r) }
+func (m Manifest) Has(f Feature) bool        { return slices.Contains(m.Features, f) }
+func (m Manifest) ServesALPN(a string) bool { return slices.Contains(m.ALPNs, a) }
+
+// ParseManifest reads one manifest strictly: unknown fields are errors, so a typo in a
+// declaration cannot silently turn a case unsupported.
+func ParseManifest(data []byte) (Manifest, error) {
+	var m Manifest
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&m); err != nil {
+		return Manifest{}, fmt.Errorf("manifest: %w", err)
+	}
+	if err := m.validate(); err != nil {
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+// LoadManifest reads a manifest file.
+func LoadManifest(path string) (Manifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Manifest{}, err
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+var knownFeatures = []Feature{FeatureTicketDecoder, FeatureMisbehavingClient, FeatureSNIControl,
+	FeatureIdleDial, FeatureConsole, FeatureReset, FeatureFixedSecret}
+
+func (m Manifest) validate() error {
+	if m.Name == "" {
+		return fmt.Errorf("manifest: name is missing")
+	}
+	if len(m.Roles) == 0 {
+		return fmt.Errorf("manifest %s: no roles declared", m.Name)
+	}
+	for _, r := range m.Roles {
+		if r != RoleClient && r != RoleServer {
+			return fmt.Errorf("manifest %s: unknown role %q (client, server)", m.Name, r)
+		}
+	}
+	if m.HasRole(RoleServer) && len(m.ALPNs) == 0 {
+		return fmt.Errorf("manifest %s: a server must declare the ALPNs it serves", m.Name)
+	}
+	for _, f := range m.Features {
+		if !slices.Contains(knownFeatures, f) {
+			return fmt.Errorf("manifest %s: unknown feature %q", m.Name, f)
+		}
+	}
+	return nil
+}
+
+// Expand returns one manifest per declared version (or the manifest itself when it has none),
+// named <name>-<version>.
+func (m Manifest) Expand() []Manifest {
+	if len(m.Versions) == 0 {
+		return []Manifest{m}
+	}
+	out := make([]Manifest, 0, len(m.Versions))
+	for _, v := range m.Versions {
+		c := m
+		c.Name = m.Name + "-" + v
+		c.Version = v
+		c.Versions = nil
+		out = append(out, c)
+	}
+	return out
+}

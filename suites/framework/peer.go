@@ -1,0 +1,161 @@
+package framework
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Peer is one implementation under test as the suite drives it. A driver in suites/peers
+// implements it; cases only ever see the interfaces below.
+type Peer interface {
+	Manifest() Manifest
+	// Version is what the peer reports about itself (known after Prepare).
+	Version() string
+	// Runtime says how the suite runs it: in-process, process, docker, process-fallback, pty, serial.
+	Runtime() string
+	// Prepare builds or checks what the peer needs (binaries, images, boards) once per run.
+	Prepare(ctx context.Context) error
+}
+
+// ServerPeer is a peer that can serve. StartServer starts one server for a set of cells; the
+// framework stops it. Everything the server prints goes to log.
+type ServerPeer interface {
+	Peer
+	StartServer(ctx context.Context, opts ServerOptions, log *Tap) (Server, error)
+}
+
+// ServerOptions configure a server for one (client, server) pair.
+type ServerOptions struct {
+	// ALPNs to serve; empty means what the manifest declares.
+	ALPNs []string
+	// Secret fixes the server's key (hex seed); empty means a fresh one.
+	Secret string
+	// KeyLogDir, when set, asks the server to write TLS key logs there.
+	KeyLogDir string
+}
+
+// Server is a running server.
+type Server interface {
+	// ID is the endpoint id the server announced.
+	ID() string
+	// Ticket is the ticket the server printed.
+	Ticket() string
+	// Addrs are the addresses it announced as listening.
+	Addrs() []string
+	// WaitConnection waits until the server reports a finished connection from remoteID
+	// (an empty remoteID matches any), with the context's deadline.
+	WaitConnection(ctx context.Context, remoteID string) (ConnEvent, error)
+	// Stop stops the server and releases everything it holds. It is safe to call twice.
+	Stop(ctx context.Context) error
+}
+
+// ConnEvent is what a server reports about one finished connection. Fields a server does not
+// report (a board's console names no ALPN or close code) are left empty / nil.
+type ConnEvent struct {
+	RemoteID    string  `json:"remote_id"`
+	ALPN        string  `json:"alpn"`
+	Bytes       int64   `json:"bytes"`
+	Streams     int     `json:"streams"`
+	CloseCode   *uint64 `json:"close_code"`
+	CloseReason string  `json:"close_reason"`
+	Error       string  `json:"error"`
+}
+
+// ClientPeer is a peer that can dial.
+type ClientPeer interface {
+	Peer
+	Dial(ctx context.Context, req DialRequest, log *Tap) (DialResult, error)
+}
+
+// DialRequest is one `dial` of the peer contract.
+type DialRequest struct {
+	Ticket  string
+	ALPN    string
+	Size    int
+	Count   int
+	Streams int
+	Idle    time.Duration
+	Timeout time.Duration
+	// Secret fixes the dialer's key (hex seed); empty means a fresh one.
+	Secret string
+	// KeyLog, when set, is a file path for the TLS key log.
+	KeyLog string
+}
+
+// DialResult is the `result` line of the peer contract. Dial returns an error only when the
+// test bed broke (the client could not be run); a refused or failed dial is a result with
+// OK false.
+type DialResult struct {
+	OK          bool      `json:"ok"`
+	EndpointID  string    `json:"endpoint_id"`
+	RemoteID    string    `json:"remote_id"`
+	ALPN        string    `json:"alpn"`
+	HandshakeMS float64   `json:"handshake_ms"`
+	EchoMS      []float64 `json:"echo_ms"`
+	Bytes       int64     `json:"bytes"`
+	Error       string    `json:"error"`
+	ErrorCode   *uint64   `json:"error_code"`
+}
+
+// TicketDecoder is a peer that decodes tickets; results come back in input order.
+type TicketDecoder interface {
+	DecodeTickets(ctx context.Context, tickets []string) ([]DecodedTicket, error)
+}
+
+// DecodedTicket is one answer of `ticket decode -`: either the decoded content or an error.
+type DecodedTicket struct {
+	Ticket     string          `json:"ticket"`
+	EndpointID string          `json:"endpoint_id,omitempty"`
+	Addrs      json.RawMessage `json:"addrs,omitempty"`
+	Error      string          `json:"error,omitempty"`
+}
+
+// Misbehaviour is how a misbehaving client departs from iroh for the refusal cases.
+type Misbehaviour string
+
+const (
+	MisbehaveWrongID     Misbehaviour = "wrong-expected-id"
+	MisbehaveUnknownALPN Misbehaviour = "unserved-alpn"
+	MisbehavePlainX509   Misbehaviour = "plain-x509"
+	MisbehaveNoClientKey Misbehaviour = "no-client-key"
+)
+
+// SNIMode is the server name a client sends.
+type SNIMode string
+
+const (
+	SNINone        SNIMode = "none"         // iroh after 1.0.3
+	SNIIrohInvalid SNIMode = "iroh-invalid" // <base32hex(id)>.iroh.invalid, iroh up to 1.0.3
+)
+
+// MisbehavingClient is a client that can break the rules on purpose (the Go peer).
+type MisbehavingClient interface {
+	DialMisbehaving(ctx context.Context, req DialRequest, how Misbehaviour, log *Tap) (DialResult, error)
+}
+
+// SNIClient is a client that can choose its SNI.
+type SNIClient interface {
+	DialWithSNI(ctx context.Context, req DialRequest, sni SNIMode, log *Tap) (DialResult, error)
+}
+
+// Board is a server with a console: the firmware on a board or the virtual board.
+type Board interface {
+	Server
+	// Reset resets the board and waits until it is ready again; it returns the boot time.
+	Reset(ctx context.Context) (time.Duration, error)
+	// Status runs the status command.
+	Status(ctx context.Context) (BoardStatus, error)
+	// BootTime is how long the last boot took from reset to ready.
+	BootTime() time.Duration
+}
+
+// BoardStatus is the STATUS line of our firmware.
+type BoardStatus struct {
+	UptimeMS          int64  `json:"uptime_ms"`
+	OpenConnections   int    `json:"open_connections"`
+	ConnectionsServed int    `json:"connections_served"`
+	BytesEchoed       int64  `json:"bytes_echoed"`
+	HeapFree          *int64 `json:"heap_free"`
+	HeapMin           *int64 `json:"heap_min"`
+}
