@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"filippo.io/edwards25519"
 )
@@ -196,6 +197,10 @@ func decodeKeyText(s, what string) ([Size]byte, error) {
 func DecodeBase32(s string) ([]byte, error) {
 	upper := []byte(s)
 	for i, c := range upper {
+		if c >= utf8.RuneSelf {
+			r, _ := utf8.DecodeRuneInString(s[i:])
+			return nil, fmt.Errorf("bad base32: non-ASCII %q at byte %d is not in the RFC 4648 alphabet", r, i)
+		}
 		switch {
 		case c >= 'a' && c <= 'z':
 			upper[i] = c - 'a' + 'A'

@@ -34,7 +34,7 @@ func (k AddrKind) String() string {
 	return "AddrKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// legacyInlineMax is the inline capacity of iroh 1.0.0–1.0.3's CustomAddrBytes. It also decides
+// legacyInlineMax is the inline capacity of iroh 0.97–1.0.3's CustomAddrBytes. It also decides
 // the order of custom addresses in every version (derived Ord: Inline < Heap).
 const legacyInlineMax = 30
 

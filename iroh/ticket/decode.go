@@ -21,7 +21,7 @@ var (
 	u16Width   = varintWidth{16, "u16", 3, 0x03}
 	u32Width   = varintWidth{32, "u32", 5, 0x0f}
 	u64Width   = varintWidth{64, "u64", 10, 0x01}
-	usizeWidth = varintWidth{64, "length", 10, 0x01}
+	usizeWidth = varintWidth{64, "64-bit length", 10, 0x01}
 )
 
 // reader walks the payload the way postcard's deserializer does.
@@ -86,14 +86,15 @@ func (r *reader) length(what string) (int, *Error) {
 }
 
 // decode reads the whole payload with one custom address encoding. sawCustom tells whether it
-// reached a custom address, so the caller knows whether the other encoding is worth a try.
-func decode(raw []byte, enc CustomEncoding) (Ticket, *Error, bool) {
+// reached a custom address, so the caller knows whether the other encoding is worth a try;
+// progress is how many bytes were consumed before an error was found.
+func decode(raw []byte, enc CustomEncoding) (t Ticket, err *Error, sawCustom bool, progress int) {
 	r := &reader{b: raw, enc: enc}
-	t, err := r.ticket()
+	t, err = r.ticket()
 	if err != nil {
-		return Ticket{}, err, r.sawCustom
+		return Ticket{}, err, r.sawCustom, r.off
 	}
-	return t, nil, r.sawCustom
+	return t, nil, r.sawCustom, r.off
 }
 
 func (r *reader) ticket() (Ticket, *Error) {
@@ -137,7 +138,7 @@ func (r *reader) ticket() (Ticket, *Error) {
 		addrs = append(addrs, a)
 	}
 	if r.off != len(r.b) {
-		return Ticket{}, byteError(TrailingBytes, r.off, "%d bytes after the last address: %x", len(r.b)-r.off, r.b[r.off:])
+		return Ticket{}, byteError(TrailingBytes, r.off, "%s after the last address: %x", plural(len(r.b)-r.off, "byte"), r.b[r.off:])
 	}
 	t := New(id, addrs...)
 	if t.HasCustom() {
@@ -244,12 +245,12 @@ func (r *reader) custom(what string) (Addr, *Error) {
 		}
 		size := int(sizeAndData[0])
 		if size > legacyInlineMax {
-			return Addr{}, byteError(BadCustomAddr, start, "%s has inline size %d, above the 30-byte inline buffer", what, size)
+			return Addr{}, byteError(BadCustomAddr, start+1, "%s has inline size %d, above the 30-byte inline buffer", what, size)
 		}
 		data, padding := sizeAndData[1:1+size], sizeAndData[1+size:]
-		for _, p := range padding {
+		for i, p := range padding {
 			if p != 0 {
-				return Addr{}, byteError(BadCustomAddr, start, "%s has non-zero bytes after its %d inline data bytes: %x", what, size, padding)
+				return Addr{}, byteError(BadCustomAddr, start+2+size+i, "%s has non-zero bytes after its %d inline data bytes: %x", what, size, padding)
 			}
 		}
 		return CustomAddr(id, data), nil
@@ -258,11 +259,18 @@ func (r *reader) custom(what string) (Addr, *Error) {
 		if err != nil {
 			return Addr{}, err
 		}
-		if n <= legacyInlineMax {
-			return Addr{}, byteError(BadCustomAddr, start, "%s stores %d bytes on the heap; iroh 1.0.3 stores up to 30 bytes inline", what, n)
-		}
 		data, _ := r.take(n, "")
+		if n <= legacyInlineMax {
+			return Addr{}, byteError(BadCustomAddr, start+1, "%s stores %d bytes on the heap; iroh 1.0.3 stores up to 30 bytes inline", what, n)
+		}
 		return CustomAddr(id, data), nil
 	}
-	return Addr{}, byteError(BadCustomAddr, start, "%s has data storage variant %d; iroh 1.0.0–1.0.3 knows inline (0) and heap (1)", what, storage)
+	return Addr{}, byteError(BadCustomAddr, start, "%s has data storage variant %d; iroh 0.97–1.0.3 knows inline (0) and heap (1)", what, storage)
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }

@@ -39,7 +39,7 @@ const (
 	BadUTF8 ErrorKind = "bad_utf8"
 	// BadRelayURL: a relay URL that does not parse as an absolute URL.
 	BadRelayURL ErrorKind = "bad_relay_url"
-	// BadCustomAddr: a custom address whose iroh 1.0.0–1.0.3 encoding is malformed
+	// BadCustomAddr: a custom address whose iroh 0.97–1.0.3 encoding is malformed
 	// (unknown storage variant, inline size above 30, non-zero inline padding, heap data of 30
 	// bytes or less).
 	BadCustomAddr ErrorKind = "bad_custom_addr"

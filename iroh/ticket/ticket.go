@@ -132,24 +132,31 @@ func prefixError(s string) error {
 }
 
 // FromBytes decodes the payload (0x00 ‖ postcard(EndpointAddr)). Custom addresses are read in the
-// current encoding first, as current iroh does; only if that fails is the iroh 1.0.0–1.0.3
-// encoding tried. When both fail, the error of the reading that got further is returned.
+// current encoding first, as current iroh does; only if that fails is the iroh 0.97–1.0.3
+// encoding tried. When both fail, the error of the reading that consumed more bytes wins (the
+// current one on a tie) and its detail names the other reading's error too.
 func FromBytes(raw []byte) (Ticket, error) {
-	t, err, sawCustom := decode(raw, CustomCurrent)
+	t, err, sawCustom, progress := decode(raw, CustomCurrent)
 	if err == nil {
 		return t, nil
 	}
 	if !sawCustom {
 		return Ticket{}, err
 	}
-	lt, lerr, _ := decode(raw, CustomLegacy)
+	lt, lerr, _, lprogress := decode(raw, CustomLegacy)
 	if lerr == nil {
 		return lt, nil
 	}
-	if lerr.Offset > err.Offset {
-		lerr.Detail = "read with the iroh 0.97–1.0.3 custom address encoding: " + lerr.Detail
+	if lerr.Kind == err.Kind && lerr.Offset == err.Offset {
+		return Ticket{}, err
+	}
+	if lprogress > progress {
+		lerr.Detail = fmt.Sprintf("%s (read with the iroh 0.97–1.0.3 custom address encoding; with the current one: %s at byte %d: %s)",
+			lerr.Detail, err.Kind, err.Offset, err.Detail)
 		return Ticket{}, lerr
 	}
+	err.Detail = fmt.Sprintf("%s (with the iroh 0.97–1.0.3 custom address encoding: %s at byte %d: %s)",
+		err.Detail, lerr.Kind, lerr.Offset, lerr.Detail)
 	return Ticket{}, err
 }
 
