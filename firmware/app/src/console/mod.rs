@@ -1,0 +1,15 @@
+//! The board console: what it prints and what it reads.
+//!
+//! Output lines follow `docs/board-console.md`: the lines the iroh ESP32 examples print, a boot
+//! banner, one `STATUS` line format, each behind an ESP-IDF log prefix. Input is one command a
+//! line, ended by `\n`, `\r\n` or a lone `\r` (what a terminal sends over a UART).
+
+mod command;
+mod input;
+mod lines;
+mod log;
+
+pub use command::Command;
+pub use input::{InputLine, LineAssembler, MAX_LINE};
+pub use lines::{printable, Lines, Status, HELP};
+pub use log::{Level, Log, TAG};
