@@ -18,6 +18,7 @@ GINKGO   := go run github.com/onsi/ginkgo/v2/ginkgo
 help:
 	@echo "make test                  unit tests (Go, Rust), then the suites on this machine"
 	@echo "make overlay               generate the crypto/tls overlay into build/tls-overlay"
+	@echo "make test-reports          the report writer's tests, including index.html in headless Chromium"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
 .PHONY: overlay
@@ -26,6 +27,12 @@ overlay:
 
 ## ---- tests ----------------------------------------------------------------------
 .PHONY: test
-test: overlay
+test: overlay test-reports
 	go vet ./...
 	go test -count=1 ./...
+
+## ---- reports: the report writer (results.json, junit.xml, summary.md, index.html) ------
+# Its browser test needs Chromium (apt-get install -y chromium); IROHCONF_NO_BROWSER=1 skips it.
+.PHONY: test-reports
+test-reports: overlay
+	go test -count=1 ./reports/...
