@@ -76,7 +76,10 @@ func Patch(src Source, edits []Edit, added map[string][]byte) (map[string][]byte
 			}
 			content = b
 		}
-		if n := bytes.Count(content, []byte(e.Anchor)); n != 1 || e.Anchor == "" {
+		if e.Anchor == "" {
+			return nil, fmt.Errorf("%s: edit %q has an empty anchor", e.File, e.Why)
+		}
+		if n := bytes.Count(content, []byte(e.Anchor)); n != 1 {
 			return nil, &AnchorError{GoVersion: src.GoVersion, File: e.File, Anchor: e.Anchor, Why: e.Why, Matches: n}
 		}
 		var repl string
