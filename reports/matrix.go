@@ -79,6 +79,16 @@ func (m *matrix) pairs() []pair {
 	return out
 }
 
+// ordered lists every cell client-major: clients, then servers, in peer order, then cases in
+// catalogue order.
+func (m *matrix) ordered() []Cell {
+	var out []Cell
+	for _, p := range m.pairs() {
+		out = append(out, p.Cells...)
+	}
+	return out
+}
+
 // problems lists the failed and errored cells, in matrix order.
 func (m *matrix) problems() []Cell {
 	var out []Cell

@@ -131,7 +131,7 @@ type Cell struct {
 	Outcome Outcome `json:"outcome"`
 	// Reason says why the cell did not succeed (or anything worth knowing when it did).
 	Reason     string    `json:"reason,omitempty"`
-	Start      time.Time `json:"start"`
+	Start      time.Time `json:"start,omitzero"`
 	DurationMS float64   `json:"duration_ms"`
 	// HandshakeMS is the time from dial to an established connection, when measured.
 	HandshakeMS *float64 `json:"handshake_ms,omitempty"`

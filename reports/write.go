@@ -1,10 +1,13 @@
 package reports
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -32,8 +35,14 @@ func Write(runDir string, run Run) error {
 		run.ID = filepath.Base(filepath.Clean(runDir))
 	}
 	if err := run.Validate(); err != nil {
-		return fmt.Errorf("not writing the report of %s: %w", runDir, err)
+		err = fmt.Errorf("not writing the report of %s: %w", runDir, err)
+		if kept := keepRejected(runDir, run, err); kept != "" {
+			err = fmt.Errorf("%w\n(the run as given is kept in %s)", err, kept)
+		}
+		return err
 	}
+	// Specs may run in random order or in parallel; the report lists cells in matrix order.
+	run.Cells = newMatrix(run).ordered()
 	results, err := renderResults(run)
 	if err != nil {
 		return err
@@ -41,7 +50,50 @@ func Write(runDir string, run Run) error {
 	if err := writeReport(runDir, run, map[string][]byte{ResultsFile: results}); err != nil {
 		return err
 	}
+	// A run refused earlier is superseded by this one.
+	if err := os.Remove(filepath.Join(runDir, RejectedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	return pointLatest(runDir)
+}
+
+// RejectedFile keeps a run that Write refused, with the reason, so its cells are not lost;
+// the report files stay as they were.
+const RejectedFile = "rejected-run.json"
+
+// keepRejected writes the refused run next to the report, best effort: it returns the file's
+// path, or "" when even that was not possible.
+func keepRejected(runDir string, run Run, why error) string {
+	if fi, err := os.Stat(runDir); err != nil || !fi.IsDir() {
+		return ""
+	}
+	doc := struct {
+		Schema string      `json:"schema"`
+		Error  string      `json:"error"`
+		Run    resultsFile `json:"run"`
+	}{Schema: "irohconf/rejected-run/v1", Error: why.Error(), Run: resultsFile{
+		Schema: Schema, Suite: run.Suite, RunID: run.ID, Start: run.Start, End: run.End,
+		Host: run.Host, Peers: slices.Clone(run.Peers), Cases: run.Cases, Results: run.Cells,
+	}}
+	for i, p := range doc.Run.Peers {
+		if _, err := json.Marshal(p.Manifest); err != nil {
+			doc.Run.Peers[i].Manifest = fmt.Sprintf("%+v (not JSON: %v)", p.Manifest, err)
+		}
+	}
+	for i, c := range doc.Run.Results {
+		if _, err := json.Marshal(c); err != nil { // NaN or Inf in a measurement
+			doc.Run.Results[i] = Cell{Client: c.Client, Server: c.Server, Case: c.Case, Outcome: c.Outcome,
+				Reason: fmt.Sprintf("%s\n[measurements dropped: %v]", c.Reason, err), Logs: c.Logs}
+		}
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return ""
+	}
+	if err := writeFilesAtomically(runDir, map[string][]byte{RejectedFile: b}); err != nil {
+		return ""
+	}
+	return filepath.Join(runDir, RejectedFile)
 }
 
 // Render writes junit.xml, summary.md and index.html again from <runDir>/results.json, e.g.
@@ -81,7 +133,7 @@ func writeReport(runDir string, run Run, files map[string][]byte) error {
 
 // ownFiles are the files Write makes; everything else at the top of a run folder is someone
 // else's (Ginkgo's reports, a pcap) and gets a link.
-var ownFiles = map[string]bool{ResultsFile: true, JUnitFile: true, SummaryFile: true, IndexFile: true}
+var ownFiles = map[string]bool{ResultsFile: true, JUnitFile: true, SummaryFile: true, IndexFile: true, RejectedFile: true}
 
 func extraFiles(runDir string) []string {
 	entries, err := os.ReadDir(runDir)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,9 +149,23 @@ func TestWriteRejectsBadRunsAndKeepsThePreviousReport(t *testing.T) {
 		{"manifest that is not JSON", "manifest", edit(func(r *Run) { r.Peers[0].Manifest = func() {} })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			os.Remove(filepath.Join(runDir, RejectedFile))
 			err := Write(runDir, tc.run)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Write error = %v, want one that says %q", err, tc.want)
+			}
+			// Nothing is lost: the refused run is kept beside the report, with the reason.
+			var kept struct {
+				Error string `json:"error"`
+				Run   struct {
+					Results []json.RawMessage `json:"results"`
+				} `json:"run"`
+			}
+			if err := json.Unmarshal(readFile(t, filepath.Join(runDir, RejectedFile)), &kept); err != nil {
+				t.Fatalf("rejected run not kept: %v", err)
+			}
+			if !strings.Contains(kept.Error, tc.want) || len(kept.Run.Results) != len(tc.run.Cells) {
+				t.Errorf("kept run: error %q, %d cells, want %d", kept.Error, len(kept.Run.Results), len(tc.run.Cells))
 			}
 		})
 	}
@@ -161,6 +176,10 @@ func TestWriteRejectsBadRunsAndKeepsThePreviousReport(t *testing.T) {
 	}
 	if latest, _ := os.Readlink(filepath.Join(root, LatestLink)); latest != latestBefore {
 		t.Errorf("latest moved to %s", latest)
+	}
+	mustWrite(t, runDir, good)
+	if _, err := os.Stat(filepath.Join(runDir, RejectedFile)); err == nil {
+		t.Errorf("%s still there after a good run was written", RejectedFile)
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(runDir, ".*")); len(leftovers) > 0 {
 		t.Errorf("temporary files left behind: %v", leftovers)
@@ -239,6 +258,15 @@ func TestResultsJSON(t *testing.T) {
 	}
 	if goPeer := doc.Conform[0]; goPeer.Result != Failed || goPeer.AsClient.Total != 9 || goPeer.AsServer.Total != 6 || goPeer.Cells.Total != 12 {
 		t.Errorf("go conformance = %+v (the go→go cells count once per role, once in cells)", goPeer)
+	}
+
+	// Cells come out in matrix order whatever order the suite recorded them in.
+	shuffled := run
+	shuffled.Cells = slices.Clone(run.Cells)
+	slices.Reverse(shuffled.Cells)
+	mustWrite(t, runDir, shuffled)
+	if !bytes.Equal(readFile(t, filepath.Join(runDir, ResultsFile)), raw) {
+		t.Errorf("results.json depends on the order cells were recorded in")
 	}
 
 	// Load gives back the run as written.
