@@ -1,0 +1,81 @@
+package contract
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/irohconf/irohconf/iroh/echo"
+	"github.com/irohconf/irohconf/iroh/endpoint"
+	"github.com/irohconf/irohconf/iroh/key"
+)
+
+// ServeConfig is what `serve` takes.
+type ServeConfig struct {
+	// Bind is the UDP address; empty means endpoint.DefaultBind.
+	Bind string
+	// ALPNs to serve echo on; empty means echo.ALPNs.
+	ALPNs []string
+	// Secret fixes the endpoint's key; nil means a fresh one.
+	Secret *key.SecretKey
+	// KeyLog receives the TLS key log (SSLKEYLOGFILE format) when set.
+	KeyLog io.Writer
+	// CloseWait bounds how long a connection may stay idle waiting for the client to close;
+	// zero means echo.DefaultCloseWait.
+	CloseWait time.Duration
+}
+
+// Serve serves echo until ctx ends, then closes every connection and the endpoint. It emits the
+// Ready line once the endpoint accepts connections, then one Connection per finished connection;
+// emit is never called concurrently, and not after Serve returns. The error is about starting.
+func Serve(ctx context.Context, cfg ServeConfig, emit func(any)) error {
+	alpns := cfg.ALPNs
+	if len(alpns) == 0 {
+		alpns = echo.ALPNs
+	}
+	srv := &echo.Server{CloseWait: cfg.CloseWait}
+	events := make(chan endpoint.Record, 16)
+	ep, err := endpoint.Listen(ctx, endpoint.Config{
+		Bind:         cfg.Bind,
+		Secret:       cfg.Secret,
+		Handlers:     srv.Handlers(alpns...),
+		KeyLog:       cfg.KeyLog,
+		OnConnection: func(r endpoint.Record) { events <- r },
+	})
+	if err != nil {
+		return err
+	}
+	emit(Ready{
+		Event:      "ready",
+		EndpointID: ep.ID().String(),
+		Ticket:     ep.Ticket().String(),
+		Addrs:      []string{ep.Addr().String()},
+		Version:    Version(),
+	})
+	// Records are emitted from this goroutine only, so lines never interleave.
+	closed := make(chan error, 1)
+	for {
+		select {
+		case r := <-events:
+			emit(ConnectionOf(r))
+		case <-ctx.Done():
+			go func() { closed <- ep.Close() }()
+			for {
+				select {
+				case r := <-events:
+					emit(ConnectionOf(r))
+				case err := <-closed:
+					// Close waited for every report; drain what is buffered.
+					for {
+						select {
+						case r := <-events:
+							emit(ConnectionOf(r))
+						default:
+							return err
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,50 @@
+package endpoint_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/irohconf/irohconf/iroh/echo"
+	"github.com/irohconf/irohconf/iroh/endpoint"
+)
+
+// BenchmarkHandshake measures a full mutual raw-public-key handshake Go to Go on loopback: dial,
+// handshake, close with code 0.
+func BenchmarkHandshake(b *testing.B) {
+	srv := listen(b, endpoint.Config{Handlers: (&echo.Server{}).Handlers()})
+	cl := client(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := cl.Dial(ctx, srv.ID(), srv.Addr(), echo.ALPN, endpoint.DialOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = c.Close(0, echo.CloseReason)
+	}
+}
+
+func benchmarkEcho(b *testing.B, size int) {
+	srv := listen(b, endpoint.Config{Handlers: (&echo.Server{}).Handlers()})
+	cl := client(b)
+	ctx := context.Background()
+	c, err := cl.Dial(ctx, srv.ID(), srv.Addr(), echo.ALPN, endpoint.DialOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(0, echo.CloseReason)
+	payload := make([]byte, size)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := echo.Echo(ctx, c, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The echo benchmarks run one echo (one stream) per iteration on one connection; the bytes
+// counted are the payload one way.
+func BenchmarkEcho13B(b *testing.B)   { benchmarkEcho(b, 13) }
+func BenchmarkEcho64KiB(b *testing.B) { benchmarkEcho(b, 64<<10) }
+func BenchmarkEcho1MiB(b *testing.B)  { benchmarkEcho(b, 1<<20) }

@@ -1,0 +1,361 @@
+// Package endpoint is the Go peer's iroh endpoint: one UDP socket carrying QUIC v1 with RFC 7250
+// raw public keys, serving a set of ALPN handlers and dialing other endpoints by EndpointId.
+//
+// It speaks iroh 1.x on the direct path only: no relay, no address lookup, no multipath or NAT
+// traversal transport parameters (iroh falls back to plain RFC 9000 without them).
+package endpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/iroh/rpk"
+	"github.com/irohconf/irohconf/iroh/ticket"
+)
+
+// DefaultBind is where an endpoint listens unless told otherwise: loopback only.
+const DefaultBind = "127.0.0.1:0"
+
+// The transport settings iroh 1.x uses (noq defaults plus iroh's keep-alive).
+const (
+	MaxIdleTimeout   = 30 * time.Second
+	KeepAlivePeriod  = 5 * time.Second
+	HandshakeTimeout = 10 * time.Second
+)
+
+// A Handler serves the connections accepted for one ALPN. Serve runs on its own goroutine; ctx
+// ends when the endpoint closes. When Serve returns, the endpoint closes the connection with
+// application code 0 and an empty reason, as iroh's Router does when a handler returns.
+type Handler interface {
+	Serve(ctx context.Context, c *Conn) error
+}
+
+// HandlerFunc adapts a function to a Handler.
+type HandlerFunc func(ctx context.Context, c *Conn) error
+
+// Serve calls f(ctx, c).
+func (f HandlerFunc) Serve(ctx context.Context, c *Conn) error { return f(ctx, c) }
+
+// Config describes an endpoint.
+type Config struct {
+	// Bind is the UDP address to listen on; empty means DefaultBind.
+	Bind string
+	// Secret is the endpoint's key; nil means a fresh one.
+	Secret *key.SecretKey
+	// Handlers maps each served ALPN to its handler. With none, the endpoint only dials and
+	// answers no incoming connection.
+	Handlers map[string]Handler
+	// KeyLog, when set, receives the TLS secrets of every connection in SSLKEYLOGFILE format.
+	KeyLog io.Writer
+	// OnConnection is called once for every incoming connection attempt when it is over: after
+	// the handler returned and the connection closed, or when the handshake failed. It must not
+	// block for long.
+	OnConnection func(Record)
+	// HandshakeTimeout bounds a handshake without progress; zero means HandshakeTimeout.
+	HandshakeTimeout time.Duration
+}
+
+// Endpoint is a bound iroh endpoint. Close it when done.
+type Endpoint struct {
+	secret   key.SecretKey
+	cfg      Config
+	udp      *net.UDPConn
+	tr       *quic.Transport
+	ln       *quic.Listener // nil without handlers
+	quicConf *quic.Config
+
+	ctx    context.Context // ends at Close; parent of every handler's context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	conns   map[*Conn]struct{}
+	closing bool
+
+	tasks    sync.WaitGroup // accept loop, handlers
+	attempts sync.WaitGroup // incoming attempts not yet reported
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Listen binds the endpoint and, when it has handlers, starts accepting connections.
+func Listen(ctx context.Context, cfg Config) (*Endpoint, error) {
+	if err := rpk.Available(); err != nil {
+		return nil, err
+	}
+	if cfg.Bind == "" {
+		cfg.Bind = DefaultBind
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = HandshakeTimeout
+	}
+	for alpn, h := range cfg.Handlers {
+		if alpn == "" {
+			return nil, errors.New("endpoint: an empty ALPN cannot be served")
+		}
+		if h == nil {
+			return nil, fmt.Errorf("endpoint: ALPN %q has no handler", alpn)
+		}
+	}
+	var secret key.SecretKey
+	if cfg.Secret != nil {
+		secret = *cfg.Secret
+	} else {
+		var err error
+		if secret, err = key.GenerateSecretKey(); err != nil {
+			return nil, fmt.Errorf("endpoint: generating a secret key: %w", err)
+		}
+	}
+	bind, err := net.ResolveUDPAddr("udp", cfg.Bind)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint: bind address %q: %w", cfg.Bind, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	udp, err := net.ListenUDP("udp", bind)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint: binding %s: %w", cfg.Bind, err)
+	}
+	e := &Endpoint{
+		secret: secret,
+		cfg:    cfg,
+		udp:    udp,
+		conns:  map[*Conn]struct{}{},
+		quicConf: &quic.Config{
+			Versions:             []quic.Version{quic.Version1},
+			HandshakeIdleTimeout: cfg.HandshakeTimeout,
+			MaxIdleTimeout:       MaxIdleTimeout,
+			KeepAlivePeriod:      KeepAlivePeriod,
+		},
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.tr = &quic.Transport{
+		Conn: udp,
+		// iroh's (noq's) own connection ids are 8 bytes; any non-zero length interoperates.
+		ConnectionIDLength: 8,
+		ConnContext:        e.connContext,
+	}
+	if len(cfg.Handlers) > 0 {
+		tlsConf, err := rpk.ServerConfig(secret, e.ALPNs())
+		if err != nil {
+			e.closeSocket()
+			return nil, fmt.Errorf("endpoint: server TLS config: %w", err)
+		}
+		tlsConf.KeyLogWriter = cfg.KeyLog
+		ln, err := e.tr.Listen(tlsConf, e.quicConf)
+		if err != nil {
+			e.closeSocket()
+			return nil, fmt.Errorf("endpoint: listen: %w", err)
+		}
+		e.ln = ln
+		e.tasks.Add(1)
+		go e.acceptLoop()
+	}
+	return e, nil
+}
+
+// ID is the endpoint's EndpointId.
+func (e *Endpoint) ID() key.EndpointID { return e.secret.Public() }
+
+// Secret is the endpoint's secret key.
+func (e *Endpoint) Secret() key.SecretKey { return e.secret }
+
+// Addr is the UDP address the endpoint is bound to.
+func (e *Endpoint) Addr() netip.AddrPort {
+	ap := e.udp.LocalAddr().(*net.UDPAddr).AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// Ticket is the endpoint's ticket: its id and the one address it listens on. An unspecified
+// bind address (0.0.0.0, ::) is announced as loopback, the only address the project uses.
+func (e *Endpoint) Ticket() ticket.Ticket {
+	addr := e.Addr()
+	if addr.Addr().IsUnspecified() {
+		lo := netip.IPv6Loopback()
+		if addr.Addr().Is4() {
+			lo = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+		addr = netip.AddrPortFrom(lo, addr.Port())
+	}
+	return ticket.New(e.ID(), ticket.IPAddr(addr))
+}
+
+// ALPNs lists the served ALPNs, sorted.
+func (e *Endpoint) ALPNs() []string {
+	alpns := make([]string, 0, len(e.cfg.Handlers))
+	for alpn := range e.cfg.Handlers {
+		alpns = append(alpns, alpn)
+	}
+	sort.Strings(alpns)
+	return alpns
+}
+
+// Close closes every connection with application code 0 (as iroh's Endpoint::close does), stops
+// the handlers, and releases the socket. It waits for everything the endpoint started.
+func (e *Endpoint) Close() error {
+	e.closeOnce.Do(func() {
+		e.mu.Lock()
+		e.closing = true
+		conns := make([]*Conn, 0, len(e.conns))
+		for c := range e.conns {
+			conns = append(conns, c)
+		}
+		e.mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close(0, "")
+		}
+		e.cancel()
+		if e.ln != nil {
+			_ = e.ln.Close()
+		}
+		e.tasks.Wait()
+		// Closing the transport ends every connection still handshaking, which reports them.
+		e.closeErr = e.closeSocket()
+		e.attempts.Wait()
+	})
+	return e.closeErr
+}
+
+func (e *Endpoint) closeSocket() error {
+	err := e.tr.Close()
+	if uerr := e.udp.Close(); uerr != nil && !errors.Is(uerr, net.ErrClosed) && err == nil {
+		err = uerr
+	}
+	return err
+}
+
+// track registers a live connection; it refuses once the endpoint is closing.
+func (e *Endpoint) track(c *Conn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return false
+	}
+	e.conns[c] = struct{}{}
+	return true
+}
+
+func (e *Endpoint) untrack(c *Conn) {
+	e.mu.Lock()
+	delete(e.conns, c)
+	e.mu.Unlock()
+}
+
+// attempt follows one incoming connection from its first Initial packet, so that handshakes
+// the endpoint refuses are reported too, and so that the handshake time starts on arrival.
+type attempt struct {
+	start  time.Time
+	remote net.Addr
+	state  atomic.Int32 // attemptHandshaking, then attemptAccepted or attemptFailed
+}
+
+const (
+	attemptHandshaking int32 = iota
+	attemptAccepted
+	attemptFailed
+)
+
+type attemptKey struct{}
+
+func (e *Endpoint) connContext(ctx context.Context, info *quic.ClientInfo) (context.Context, error) {
+	a := &attempt{start: time.Now(), remote: info.RemoteAddr}
+	e.attempts.Add(1)
+	// quic-go cancels this context with the connection's error when the handshake fails or the
+	// connection ends; an attempt that never got to the handler is reported from here.
+	context.AfterFunc(ctx, func() {
+		defer e.attempts.Done()
+		if !a.state.CompareAndSwap(attemptHandshaking, attemptFailed) {
+			return
+		}
+		cause := context.Cause(ctx)
+		r := Record{
+			Role:       RoleServer,
+			RemoteAddr: addrString(a.remote),
+			Handshake:  time.Since(a.start),
+			Close:      CloseInfoOf(cause),
+			Err:        fmt.Errorf("handshake failed: %w", cause),
+		}
+		if e.cfg.OnConnection != nil {
+			e.cfg.OnConnection(r)
+		}
+	})
+	return context.WithValue(ctx, attemptKey{}, a), nil
+}
+
+func (e *Endpoint) acceptLoop() {
+	defer e.tasks.Done()
+	for {
+		qc, err := e.ln.Accept(e.ctx)
+		if err != nil {
+			return // listener closed or endpoint closing
+		}
+		handshake := time.Duration(0)
+		a, _ := qc.Context().Value(attemptKey{}).(*attempt)
+		if a != nil {
+			if !a.state.CompareAndSwap(attemptHandshaking, attemptAccepted) {
+				continue // it already ended and was reported
+			}
+			handshake = time.Since(a.start)
+		}
+		c, err := newConn(qc, RoleServer, handshake)
+		if err != nil {
+			// Unreachable with the RPK server config; refuse rather than serve an unknown peer.
+			_ = qc.CloseWithError(0x01, err.Error())
+			e.report(Record{Role: RoleServer, RemoteAddr: addrString(qc.RemoteAddr()), Err: err})
+			continue
+		}
+		h := e.cfg.Handlers[c.ALPN()]
+		if h == nil || !e.track(c) {
+			_ = c.Close(0, "")
+			<-qc.Context().Done()
+			r := c.Record()
+			if h == nil {
+				r.Err = fmt.Errorf("no handler for ALPN %q", c.ALPN())
+			}
+			e.report(r)
+			continue
+		}
+		e.tasks.Add(1)
+		go e.serve(h, c)
+	}
+}
+
+func (e *Endpoint) serve(h Handler, c *Conn) {
+	defer e.tasks.Done()
+	defer e.untrack(c)
+	err := h.Serve(e.ctx, c)
+	_ = c.Close(0, "")
+	// CloseWithError returns once the CONNECTION_CLOSE is queued; the context ends when the
+	// connection is gone.
+	<-c.quic.Context().Done()
+	r := c.Record()
+	if err != nil {
+		r.Err = err
+	}
+	e.report(r)
+}
+
+func (e *Endpoint) report(r Record) {
+	if e.cfg.OnConnection != nil {
+		e.cfg.OnConnection(r)
+	}
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
