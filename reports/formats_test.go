@@ -311,3 +311,22 @@ func TestIndexHTMLStructure(t *testing.T) {
 		t.Errorf("totals missing")
 	}
 }
+
+func TestIndexHTMLLinksOnlyLogsThatExist(t *testing.T) {
+	_, runDir, run := sampleRun(t)
+	gone := run.Cells[1] // go → go echo-small
+	if err := os.RemoveAll(filepath.Join(runDir, filepath.FromSlash(gone.Logs))); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, runDir, run)
+	page := readFile(t, filepath.Join(runDir, IndexFile))
+	for _, b := range elementsWith(t, page, "data-cell") {
+		isGone := attr(b, "data-client") == gone.Client && attr(b, "data-server") == gone.Server && attr(b, "data-case") == gone.Case
+		if isGone && (b.Data != "span" || hasAttr(b, "href") || !strings.Contains(attr(b, "title"), "no logs")) {
+			t.Errorf("cell without logs rendered as <%s href=%q title=%q>", b.Data, attr(b, "href"), attr(b, "title"))
+		}
+		if !isGone && b.Data != "a" {
+			t.Errorf("cell %s/%s/%s lost its link", attr(b, "data-client"), attr(b, "data-server"), attr(b, "data-case"))
+		}
+	}
+}

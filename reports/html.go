@@ -64,6 +64,8 @@ type pairView struct {
 
 type badgeView struct {
 	Cell
+	// HasLogs: the log folder exists, so the page links it (a link to nothing helps no one).
+	HasLogs  bool
 	Abbr     string
 	Title    string
 	Versions string
@@ -81,7 +83,7 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-func (m *matrix) badge(c Cell) badgeView {
+func (m *matrix) badge(c Cell, hasLogs func(string) bool) badgeView {
 	title := fmt.Sprintf("%s %s: %s", c.Outcome.Symbol(), c.Case, c.Outcome)
 	if c.Reason != "" {
 		title += "\n" + truncate(c.Reason, 400)
@@ -100,11 +102,15 @@ func (m *matrix) badge(c Cell) badgeView {
 	for _, k := range sortedKeys(c.Metrics) {
 		metrics = append(metrics, fmt.Sprintf("%s=%g", k, c.Metrics[k]))
 	}
-	return badgeView{Cell: c, Abbr: m.label(c.Case), Title: printable(title),
+	if c.Logs != "" && !hasLogs(c.Logs) {
+		title += "\n(no logs were kept)"
+	}
+	return badgeView{Cell: c, HasLogs: c.Logs != "" && hasLogs(c.Logs), Abbr: m.label(c.Case), Title: printable(title),
 		Versions: strings.Join(versions, ", "), Metrics: strings.Join(metrics, ", ")}
 }
 
-func renderIndex(run Run, extra []string) ([]byte, error) {
+// renderIndex renders index.html; hasLogs tells whether a cell's log folder exists.
+func renderIndex(run Run, extra []string, hasLogs func(rel string) bool) ([]byte, error) {
 	m := newMatrix(run)
 	view := indexView{
 		Suite: run.Suite, ID: run.ID,
@@ -128,18 +134,18 @@ func renderIndex(run Run, extra []string) ([]byte, error) {
 		for _, s := range m.servers {
 			pair := pairView{Client: c, Server: s}
 			for _, cell := range m.cells[c][s] {
-				pair.Badges = append(pair.Badges, m.badge(cell))
+				pair.Badges = append(pair.Badges, m.badge(cell, hasLogs))
 			}
 			row.Pairs = append(row.Pairs, pair)
 		}
 		view.Rows = append(view.Rows, row)
 	}
 	for _, c := range m.problems() {
-		view.Problems = append(view.Problems, m.badge(c))
+		view.Problems = append(view.Problems, m.badge(c, hasLogs))
 	}
 	for _, p := range m.pairs() {
 		for _, c := range p.Cells {
-			view.Cells = append(view.Cells, m.badge(c))
+			view.Cells = append(view.Cells, m.badge(c, hasLogs))
 		}
 	}
 	for i, pc := range Conformance(run) {

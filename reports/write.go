@@ -121,7 +121,11 @@ func writeReport(runDir string, run Run, files map[string][]byte) error {
 	if err != nil {
 		return err
 	}
-	index, err := renderIndex(run, extraFiles(runDir))
+	hasLogs := func(rel string) bool {
+		fi, err := os.Stat(filepath.Join(runDir, filepath.FromSlash(rel)))
+		return err == nil && fi.IsDir()
+	}
+	index, err := renderIndex(run, extraFiles(runDir), hasLogs)
 	if err != nil {
 		return err
 	}
