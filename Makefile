@@ -18,6 +18,7 @@ GINKGO   := go run github.com/onsi/ginkgo/v2/ginkgo
 help:
 	@echo "make test                  unit tests (Go, Rust), then the suites on this machine"
 	@echo "make overlay               generate the crypto/tls overlay into build/tls-overlay"
+	@echo "make test-firmware         the firmware workspace tests (crypto provider KATs, app, virtual board)"
 	@echo "make test-reports          the report writer's tests, including index.html in headless Chromium"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
@@ -27,7 +28,7 @@ overlay:
 
 ## ---- tests ----------------------------------------------------------------------
 .PHONY: test
-test: overlay test-reports
+test: overlay test-reports test-firmware
 	go vet ./...
 	go test -count=1 ./...
 
@@ -36,3 +37,10 @@ test: overlay test-reports
 .PHONY: test-reports
 test-reports: overlay
 	go test -count=1 ./reports/...
+
+## ---- firmware: the Rust workspace (crypto provider, application, virtual board) ------
+# The target dir lives outside the checkout so CI can cache it; nice keeps a shared machine usable.
+FIRMWARE_TARGET_DIR := $(IROHCONF_CACHE)/cargo/firmware
+.PHONY: test-firmware
+test-firmware:
+	cd firmware && CARGO_TARGET_DIR=$(FIRMWARE_TARGET_DIR) nice cargo test --workspace
