@@ -18,6 +18,7 @@ GINKGO   := go run github.com/onsi/ginkgo/v2/ginkgo
 help:
 	@echo "make test                  unit tests (Go, Rust), then the suites on this machine"
 	@echo "make overlay               generate the crypto/tls overlay into build/tls-overlay"
+	@echo "make test-tls-std          go test -short crypto/tls under the overlay (Go's tests and the patch's)"
 	@echo "make test-firmware         the firmware workspace tests (crypto provider KATs, app, virtual board)"
 	@echo "make test-reports          the report writer's tests, including index.html in headless Chromium"
 
@@ -26,9 +27,15 @@ help:
 overlay:
 	@$(GO_STOCK) run ./tlsoverlay -out $(OVERLAY_DIR)
 
+# Go's own crypto/tls tests, plus the patch's (rawpublickeys_test.go, added by the overlay), on the
+# patched package: the patch must not change standard behaviour.
+.PHONY: test-tls-std
+test-tls-std: overlay
+	go test -short -count=1 crypto/tls
+
 ## ---- tests ----------------------------------------------------------------------
 .PHONY: test
-test: overlay test-reports test-firmware
+test: overlay test-tls-std test-reports test-firmware
 	go vet ./...
 	go test -count=1 ./...
 
