@@ -1,0 +1,190 @@
+// Package boardlines is the vocabulary of the lines an iroh board prints on its console: the
+// lines of the iroh ESP32 examples (which our firmware prints too), our firmware's boot banner
+// and STATUS lines, and the answers to console commands. Patterns match a line's text after the
+// ESP-IDF prefix and ANSI colours are stripped (console.Line.Text), as substrings.
+package boardlines
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+)
+
+// Patterns, for console.Expect. Submatch 1 is the value where a line carries one.
+var (
+	EndpointBound = regexp.MustCompile(`Iroh endpoint bound`)
+	ListeningOn   = regexp.MustCompile(`Listening on:\s+(\S+)`)
+	EndpointID    = regexp.MustCompile(`Endpoint ID:\s+([0-9a-fA-F]{64})\b`)
+	ShortTicket   = regexp.MustCompile(`Short ticket:\s+(endpoint[a-z0-9]+)`)
+	LongTicket    = regexp.MustCompile(`Long ticket:\s+(endpoint[a-z0-9]+)`)
+	RouterStarted = regexp.MustCompile(`Router started, accepting connections`)
+	Accepted      = regexp.MustCompile(`Accepted connection from ([0-9a-fA-F]{64})\b`)
+	Copied        = regexp.MustCompile(`Copied over (\d+) byte\(s\)`)
+	Closed        = regexp.MustCompile(`Connection closed`)
+
+	// Banner is our firmware's first line: "irohconf-fw <version> boot <n> (reset reason: <r>)".
+	Banner = regexp.MustCompile(`irohconf-fw (\S+) boot (\d+) \(reset reason: ([a-z_]+)\)`)
+	// Status is our firmware's machine-readable line: "STATUS {json}".
+	Status         = regexp.MustCompile(`^STATUS (\{.*\})\s*$`)
+	Restarting     = regexp.MustCompile(`^Restarting\.\.\.`)
+	UnknownCommand = regexp.MustCompile(`^unknown command: (.*) \(try help\)`)
+)
+
+// BannerInfo is the parsed boot banner.
+type BannerInfo struct {
+	Version     string
+	Boot        int    // boots since power-on, counted by the firmware
+	ResetReason string // poweron, software, panic, int_wdt, task_wdt, wdt, brownout, ...
+}
+
+// ParseBanner parses a banner line's text.
+func ParseBanner(text string) (BannerInfo, error) {
+	m := Banner.FindStringSubmatch(text)
+	if m == nil {
+		return BannerInfo{}, fmt.Errorf("not a boot banner: %q", text)
+	}
+	n, err := strconv.Atoi(m[2])
+	if err != nil {
+		return BannerInfo{}, fmt.Errorf("boot banner %q: boot count: %w", text, err)
+	}
+	return BannerInfo{Version: m[1], Boot: n, ResetReason: m[3]}, nil
+}
+
+// StatusInfo is our firmware's STATUS line. Heap figures are nil where the platform does not
+// know them (the virtual board).
+type StatusInfo struct {
+	UptimeMillis      uint64  `json:"uptime_ms"`
+	OpenConnections   uint64  `json:"open_connections"`
+	ConnectionsServed uint64  `json:"connections_served"`
+	BytesEchoed       uint64  `json:"bytes_echoed"`
+	HeapFree          *uint64 `json:"heap_free"`
+	HeapMin           *uint64 `json:"heap_min"`
+}
+
+// ParseStatus parses a STATUS line's text. Every field must be present (heap fields may be
+// null); unknown fields are an error, so a firmware that changes the format is noticed.
+func ParseStatus(text string) (StatusInfo, error) {
+	m := Status.FindStringSubmatch(text)
+	if m == nil {
+		return StatusInfo{}, fmt.Errorf("not a STATUS line: %q", text)
+	}
+	var present map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(m[1]), &present); err != nil {
+		return StatusInfo{}, fmt.Errorf("STATUS line %q: %w", text, err)
+	}
+	for _, field := range []string{"uptime_ms", "open_connections", "connections_served", "bytes_echoed", "heap_free", "heap_min"} {
+		if _, ok := present[field]; !ok {
+			return StatusInfo{}, fmt.Errorf("STATUS line %q: field %q missing", text, field)
+		}
+	}
+	var st StatusInfo
+	dec := json.NewDecoder(bytes.NewReader([]byte(m[1])))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return StatusInfo{}, fmt.Errorf("STATUS line %q: %w", text, err)
+	}
+	return st, nil
+}
+
+// ParseListeningOn parses the address of a "Listening on:" line.
+func ParseListeningOn(text string) (netip.AddrPort, error) {
+	m := ListeningOn.FindStringSubmatch(text)
+	if m == nil {
+		return netip.AddrPort{}, fmt.Errorf("not a \"Listening on:\" line: %q", text)
+	}
+	ap, err := netip.ParseAddrPort(m[1])
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("\"Listening on:\" line %q: %w", text, err)
+	}
+	return ap, nil
+}
+
+// ParseCopied parses the byte count of a "Copied over N byte(s)" line.
+func ParseCopied(text string) (uint64, error) {
+	m := Copied.FindStringSubmatch(text)
+	if m == nil {
+		return 0, fmt.Errorf("not a \"Copied over\" line: %q", text)
+	}
+	return strconv.ParseUint(m[1], 10, 64)
+}
+
+// Event is one parsed board line.
+type Event interface{ event() }
+
+type (
+	EndpointBoundEvent    struct{}
+	ListeningOnEvent      struct{ Addr netip.AddrPort }
+	EndpointIDEvent       struct{ ID string }
+	ShortTicketEvent      struct{ Ticket string }
+	LongTicketEvent       struct{ Ticket string }
+	RouterStartedEvent    struct{}
+	AcceptedEvent         struct{ Remote string }
+	CopiedEvent           struct{ Bytes uint64 }
+	ConnectionClosedEvent struct{}
+	BannerEvent           struct{ BannerInfo }
+	StatusEvent           struct{ StatusInfo }
+	RestartingEvent       struct{}
+	UnknownCommandEvent   struct{ Command string }
+)
+
+func (EndpointBoundEvent) event()    {}
+func (ListeningOnEvent) event()      {}
+func (EndpointIDEvent) event()       {}
+func (ShortTicketEvent) event()      {}
+func (LongTicketEvent) event()       {}
+func (RouterStartedEvent) event()    {}
+func (AcceptedEvent) event()         {}
+func (CopiedEvent) event()           {}
+func (ConnectionClosedEvent) event() {}
+func (BannerEvent) event()           {}
+func (StatusEvent) event()           {}
+func (RestartingEvent) event()       {}
+func (UnknownCommandEvent) event()   {}
+
+// Parse turns a line's text into an event. It returns nil, nil for lines outside the
+// vocabulary, and an error for a line that is in it but malformed (a STATUS line with bad JSON,
+// an unparsable address).
+func Parse(text string) (Event, error) {
+	switch {
+	case Banner.MatchString(text):
+		b, err := ParseBanner(text)
+		return BannerEvent{b}, err
+	case Status.MatchString(text):
+		st, err := ParseStatus(text)
+		return StatusEvent{st}, err
+	case EndpointBound.MatchString(text):
+		return EndpointBoundEvent{}, nil
+	case ListeningOn.MatchString(text):
+		ap, err := ParseListeningOn(text)
+		return ListeningOnEvent{ap}, err
+	case RouterStarted.MatchString(text):
+		return RouterStartedEvent{}, nil
+	case Closed.MatchString(text):
+		return ConnectionClosedEvent{}, nil
+	case Restarting.MatchString(text):
+		return RestartingEvent{}, nil
+	}
+	if m := EndpointID.FindStringSubmatch(text); m != nil {
+		return EndpointIDEvent{m[1]}, nil
+	}
+	if m := ShortTicket.FindStringSubmatch(text); m != nil {
+		return ShortTicketEvent{m[1]}, nil
+	}
+	if m := LongTicket.FindStringSubmatch(text); m != nil {
+		return LongTicketEvent{m[1]}, nil
+	}
+	if m := Accepted.FindStringSubmatch(text); m != nil {
+		return AcceptedEvent{m[1]}, nil
+	}
+	if m := Copied.FindStringSubmatch(text); m != nil {
+		n, err := strconv.ParseUint(m[1], 10, 64)
+		return CopiedEvent{n}, err
+	}
+	if m := UnknownCommand.FindStringSubmatch(text); m != nil {
+		return UnknownCommandEvent{m[1]}, nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,514 @@
+// Package console reads a board's serial output into timestamped lines, writes them to the
+// cell's serial log, and waits for lines with Expect, the way pytest-embedded's dut.expect does.
+//
+// The reader runs from the moment a port is attached, so a reset issued afterwards is seen
+// from its first byte. Bytes that are not text (a ROM at another baud rate, line noise) are
+// kept, shown escaped, noted and never fatal. A crash in the log (panic, abort, Guru
+// Meditation, brownout, watchdog reset) fails the wait at once with a *CrashError.
+package console
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults for Config.
+const (
+	DefaultTimeout      = 30 * time.Second
+	DefaultMaxLineBytes = 4096
+	// DefaultKeepLines bounds the history a console keeps; older lines stay in the log file.
+	DefaultKeepLines = 100_000
+)
+
+// How much log a CrashError quotes, and how long it waits for the lines after the crash line
+// (a backtrace follows at once, so this is short).
+const (
+	crashLinesBefore = 5
+	crashLinesAfter  = 5
+	crashAfterWait   = 500 * time.Millisecond
+	timeoutTailLines = 10
+	maxBeforeLines   = 500
+)
+
+// Config configures a Console.
+type Config struct {
+	// Log receives every line with a timestamp, and the console's notes. It may be nil.
+	Log io.Writer
+	// DefaultTimeout bounds an Expect whose context has no deadline.
+	DefaultTimeout time.Duration
+	// MaxLineBytes cuts lines that never end (a board printing without newlines, noise).
+	MaxLineBytes int
+	// KeepLines bounds the history kept in memory.
+	KeepLines int
+	// Now is the clock; tests leave it nil.
+	Now func() time.Time
+}
+
+// ErrClosed is returned by waits on a closed console.
+var ErrClosed = errors.New("console closed")
+
+// Console is the line history of one board's serial output, with a cursor for Expect.
+type Console struct {
+	cfg Config
+
+	logMu  sync.Mutex
+	logErr error
+
+	mu      sync.Mutex
+	lines   []Line
+	base    int // Seq of lines[0]
+	next    int // Seq the next line will get
+	cursor  int // Seq of the first line Expect has not looked at
+	changed chan struct{}
+	closed  bool
+
+	// The attached reader.
+	source   io.ReadCloser
+	detached chan struct{} // closed when the reading goroutine has ended
+	readErr  error         // why the last reader ended, when nobody asked it to
+	stopping bool
+}
+
+// New makes a console; Attach gives it something to read.
+func New(cfg Config) *Console {
+	if cfg.DefaultTimeout <= 0 {
+		cfg.DefaultTimeout = DefaultTimeout
+	}
+	if cfg.MaxLineBytes <= 0 {
+		cfg.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if cfg.KeepLines <= 0 {
+		cfg.KeepLines = DefaultKeepLines
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Console{cfg: cfg, changed: make(chan struct{})}
+}
+
+// Attach starts reading src (an open serial port) in the background. The console owns src
+// until Detach or Close, which close it. One source at a time.
+func (c *Console) Attach(src io.ReadCloser) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	if c.source != nil {
+		return errors.New("console: a source is already attached")
+	}
+	c.source = src
+	c.readErr = nil
+	c.stopping = false
+	c.detached = make(chan struct{})
+	go c.read(src, c.detached)
+	c.broadcastLocked()
+	return nil
+}
+
+// Detach stops reading, closes the source and waits for the reader to end. Lines already read
+// stay. It is used before the port is handed to a flasher or reopened after a USB reset.
+func (c *Console) Detach() error {
+	c.mu.Lock()
+	src, done := c.source, c.detached
+	if src == nil {
+		c.mu.Unlock()
+		return nil
+	}
+	c.stopping = true
+	c.mu.Unlock()
+
+	err := src.Close()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		err = errors.Join(err, errors.New("console: the reader did not stop within 5s after its port was closed"))
+	}
+	return err
+}
+
+// ReaderDone is closed when the attached reader has ended (the port went away or was
+// detached); with nothing attached it is already closed.
+func (c *Console) ReaderDone() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.source == nil || c.detached == nil {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return c.detached
+}
+
+// Close detaches and ends every wait with ErrClosed.
+func (c *Console) Close() error {
+	err := c.Detach()
+	c.mu.Lock()
+	c.closed = true
+	c.broadcastLocked()
+	c.mu.Unlock()
+	return err
+}
+
+func (c *Console) read(src io.Reader, done chan struct{}) {
+	defer close(done)
+	buf := make([]byte, 1024)
+	var partial []byte
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			partial = c.feed(partial, buf[:n])
+		}
+		if err != nil {
+			c.mu.Lock()
+			stopping := c.stopping
+			c.mu.Unlock()
+			if len(partial) > 0 {
+				c.appendLine(partial, false)
+			}
+			if stopping {
+				c.Notef("console: stopped reading")
+			} else {
+				c.Notef("console: reading ended: %v", err)
+			}
+			c.mu.Lock()
+			if c.detached == done { // not replaced by a later Attach
+				if !stopping {
+					c.readErr = err
+				}
+				c.source = nil
+			}
+			c.broadcastLocked()
+			c.mu.Unlock()
+			return
+		}
+	}
+}
+
+// feed splits received bytes into lines and returns the unfinished rest.
+func (c *Console) feed(partial, data []byte) []byte {
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		end := i >= 0
+		if !end {
+			i = len(data)
+		}
+		partial = append(partial, data[:i]...)
+		data = data[min(i+1, len(data)):]
+		for len(partial) > c.cfg.MaxLineBytes {
+			c.appendLine(partial[:c.cfg.MaxLineBytes], true)
+			partial = append(partial[:0], partial[c.cfg.MaxLineBytes:]...)
+		}
+		if end {
+			c.appendLine(bytes.TrimRight(partial, "\r"), false)
+			partial = partial[:0]
+		}
+	}
+	return partial
+}
+
+func (c *Console) appendLine(b []byte, cut bool) {
+	now := c.cfg.Now()
+	c.mu.Lock()
+	l := newLine(c.next, now, b, cut)
+	c.next++
+	c.lines = append(c.lines, l)
+	if over := len(c.lines) - c.cfg.KeepLines; over > 0 {
+		c.lines = append([]Line(nil), c.lines[over:]...)
+		c.base += over
+		if c.cursor < c.base {
+			c.cursor = c.base
+		}
+	}
+	c.broadcastLocked()
+	c.mu.Unlock()
+
+	c.writeLog(now, "|", l.Raw)
+	if l.Garbage != "" {
+		c.writeLog(now, "#", "console: line above: "+l.Garbage)
+	}
+	if l.Crash != "" {
+		c.writeLog(now, "#", "console: line above shows a crash ("+string(l.Crash)+")")
+	}
+}
+
+func (c *Console) broadcastLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// Notef writes a note of the driver (a reset, a flash, a reopen) into the serial log, so the
+// log tells what happened to the board between its lines.
+func (c *Console) Notef(format string, args ...any) {
+	c.writeLog(c.cfg.Now(), "#", fmt.Sprintf(format, args...))
+}
+
+func (c *Console) writeLog(at time.Time, mark, text string) {
+	if c.cfg.Log == nil {
+		return
+	}
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	if c.logErr != nil {
+		return
+	}
+	_, err := fmt.Fprintf(c.cfg.Log, "%s %s %s\n", at.UTC().Format("2006-01-02T15:04:05.000000Z"), mark, text)
+	// A broken log writer must not stop the board's lines from being read and matched.
+	c.logErr = err
+}
+
+// LogError is the first error the log writer returned, if any.
+func (c *Console) LogError() error {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	return c.logErr
+}
+
+// Mark is the Seq the next line will get; Lines(Mark()) later returns what came after.
+func (c *Console) Mark() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.next
+}
+
+// Lines returns the kept lines with Seq >= from.
+func (c *Console) Lines(from int) []Line {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if from < c.base {
+		from = c.base
+	}
+	if from >= c.next {
+		return nil
+	}
+	return append([]Line(nil), c.lines[from-c.base:]...)
+}
+
+// Crashes returns the crash lines with Seq >= from.
+func (c *Console) Crashes(from int) []Line {
+	var out []Line
+	for _, l := range c.Lines(from) {
+		if l.Crash != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Discard moves the cursor past every line read so far, so the next Expect only sees new
+// lines (used right before a reset). It returns the first crash among the skipped lines that
+// no Expect had looked at, or nil.
+func (c *Console) Discard() *CrashError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var crash *CrashError
+	for seq := c.cursor; seq < c.next; seq++ {
+		if l := c.lines[seq-c.base]; l.Crash != "" && crash == nil {
+			crash = c.crashLocked(seq)
+		}
+	}
+	c.cursor = c.next
+	return crash
+}
+
+// Match is a line that matched.
+type Match struct {
+	Line       Line
+	Submatches []string // the pattern's submatches on Line.Text; [0] is the whole match
+	Before     []Line   // the lines skipped between the previous match and this one
+}
+
+// BeforeText joins the Text of the lines before the match.
+func (m *Match) BeforeText() string {
+	texts := make([]string, len(m.Before))
+	for i, l := range m.Before {
+		texts[i] = l.Text
+	}
+	return strings.Join(texts, "\n")
+}
+
+// Expect waits for a line whose Text matches pattern, from the cursor on, and moves the cursor
+// past it. It fails with *CrashError when a crash line comes first, *TimeoutError when ctx
+// ends (or DefaultTimeout passes, when ctx has no deadline), *EndedError when the port stops
+// delivering, ErrClosed after Close.
+func (c *Console) Expect(ctx context.Context, pattern *regexp.Regexp) (*Match, error) {
+	_, m, err := c.ExpectAny(ctx, pattern)
+	return m, err
+}
+
+// ExpectAny waits for the first line matching any of the patterns and returns which one.
+func (c *Console) ExpectAny(ctx context.Context, patterns ...*regexp.Regexp) (int, *Match, error) {
+	if len(patterns) == 0 {
+		return -1, nil, errors.New("console: Expect needs a pattern")
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.DefaultTimeout)
+		defer cancel()
+	}
+	started := c.cfg.Now()
+	c.mu.Lock()
+	if c.cursor < c.base {
+		c.cursor = c.base
+	}
+	from := c.cursor
+	for {
+		for ; c.cursor < c.next; c.cursor++ {
+			l := c.lines[c.cursor-c.base]
+			if l.Crash != "" {
+				seq := c.cursor
+				c.cursor++
+				c.mu.Unlock()
+				return -1, nil, c.crashWithContext(ctx, seq)
+			}
+			for i, p := range patterns {
+				if sm := p.FindStringSubmatch(l.Text); sm != nil {
+					lo := max(from, c.base, c.cursor-maxBeforeLines)
+					before := append([]Line(nil), c.lines[lo-c.base:c.cursor-c.base]...)
+					c.cursor++
+					c.mu.Unlock()
+					return i, &Match{Line: l, Submatches: sm, Before: before}, nil
+				}
+			}
+		}
+		if c.closed {
+			c.mu.Unlock()
+			return -1, nil, ErrClosed
+		}
+		if c.source == nil && c.readErr != nil {
+			err := &EndedError{Err: c.readErr, Tail: c.tailLocked(timeoutTailLines)}
+			c.mu.Unlock()
+			return -1, nil, err
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			c.mu.Lock()
+			err := &TimeoutError{Patterns: patternTexts(patterns), Waited: c.cfg.Now().Sub(started),
+				Tail: c.tailLocked(timeoutTailLines), Err: context.Cause(ctx)}
+			c.mu.Unlock()
+			return -1, nil, err
+		}
+		c.mu.Lock()
+	}
+}
+
+// crashWithContext waits briefly for the lines after a crash (the backtrace) and builds the error.
+func (c *Console) crashWithContext(ctx context.Context, seq int) error {
+	timer := time.NewTimer(crashAfterWait)
+	defer timer.Stop()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.next-seq-1 < crashLinesAfter && !c.closed && c.source != nil {
+		changed := c.changed
+		c.mu.Unlock()
+		expired := false
+		select {
+		case <-changed:
+		case <-timer.C:
+			expired = true
+		case <-ctx.Done():
+			expired = true
+		}
+		c.mu.Lock()
+		if expired {
+			break
+		}
+	}
+	crash := c.crashLocked(seq)
+	// The quoted lines are consumed with the crash line.
+	c.cursor = max(c.cursor, seq+1+len(crash.After))
+	return crash
+}
+
+func (c *Console) crashLocked(seq int) *CrashError {
+	if seq < c.base {
+		return &CrashError{Kind: "unknown", Line: Line{Seq: seq, Raw: "(dropped from history)"}}
+	}
+	i := seq - c.base
+	lo := max(0, i-crashLinesBefore)
+	hi := min(len(c.lines), i+1+crashLinesAfter)
+	return &CrashError{
+		Kind:   c.lines[i].Crash,
+		Line:   c.lines[i],
+		Before: append([]Line(nil), c.lines[lo:i]...),
+		After:  append([]Line(nil), c.lines[i+1:hi]...),
+	}
+}
+
+func (c *Console) tailLocked(n int) []Line {
+	lo := max(0, len(c.lines)-n)
+	return append([]Line(nil), c.lines[lo:]...)
+}
+
+func patternTexts(ps []*regexp.Regexp) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
+}
+
+// TimeoutError is returned when no line matched in time.
+type TimeoutError struct {
+	Patterns []string
+	Waited   time.Duration
+	Tail     []Line // the last lines received, for the report
+	Err      error  // the context's cause (context.DeadlineExceeded for a timeout)
+}
+
+func (e *TimeoutError) Error() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "no console line matched %s within %v", quoteAll(e.Patterns), e.Waited.Round(time.Millisecond))
+	if e.Err != nil && !errors.Is(e.Err, context.DeadlineExceeded) {
+		fmt.Fprintf(&sb, " (%v)", e.Err)
+	}
+	writeTail(&sb, e.Tail)
+	return sb.String()
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// EndedError is returned when the port stopped delivering (the device went away, the virtual
+// board exited) while a line was awaited.
+type EndedError struct {
+	Err  error
+	Tail []Line
+}
+
+func (e *EndedError) Error() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "console ended: %v", e.Err)
+	writeTail(&sb, e.Tail)
+	return sb.String()
+}
+
+func (e *EndedError) Unwrap() error { return e.Err }
+
+func writeTail(sb *strings.Builder, tail []Line) {
+	if len(tail) == 0 {
+		sb.WriteString("; nothing was received")
+		return
+	}
+	sb.WriteString("; last lines received:")
+	for _, l := range tail {
+		sb.WriteString("\n  " + l.Raw)
+	}
+}
+
+func quoteAll(ps []string) string {
+	q := make([]string, len(ps))
+	for i, p := range ps {
+		q[i] = fmt.Sprintf("%q", p)
+	}
+	return strings.Join(q, " or ")
+}

@@ -1,0 +1,97 @@
+package port
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.bug.st/serial/enumerator"
+)
+
+// Selector says which port is the board's: a fixed path, or a USB device found by serial number
+// and/or VID:PID (a path such as /dev/ttyACM0 can change when the board re-enumerates).
+type Selector struct {
+	Path         string
+	SerialNumber string
+	VID, PID     string // four hex digits each, e.g. 303a and 1001
+}
+
+// ByUSB tells whether the selector finds the port by USB identity rather than by path.
+func (s Selector) ByUSB() bool { return s.SerialNumber != "" || s.VID != "" }
+
+func (s Selector) String() string {
+	var parts []string
+	if s.Path != "" {
+		parts = append(parts, "path "+s.Path)
+	}
+	if s.SerialNumber != "" {
+		parts = append(parts, "USB serial number "+s.SerialNumber)
+	}
+	if s.VID != "" {
+		parts = append(parts, "USB "+s.VID+":"+s.PID)
+	}
+	if len(parts) == 0 {
+		return "no port"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (s Selector) matches(d *enumerator.PortDetails) bool {
+	if !d.IsUSB {
+		return false
+	}
+	if s.SerialNumber != "" && d.SerialNumber != s.SerialNumber {
+		return false
+	}
+	if s.VID != "" && (!strings.EqualFold(d.VID, s.VID) || !strings.EqualFold(d.PID, s.PID)) {
+		return false
+	}
+	return true
+}
+
+// Find returns the device path for the selector. A path selector is returned as is; a USB
+// selector is looked up in the system's port list, again and again until ctx ends, so a board
+// that is re-enumerating is found once it is back. Two matching ports are an error.
+func Find(ctx context.Context, s Selector) (string, error) {
+	if !s.ByUSB() {
+		if s.Path == "" {
+			return "", fmt.Errorf("find port: the profile names no path, USB serial number or VID:PID")
+		}
+		return s.Path, nil
+	}
+	var lastSeen []string
+	for {
+		ports, err := enumerator.GetDetailedPortsList()
+		if err != nil {
+			return "", fmt.Errorf("find port (%s): %w", s, err)
+		}
+		var found []string
+		lastSeen = lastSeen[:0]
+		for _, d := range ports {
+			if d.IsUSB {
+				lastSeen = append(lastSeen, fmt.Sprintf("%s (%s:%s serial %q)", d.Name, d.VID, d.PID, d.SerialNumber))
+			}
+			if s.matches(d) {
+				found = append(found, d.Name)
+			}
+		}
+		switch {
+		case len(found) == 1:
+			return found[0], nil
+		case len(found) > 1:
+			return "", fmt.Errorf("find port (%s): %d ports match: %s; name the board by USB serial number",
+				s, len(found), strings.Join(found, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			seen := "none"
+			if len(lastSeen) > 0 {
+				seen = strings.Join(lastSeen, "; ")
+			}
+			return "", fmt.Errorf("find port (%s): not found (%v); USB serial ports present: %s",
+				s, context.Cause(ctx), seen)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

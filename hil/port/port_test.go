@@ -1,0 +1,137 @@
+package port
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/irohconf/irohconf/hil/reset"
+)
+
+func openPty(t *testing.T) (master *os.File, slavePath string) {
+	t.Helper()
+	m, s, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(); s.Close() })
+	return m, s.Name()
+}
+
+func TestPtyHasNoModemLines(t *testing.T) {
+	master, path := openPty(t)
+	p, err := Open(path, 115200)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	defer p.Close()
+	if p.HasModemLines() {
+		t.Fatal("a pseudo-terminal reported modem lines")
+	}
+	if err := p.SetDTR(false); !errors.Is(err, ErrNoModemLines) {
+		t.Errorf("SetDTR: %v, want ErrNoModemLines", err)
+	}
+	// A reset sequence on it reports the missing lines at its first step.
+	err = reset.Run(context.Background(), p, reset.Classic)
+	var se *reset.StepError
+	if !errors.As(err, &se) || se.Index != 1 || !errors.Is(err, ErrNoModemLines) {
+		t.Errorf("reset.Run: %v", err)
+	}
+	if !strings.Contains(err.Error(), "no modem control lines") {
+		t.Errorf("the error does not say why: %v", err)
+	}
+
+	// Reading and writing work both ways.
+	if _, err := master.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	n, err := p.Read(buf)
+	if err != nil || string(buf[:n]) != "hello\n" {
+		t.Errorf("Read = %q, %v", buf[:n], err)
+	}
+	if _, err := p.Write([]byte("status\n")); err != nil {
+		t.Fatal(err)
+	}
+	n, err = master.Read(buf)
+	if err != nil || string(buf[:n]) != "status\n" {
+		t.Errorf("master got %q, %v", buf[:n], err)
+	}
+}
+
+func TestCloseEndsRead(t *testing.T) {
+	_, path := openPty(t)
+	p, err := Open(path, 115200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Read(make([]byte, 8))
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Read returned no error after Close")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read did not return after Close")
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := p.Write([]byte("x")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Write after Close: %v", err)
+	}
+	var _ io.ReadWriteCloser = p
+}
+
+func TestOpenErrors(t *testing.T) {
+	if _, err := Open("/dev/irohconf-no-such-port", 115200); err == nil || !strings.Contains(err.Error(), "/dev/irohconf-no-such-port") {
+		t.Errorf("missing device: %v", err)
+	}
+	if _, err := Open(os.DevNull, 115200); err == nil {
+		t.Error("/dev/null opened as a serial port")
+	}
+	_, path := openPty(t)
+	if _, err := Open(path, 0); err == nil {
+		t.Error("baud 0 accepted")
+	}
+}
+
+func TestOpenRetryGivesUp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := OpenRetry(ctx, "/dev/irohconf-no-such-port", 115200)
+	if err == nil || !strings.Contains(err.Error(), "gave up") {
+		t.Errorf("OpenRetry: %v", err)
+	}
+}
+
+func TestFind(t *testing.T) {
+	if p, err := Find(context.Background(), Selector{Path: "/dev/ttyUSB7"}); err != nil || p != "/dev/ttyUSB7" {
+		t.Errorf("path selector: %q %v", p, err)
+	}
+	if _, err := Find(context.Background(), Selector{}); err == nil {
+		t.Error("empty selector accepted")
+	}
+	// No board with this serial number is plugged in here: Find keeps looking until the
+	// deadline, then says what it saw.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err := Find(ctx, Selector{SerialNumber: "irohconf-test-no-such-board"})
+	if err == nil || !strings.Contains(err.Error(), "not found") || !strings.Contains(err.Error(), "USB serial ports present") {
+		t.Errorf("Find: %v", err)
+	}
+}

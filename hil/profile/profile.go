@@ -1,0 +1,292 @@
+// Package profile reads board profiles: YAML files that say what a board is (chip, firmware),
+// where it is plugged in (port path, or USB serial number / VID:PID), how to reset and flash
+// it, and how long it may take to boot. A profile of kind "virtual" starts the virtual board
+// instead of opening a USB port.
+//
+// Parsing is strict: an unknown field, a bad reset sequence or a missing port is an error that
+// names the file and the field.
+package profile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/irohconf/irohconf/hil/reset"
+)
+
+// Kind says how the board is reached.
+type Kind string
+
+const (
+	Serial  Kind = "serial"  // a board on a serial port
+	Virtual Kind = "virtual" // the virtual board: a local process with its console on a pty
+)
+
+// Firmware says what the board runs, and so what its console can do.
+type Firmware string
+
+const (
+	// Irohconf is the in-repo firmware: the examples' lines, a boot banner, STATUS lines and
+	// console commands (help, id, ticket, status, reset).
+	Irohconf Firmware = "irohconf"
+	// Foreign is firmware that prints the iroh ESP32 examples' lines and takes no commands.
+	Foreign Firmware = "foreign"
+)
+
+// ResetMethod names how the board is restarted.
+type ResetMethod string
+
+const (
+	ResetClassic ResetMethod = "classic"  // RTS/DTR on a USB-UART bridge (esptool HardReset)
+	ResetUSBJTAG ResetMethod = "usb-jtag" // RTS/DTR on the chip's USB-Serial-JTAG; it re-enumerates
+	ResetConsole ResetMethod = "console"  // the firmware's "reset" command
+	ResetNone    ResetMethod = "none"     // nobody resets it: a person presses EN, or it is already up
+	ResetCustom  ResetMethod = "custom"   // an esptool mini-language sequence
+)
+
+// Defaults.
+const (
+	DefaultBaud        = 115200
+	DefaultBootTimeout = 60 * time.Second
+	DefaultBinary      = "build/bin/virtual-board"
+	DefaultBind        = "127.0.0.1:0"
+)
+
+// Profile is one board.
+type Profile struct {
+	Name     string   `yaml:"name"`
+	Kind     Kind     `yaml:"kind"`
+	Chip     string   `yaml:"chip"`
+	Firmware Firmware `yaml:"firmware"`
+	Port     Port     `yaml:"port"`
+	Baud     int      `yaml:"baud"`
+	// Reset is a method name or an esptool mini-language sequence ("D0|R1|W0.1|R0").
+	Reset string `yaml:"reset"`
+	// ResetFallback is used when Reset needs modem lines the port does not have: "console"
+	// or "none" (the default, which makes such a reset an error).
+	ResetFallback string        `yaml:"reset_fallback"`
+	BootTimeout   time.Duration `yaml:"boot_timeout"`
+	Flash         *Flash        `yaml:"flash"`
+	VirtualBoard  *VirtualBoard `yaml:"virtual"`
+	Notes         string        `yaml:"notes"`
+
+	// Resolved by Parse.
+	ResetMethod    ResetMethod    `yaml:"-"`
+	ResetSequence  reset.Sequence `yaml:"-"` // for classic, usb-jtag and custom
+	FallbackMethod ResetMethod    `yaml:"-"` // ResetConsole or ResetNone
+	Source         string         `yaml:"-"` // the file it came from
+}
+
+// Port says where a serial board is plugged in. Path, or a USB serial number and/or VID:PID
+// (which find the board again when it re-enumerates under another name).
+type Port struct {
+	Path      string `yaml:"path"`
+	USBSerial string `yaml:"usb_serial"`
+	VIDPID    string `yaml:"vid_pid"` // "303a:1001"
+}
+
+// Flash says how to flash the board with espflash.
+type Flash struct {
+	// ELF is the firmware image; a path relative to the profile's folder, or given at flash time.
+	ELF string `yaml:"elf"`
+	// Baud for flashing (espflash --baud); 0 uses the console baud.
+	Baud int `yaml:"baud"`
+	// Args are extra espflash arguments, e.g. ["--chip", "esp32s3"].
+	Args []string `yaml:"args"`
+}
+
+// VirtualBoard configures the virtual board process.
+type VirtualBoard struct {
+	// Binary is the virtual-board program; relative paths are from the repository root.
+	Binary string `yaml:"binary"`
+	Bind   string `yaml:"bind"`
+	// Secret is a fixed 64-hex secret key (IROH_SECRET); empty lets the board make one.
+	Secret string `yaml:"secret"`
+}
+
+var (
+	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	vidpidRE = regexp.MustCompile(`^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$`)
+	secretRE = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+)
+
+// Load reads and checks a profile file.
+func Load(path string) (*Profile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("board profile: %w", err)
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("board profile %s: %w", path, err)
+	}
+	p.Source = path
+	return p, nil
+}
+
+// Parse reads and checks one profile document.
+func Parse(data []byte) (*Profile, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty document")
+		}
+		return nil, err
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one YAML document: one profile per file")
+	}
+	if err := p.resolve(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func (p *Profile) resolve() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+
+	if !nameRE.MatchString(p.Name) {
+		bad("name", "%q: want lowercase letters, digits, '.', '_' or '-' (it names report columns and log folders)", p.Name)
+	}
+	switch p.Kind {
+	case Serial, Virtual:
+	case "":
+		bad("kind", "missing: want serial or virtual")
+	default:
+		bad("kind", "%q: want serial or virtual", p.Kind)
+	}
+	switch p.Firmware {
+	case Irohconf, Foreign:
+	case "":
+		bad("firmware", "missing: want irohconf (our firmware, with console commands) or foreign (the iroh ESP32 examples' lines, no commands)")
+	default:
+		bad("firmware", "%q: want irohconf or foreign", p.Firmware)
+	}
+	if p.Baud == 0 {
+		p.Baud = DefaultBaud
+	} else if p.Baud < 0 {
+		bad("baud", "%d is negative", p.Baud)
+	}
+	if p.BootTimeout == 0 {
+		p.BootTimeout = DefaultBootTimeout
+	} else if p.BootTimeout < 0 {
+		bad("boot_timeout", "%v is negative", p.BootTimeout)
+	}
+
+	switch p.Kind {
+	case Serial:
+		if p.Port == (Port{}) {
+			bad("port", "a serial board needs port.path, port.usb_serial or port.vid_pid")
+		}
+		if p.Port.VIDPID != "" && !vidpidRE.MatchString(p.Port.VIDPID) {
+			bad("port.vid_pid", "%q: want four hex digits, a colon and four hex digits, e.g. 303a:1001", p.Port.VIDPID)
+		}
+		if p.VirtualBoard != nil {
+			bad("virtual", "only for kind virtual")
+		}
+		if p.Chip == "" {
+			bad("chip", "missing: e.g. esp32, esp32s3, esp32c6")
+		}
+	case Virtual:
+		if p.Port != (Port{}) {
+			bad("port", "a virtual board opens its own pseudo-terminal; remove port")
+		}
+		if p.Flash != nil {
+			bad("flash", "a virtual board is not flashed; remove flash")
+		}
+		if p.Firmware == Foreign {
+			bad("firmware", "the virtual board runs our firmware: want irohconf")
+		}
+		if p.VirtualBoard == nil {
+			p.VirtualBoard = &VirtualBoard{}
+		}
+		if p.VirtualBoard.Binary == "" {
+			p.VirtualBoard.Binary = DefaultBinary
+		}
+		if p.VirtualBoard.Bind == "" {
+			p.VirtualBoard.Bind = DefaultBind
+		}
+		if s := p.VirtualBoard.Secret; s != "" && !secretRE.MatchString(s) {
+			bad("virtual.secret", "want 64 hex digits (a 32-byte secret key), got %d characters", len(s))
+		}
+		if p.Chip == "" {
+			p.Chip = "linux"
+		}
+		if p.Reset == "" {
+			p.Reset = string(ResetConsole)
+		}
+	}
+	if p.Flash != nil && p.Flash.Baud < 0 {
+		bad("flash.baud", "%d is negative", p.Flash.Baud)
+	}
+
+	if err := p.resolveReset(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Profile) resolveReset() error {
+	switch ResetMethod(p.Reset) {
+	case ResetClassic:
+		p.ResetMethod, p.ResetSequence = ResetClassic, reset.Classic
+	case ResetUSBJTAG:
+		p.ResetMethod, p.ResetSequence = ResetUSBJTAG, reset.USBJTAG
+	case ResetConsole:
+		p.ResetMethod = ResetConsole
+	case ResetNone:
+		p.ResetMethod = ResetNone
+	case "":
+		return errors.New("reset: missing: want classic, usb-jtag, console, none or a sequence like D0|R1|W0.1|R0")
+	default:
+		if !strings.ContainsAny(p.Reset[:1], "DRUW") {
+			return fmt.Errorf("reset: %q: want classic, usb-jtag, console, none or a sequence like D0|R1|W0.1|R0", p.Reset)
+		}
+		seq, err := reset.Parse(p.Reset)
+		if err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+		p.ResetMethod, p.ResetSequence = ResetCustom, seq
+	}
+	switch ResetMethod(p.ResetFallback) {
+	case "", ResetNone:
+		p.FallbackMethod = ResetNone
+	case ResetConsole:
+		p.FallbackMethod = ResetConsole
+	default:
+		return fmt.Errorf("reset_fallback: %q: want console or none", p.ResetFallback)
+	}
+	if p.Firmware == Foreign && (p.ResetMethod == ResetConsole || p.FallbackMethod == ResetConsole) {
+		return errors.New("reset: foreign firmware has no console commands, so it cannot be reset through the console")
+	}
+	if p.Kind == Virtual && p.ResetMethod != ResetConsole && p.ResetMethod != ResetNone {
+		return fmt.Errorf("reset: %q: a virtual board has no modem lines; want console or none", p.Reset)
+	}
+	return nil
+}
+
+// HasConsole tells whether the firmware answers console commands.
+func (p *Profile) HasConsole() bool { return p.Firmware == Irohconf }
+
+// VIDPID splits port.vid_pid into its two halves, lowercase.
+func (p *Profile) VIDPID() (vid, pid string) {
+	if p.Port.VIDPID == "" {
+		return "", ""
+	}
+	vid, pid, _ = strings.Cut(strings.ToLower(p.Port.VIDPID), ":")
+	return vid, pid
+}
