@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"time"
@@ -20,6 +21,8 @@ type ServeConfig struct {
 	Secret *key.SecretKey
 	// KeyLog receives the TLS key log (SSLKEYLOGFILE format) when set.
 	KeyLog io.Writer
+	// Version is the ready line's version; empty means Version().
+	Version string
 	// CloseWait bounds how long a connection may stay idle waiting for the client to close;
 	// zero means echo.DefaultCloseWait.
 	CloseWait time.Duration
@@ -27,7 +30,8 @@ type ServeConfig struct {
 
 // Serve serves echo until ctx ends, then closes every connection and the endpoint. It emits the
 // Ready line once the endpoint accepts connections, then one Connection per finished connection;
-// emit is never called concurrently, and not after Serve returns. The error is about starting.
+// emit is never called concurrently, and not after Serve returns. The error is about starting
+// (or, rarely, about releasing the socket).
 func Serve(ctx context.Context, cfg ServeConfig, emit func(any)) error {
 	alpns := cfg.ALPNs
 	if len(alpns) == 0 {
@@ -50,7 +54,7 @@ func Serve(ctx context.Context, cfg ServeConfig, emit func(any)) error {
 		EndpointID: ep.ID().String(),
 		Ticket:     ep.Ticket().String(),
 		Addrs:      []string{ep.Addr().String()},
-		Version:    Version(),
+		Version:    cmp.Or(cfg.Version, Version()),
 	})
 	// Records are emitted from this goroutine only, so lines never interleave.
 	closed := make(chan error, 1)
