@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/internal/fips140/edwards25519"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -128,6 +129,18 @@ func parseRawPublicKey(spki []byte) (*x509.Certificate, alert, error) {
 	// Only the canonical 44-byte encoding: peers compare SPKIs byte for byte.
 	if canonical, err := x509.MarshalPKIXPublicKey(key); err != nil || !bytes.Equal(canonical, spki) {
 		return nil, alertDecodeError, errors.New("tls: raw public key is not a canonical Ed25519 SubjectPublicKeyInfo")
+	}
+	// Like iroh (ed25519-dalek verify_strict), refuse keys that are not a
+	// curve point or of small order: signatures by such keys can be forged.
+	point, err := new(edwards25519.Point).SetBytes(key)
+	if err != nil {
+		return nil, alertBadCertificate, errors.New("tls: raw public key is not a valid Ed25519 point")
+	}
+	multiple := new(edwards25519.Point).Add(point, point) // 2P
+	multiple.Add(multiple, multiple)                      // 4P
+	multiple.Add(multiple, multiple)                      // 8P
+	if multiple.Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return nil, alertBadCertificate, errors.New("tls: raw public key is a small-order Ed25519 point")
 	}
 	spki = bytes.Clone(spki)
 	return &x509.Certificate{

@@ -290,17 +290,30 @@ func TestRawPublicKeysParse(t *testing.T) {
 		name  string
 		spki  []byte
 		alert alert
+		msg   string
 	}{
 		{"ECDSA key", ecSPKI, alertUnsupportedCertificate},
 		{"trailing byte", append(slices.Clone(k.spki), 0), alertDecodeError},
 		{"truncated", k.spki[:43], alertDecodeError},
 		{"bare key", k.pub, alertDecodeError},
 		{"empty", nil, alertDecodeError},
+		// The identity point (small order) and 32 bytes that decode to no point.
+		{"small-order key", spkiOf(t, mustHex(t, "0100000000000000000000000000000000000000000000000000000000000000")), alertBadCertificate, "small-order"},
+		{"not a point", spkiOf(t, mustHex(t, "0200000000000000000000000000000000000000000000000000000000000000")), alertBadCertificate, "not a valid Ed25519 point"},
 	} {
-		if _, a, err := parseRawPublicKey(tc.spki); err == nil || a != tc.alert {
-			t.Errorf("%s: alert %v, err %v; want alert %v", tc.name, a, err, tc.alert)
+		if _, a, err := parseRawPublicKey(tc.spki); err == nil || a != tc.alert || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: alert %v, err %v; want alert %v, %q", tc.name, a, err, tc.alert, tc.msg)
 		}
 	}
+}
+
+func spkiOf(t testing.TB, key []byte) []byte {
+	t.Helper()
+	spki, err := x509.MarshalPKIXPublicKey(ed25519.PublicKey(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spki
 }
 
 func TestRawPublicKeysConfigChecks(t *testing.T) {
