@@ -39,6 +39,14 @@ test: overlay test-tls-std test-reports test-firmware
 	go vet ./...
 	go test -count=1 ./...
 
+## ---- the Go peer: iroh/endpoint, iroh/echo, iroh/contract, irohconf serve and dial --------
+# Its tests run in `go test ./...` above. Benchmarks: handshake time and echo throughput, Go to Go
+# on loopback (one echo of the named size per iteration; MB/s is payload one way).
+.PHONY: bench bench-go-peer
+bench: bench-go-peer
+bench-go-peer: overlay
+	go test -run '^$$' -bench . -benchmem -count=1 ./iroh/endpoint/
+
 ## ---- reports: the report writer (results.json, junit.xml, summary.md, index.html) ------
 # Its browser test needs Chromium (apt-get install -y chromium); IROHCONF_NO_BROWSER=1 skips it.
 .PHONY: test-reports
