@@ -292,11 +292,11 @@ func TestRawPublicKeysParse(t *testing.T) {
 		alert alert
 		msg   string
 	}{
-		{"ECDSA key", ecSPKI, alertUnsupportedCertificate},
-		{"trailing byte", append(slices.Clone(k.spki), 0), alertDecodeError},
-		{"truncated", k.spki[:43], alertDecodeError},
-		{"bare key", k.pub, alertDecodeError},
-		{"empty", nil, alertDecodeError},
+		{"ECDSA key", ecSPKI, alertUnsupportedCertificate, ""},
+		{"trailing byte", append(slices.Clone(k.spki), 0), alertDecodeError, ""},
+		{"truncated", k.spki[:43], alertDecodeError, ""},
+		{"bare key", k.pub, alertDecodeError, ""},
+		{"empty", nil, alertDecodeError, ""},
 		// The identity point (small order) and 32 bytes that decode to no point.
 		{"small-order key", spkiOf(t, mustHex(t, "0100000000000000000000000000000000000000000000000000000000000000")), alertBadCertificate, "small-order"},
 		{"not a point", spkiOf(t, mustHex(t, "0200000000000000000000000000000000000000000000000000000000000000")), alertBadCertificate, "not a valid Ed25519 point"},
