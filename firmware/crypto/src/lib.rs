@@ -10,15 +10,11 @@
 //! Everything is built on RustCrypto and dalek crates: no C and no assembly, so the same code
 //! compiles for Linux (the virtual board) and for the ESP32 targets.
 //!
-//! To use it with iroh (default features off):
-//!
-//! ```ignore
-//! let endpoint = iroh::Endpoint::builder()
-//!     .crypto_provider(std::sync::Arc::new(fw_crypto::provider()))
-//!     // ...
-//!     .bind()
-//!     .await?;
-//! ```
+//! iroh built without its `tls-ring`/`tls-aws-lc-rs` features has no provider of its own; the
+//! application passes this one to `Endpoint::builder().crypto_provider(Arc::new(provider()))`.
+//! iroh uses it for the TLS handshake (X25519, AES-128-GCM, HKDF, Ed25519 verification),
+//! for QUIC packet and header protection, and for its handshake-token key (the first suite's
+//! AEAD). It signs with its own Ed25519 secret key and computes reset tokens with BLAKE3.
 
 mod aead;
 mod hash;
