@@ -21,6 +21,8 @@ help:
 	@echo "make test-tls-std          go test -short crypto/tls under the overlay (Go's tests and the patch's)"
 	@echo "make test-firmware         the firmware workspace tests (crypto provider KATs, app, virtual board)"
 	@echo "make test-reports          the report writer's tests, including index.html in headless Chromium"
+	@echo "make build                 build/bin/irohconf (the Go peer: keys, tickets, serve, dial)"
+	@echo "make fuzz                  fuzz the ticket decoder, FUZZTIME per target (default 30s)"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
 .PHONY: overlay
@@ -66,3 +68,20 @@ test-firmware:
 	cd firmware && CARGO_TARGET_DIR=$(FIRMWARE_TARGET_DIR) nice cargo test --workspace
 	cd firmware && CARGO_TARGET_DIR=$(FIRMWARE_TARGET_DIR)-portable \
 	  RUSTFLAGS='$(FIRMWARE_PORTABLE_CFG)' nice cargo test -p irohconf-fw-crypto
+
+## ---- irohconf binary, keys and tickets (iroh/key, iroh/ticket, cmd/irohconf) ----------
+# Their tests run in `go test ./...` above. The version string comes from git.
+BIN_DIR          := $(CURDIR)/build/bin
+IROHCONF_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+.PHONY: build
+build: overlay
+	go build -ldflags '-X github.com/irohconf/irohconf/internal/cli.Version=irohconf-$(IROHCONF_VERSION)' \
+	  -o $(BIN_DIR)/irohconf ./cmd/irohconf
+
+# Fuzz the ticket decoder from the corpus in fixtures/tickets/ (a failing input lands in
+# iroh/ticket/testdata/fuzz/ and is replayed by every later `go test`).
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz:
+	$(GO_STOCK) test ./iroh/ticket/ -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO_STOCK) test ./iroh/ticket/ -run '^$$' -fuzz '^FuzzFromBytes$$' -fuzztime $(FUZZTIME)
