@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"go/format"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,6 +190,14 @@ func TestPatchInstalledGo(t *testing.T) {
 	}
 	if !strings.Contains(string(files["common.go"]), "\tRawPublicKeys bool\n") {
 		t.Error("common.go lacks the RawPublicKeys field")
+	}
+	// The patched and added files read like the rest of Go: gofmt-clean.
+	for name, b := range files {
+		if formatted, err := format.Source(b); err != nil {
+			t.Errorf("%s does not parse: %v", name, err)
+		} else if !bytes.Equal(formatted, b) {
+			t.Errorf("%s is not gofmt-clean after patching; check the alignment of inserted lines", name)
+		}
 	}
 	// Applying the patch to its own output must fail: inserted text never
 	// re-creates an anchor, so a double application cannot go unnoticed.
