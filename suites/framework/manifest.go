@@ -53,6 +53,11 @@ type Manifest struct {
 	Crypto      Crypto    `yaml:"crypto"`
 	Limits      Limits    `yaml:"limits"`
 	Features    []Feature `yaml:"features"`
+	// CustomAddrEncodings are the layouts of custom ticket addresses the peer's decoder reads
+	// ("legacy": iroh 0.97 to 1.0.3, "current": later), by version; "default" for any version
+	// not listed. iroh changed the layout after 1.0.3, so two decoders may rightly disagree on
+	// tickets with custom addresses.
+	CustomAddrEncodings map[string][]string `yaml:"custom_addr_encodings,omitempty"`
 	// Versions expands one manifest into one peer per version (upstream-1.0.0, upstream-1.4.1).
 	Versions []string `yaml:"versions,omitempty"`
 	// Version is set for each expanded peer.
@@ -77,6 +82,17 @@ type Limits struct {
 func (m Manifest) HasRole(r Role) bool       { return slices.Contains(m.Roles, r) }
 func (m Manifest) Has(f Feature) bool        { return slices.Contains(m.Features, f) }
 func (m Manifest) ServesALPN(a string) bool { return slices.Contains(m.ALPNs, a) }
+
+// CustomEncodings returns the custom address layouts this peer (at its version) reads, sorted.
+func (m Manifest) CustomEncodings() []string {
+	enc, ok := m.CustomAddrEncodings[m.Version]
+	if !ok {
+		enc = m.CustomAddrEncodings["default"]
+	}
+	enc = slices.Clone(enc)
+	slices.Sort(enc)
+	return enc
+}
 
 // ParseManifest reads one manifest strictly: unknown fields are errors, so a typo in a
 // declaration cannot silently turn a case unsupported.
