@@ -36,6 +36,10 @@ import (
 const (
 	DefaultOpenTimeout    = 20 * time.Second
 	DefaultCommandTimeout = 5 * time.Second
+	// Before a reset, output already on its way is let in for up to settleLimit, until the
+	// console has been quiet for settleQuiet.
+	settleQuiet = 100 * time.Millisecond
+	settleLimit = time.Second
 	// ReenumerateTimeout bounds the wait for a USB-Serial-JTAG board to come back after a reset.
 	ReenumerateTimeout = 5 * time.Second
 )
@@ -188,6 +192,7 @@ func (b *Board) Reset(ctx context.Context) (*BootInfo, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.Profile.BootTimeout)
 	defer cancel()
+	b.console.Settle(ctx, settleQuiet, settleLimit)
 	info := &BootInfo{PreviousCrash: b.console.Discard()}
 	if info.PreviousCrash != nil {
 		b.console.Notef("board crashed before this reset (%s): %s", info.PreviousCrash.Kind, info.PreviousCrash.Line.Text)
@@ -196,6 +201,14 @@ func (b *Board) Reset(ctx context.Context) (*BootInfo, error) {
 	info.ResetAt = time.Now()
 	if err := b.doReset(ctx, info); err != nil {
 		return info, err
+	}
+	if info.ResetMethod == profile.ResetConsole {
+		// The firmware acknowledges the command; whatever came before is the old boot's.
+		m, err := b.Expect(ctx, boardlines.Restarting)
+		if err != nil {
+			return info, fmt.Errorf("board %s: waiting for %q after the reset command: %w", b.Profile.Name, "Restarting...", err)
+		}
+		info.FirstLine = m.Line.Seq
 	}
 	return info, b.waitReady(ctx, info)
 }

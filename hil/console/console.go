@@ -68,6 +68,8 @@ type Console struct {
 	cursor  int // Seq of the first line Expect has not looked at
 	changed chan struct{}
 	closed  bool
+	// lastData is when bytes last arrived, for Settle.
+	lastData time.Time
 
 	// The attached reader.
 	source   io.ReadCloser
@@ -105,6 +107,7 @@ func (c *Console) Attach(src io.ReadCloser) error {
 		return errors.New("console: a source is already attached")
 	}
 	c.source = src
+	c.lastData = c.cfg.Now() // Settle counts quiet from here
 	c.readErr = nil
 	c.stopping = false
 	c.detached = make(chan struct{})
@@ -164,6 +167,9 @@ func (c *Console) read(src io.Reader, done chan struct{}) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			c.mu.Lock()
+			c.lastData = c.cfg.Now()
+			c.mu.Unlock()
 			partial = c.feed(partial, buf[:n])
 		}
 		if err != nil {
@@ -217,7 +223,16 @@ func (c *Console) feed(partial, data []byte) []byte {
 func (c *Console) appendLine(b []byte, cut bool) {
 	now := c.cfg.Now()
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	l := newLine(c.next, now, b, cut)
+	// Into the log before any waiter wakes, so the log keeps the order things happened in.
+	c.writeLog(now, "|", l.Raw)
+	if l.Garbage != "" {
+		c.writeLog(now, "#", "console: line above: "+l.Garbage)
+	}
+	if l.Crash != "" {
+		c.writeLog(now, "#", "console: line above shows a crash ("+string(l.Crash)+")")
+	}
 	c.next++
 	c.lines = append(c.lines, l)
 	if over := len(c.lines) - c.cfg.KeepLines; over > 0 {
@@ -228,15 +243,6 @@ func (c *Console) appendLine(b []byte, cut bool) {
 		}
 	}
 	c.broadcastLocked()
-	c.mu.Unlock()
-
-	c.writeLog(now, "|", l.Raw)
-	if l.Garbage != "" {
-		c.writeLog(now, "#", "console: line above: "+l.Garbage)
-	}
-	if l.Crash != "" {
-		c.writeLog(now, "#", "console: line above shows a crash ("+string(l.Crash)+")")
-	}
 }
 
 func (c *Console) broadcastLocked() {
@@ -300,6 +306,29 @@ func (c *Console) Crashes(from int) []Line {
 		}
 	}
 	return out
+}
+
+// Settle waits until no byte has arrived for quiet, or until limit has passed, whichever
+// comes first. Before a reset it lets output that was already on its way (buffered in the
+// tty while nobody read) arrive, so Discard skips it rather than a wait mistaking it for the
+// new boot.
+func (c *Console) Settle(ctx context.Context, quiet, limit time.Duration) {
+	end := c.cfg.Now().Add(limit)
+	for {
+		c.mu.Lock()
+		last := c.lastData
+		c.mu.Unlock()
+		now := c.cfg.Now()
+		wait := last.Add(quiet).Sub(now)
+		if wait <= 0 || !now.Before(end) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(min(wait, end.Sub(now))):
+		}
+	}
 }
 
 // Discard moves the cursor past every line read so far, so the next Expect only sees new
