@@ -121,15 +121,33 @@ type Written struct {
 	Rewritten   int // files whose content changed on disk (including overlay.json)
 }
 
-// WriteOverlay writes files into outDir and an overlay.json that maps
-// srcDir/<name> to them. A file is only rewritten when its content changed,
-// so its modification time stays put and the build cache stays warm.
+// filesDir is where WriteOverlay puts the files, inside its output
+// directory. The leading "_" keeps the go tool from taking them for a package
+// of the module when the output directory is inside one ("./..." skips it).
+const filesDir = "_src"
+
+// WriteOverlay writes files into outDir/_src and an overlay.json into outDir
+// that maps srcDir/<name> to them. A file is only rewritten when its content
+// changed, so its modification time stays put and the build cache stays
+// warm. Files left in outDir/_src by an earlier run are removed.
 func WriteOverlay(srcDir, outDir string, files map[string][]byte) (Written, error) {
 	if !filepath.IsAbs(srcDir) || !filepath.IsAbs(outDir) {
 		return Written{}, fmt.Errorf("overlay paths must be absolute (go runs in each package's directory): %q, %q", srcDir, outDir)
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
+	dir := filepath.Join(outDir, filesDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Written{}, err
+	}
+	old, err := os.ReadDir(dir)
+	if err != nil {
+		return Written{}, err
+	}
+	for _, e := range old {
+		if _, keep := files[e.Name()]; !keep && e.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return Written{}, err
+			}
+		}
 	}
 	var w Written
 	ov := Overlay{Replace: make(map[string]string)}
@@ -139,7 +157,7 @@ func WriteOverlay(srcDir, outDir string, files map[string][]byte) (Written, erro
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		dst := filepath.Join(outDir, name)
+		dst := filepath.Join(dir, name)
 		changed, err := writeIfChanged(dst, files[name])
 		if err != nil {
 			return Written{}, err

@@ -130,7 +130,8 @@ func TestWriteOverlayIdempotent(t *testing.T) {
 	// A second run with the same content touches nothing: the go build
 	// cache keys on content, but tools watching mtimes should see no change.
 	past := time.Now().Add(-time.Hour).Truncate(time.Second)
-	for _, name := range []string{"a.go", "added.go", "overlay.json"} {
+	written := []string{filepath.Join(filesDir, "a.go"), filepath.Join(filesDir, "added.go"), "overlay.json"}
+	for _, name := range written {
 		if err := os.Chtimes(filepath.Join(out, name), past, past); err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +143,7 @@ func TestWriteOverlayIdempotent(t *testing.T) {
 	if w.Rewritten != 0 {
 		t.Errorf("second run rewrote %d files", w.Rewritten)
 	}
-	for _, name := range []string{"a.go", "added.go", "overlay.json"} {
+	for _, name := range written {
 		fi, err := os.Stat(filepath.Join(out, name))
 		if err != nil {
 			t.Fatal(err)
@@ -156,6 +157,38 @@ func TestWriteOverlayIdempotent(t *testing.T) {
 	files["a.go"] = []byte("patched again\n")
 	if w, err = WriteOverlay(src.Dir, out, files); err != nil || w.Rewritten != 1 {
 		t.Errorf("after one change: %+v, %v; want 1 rewritten", w, err)
+	}
+
+	// A file the patch no longer produces is removed, and leaves overlay.json.
+	delete(files, "added.go")
+	if _, err = WriteOverlay(src.Dir, out, files); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, filesDir, "added.go")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale added.go: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "overlay.json")); strings.Contains(string(b), "added.go") {
+		t.Errorf("overlay.json still names added.go: %s", b)
+	}
+}
+
+// TestOutputIsNoPackage checks that the generated files do not form a Go
+// package in the output directory: "go vet ./..." from a module containing
+// it must not try to build them.
+func TestOutputIsNoPackage(t *testing.T) {
+	src := writeSource(t, map[string]string{"a.go": "x\n"})
+	out := t.TempDir()
+	if _, err := WriteOverlay(src.Dir, out, map[string][]byte{"a.go": []byte("package tls\n")}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".go") || e.IsDir() && !strings.HasPrefix(e.Name(), "_") {
+			t.Errorf("%s in the output directory would be seen by ./...", e.Name())
+		}
 	}
 }
 
