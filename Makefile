@@ -23,6 +23,7 @@ help:
 	@echo "make test-reports          the report writer's tests, including index.html in headless Chromium"
 	@echo "make build                 build/bin/irohconf (the Go peer: keys, tickets, serve, dial)"
 	@echo "make fuzz                  fuzz the ticket decoder, FUZZTIME per target (default 30s)"
+	@echo "make interop               the interop matrix; the report lands in reports/latest/ (LABELS=... to slice it)"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
 .PHONY: overlay
@@ -40,7 +41,8 @@ test-tls-std: overlay
 .PHONY: test
 test: overlay test-tls-std test-reports test-firmware
 	go vet ./...
-	go test -count=1 ./...
+	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil)
+	$(MAKE) interop
 
 ## ---- the Go peer: iroh/endpoint, iroh/echo, iroh/contract, irohconf serve and dial --------
 # Its tests run in `go test ./...` above. Benchmarks: handshake time and echo throughput, Go to Go
@@ -85,3 +87,16 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO_STOCK) test ./iroh/ticket/ -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO_STOCK) test ./iroh/ticket/ -run '^$$' -fuzz '^FuzzFromBytes$$' -fuzztime $(FUZZTIME)
+
+## ---- suites: the interop matrix -------------------------------------------------------
+# Cells run in parallel Ginkgo processes (most of a cell's time is spent waiting on the network).
+# Workers print one line per finished cell into IROHCONF_PROGRESS, the file behind this recipe's
+# stderr, since Ginkgo does not show a passing worker's output.
+INTEROP_PROCS ?= 4
+LABELS        ?=
+.PHONY: interop
+interop: overlay
+	@export IROHCONF_PROGRESS=/proc/$$$$/fd/2; \
+	$(GINKGO) -p --procs=$(INTEROP_PROCS) --output-interceptor-mode=none --silence-skips --no-color \
+	  $(if $(LABELS),--label-filter='$(LABELS)') ./suites/interop; rc=$$?; \
+	echo "report: $$(readlink -f reports/latest)/index.html"; exit $$rc

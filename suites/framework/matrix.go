@@ -72,7 +72,7 @@ func (m *Matrix) Register() bool {
 			if cell.Reason != "" && cell.Outcome != Succeeded {
 				line += "  " + firstLine(cell.Reason)
 			}
-			fmt.Fprintln(os.Stderr, line)
+			progress(line)
 		}
 	})
 	ReportAfterSuite("irohconf report", func(r Report) { m.writeReport(r) })
@@ -346,5 +346,19 @@ func (m *Matrix) writeReport(r Report) {
 	if err := reports.Write(dir, run); err != nil {
 		Fail(fmt.Sprintf("writing the report to %s: %v", dir, err))
 	}
-	fmt.Fprintf(os.Stderr, "\nirohconf %s report: %s\n", m.Suite, filepath.Join(dir, "index.html"))
+	progress(fmt.Sprintf("irohconf %s report: %s", m.Suite, filepath.Join(dir, reports.IndexFile)))
+}
+
+// progress prints one line where a person watching the run sees it. Ginkgo's parallel workers
+// do not own the terminal, so `make` names it in IROHCONF_PROGRESS (the file behind its own
+// stderr); without it, lines go to this process's stderr.
+func progress(line string) {
+	if p := os.Getenv("IROHCONF_PROGRESS"); p != "" {
+		if f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			fmt.Fprintln(f, line)
+			f.Close()
+			return
+		}
+	}
+	fmt.Fprintln(os.Stderr, line)
 }
