@@ -7,6 +7,7 @@ package endpoint
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -154,6 +155,7 @@ func Listen(ctx context.Context, cfg Config) (*Endpoint, error) {
 			return nil, fmt.Errorf("endpoint: server TLS config: %w", err)
 		}
 		tlsConf.KeyLogWriter = cfg.KeyLog
+		tlsConf.GetConfigForClient = markAuthenticated(tlsConf.Clone())
 		ln, err := e.tr.Listen(tlsConf, e.quicConf)
 		if err != nil {
 			e.closeSocket()
@@ -259,6 +261,33 @@ type attempt struct {
 	start  time.Time
 	remote net.Addr
 	state  atomic.Int32 // attemptHandshaking, then attemptAccepted or attemptFailed
+	// authenticated: the client's key was verified, so quic-go will hand the connection to
+	// Accept even if it closes at once; the accept loop reports it then.
+	authenticated atomic.Bool
+}
+
+// markAuthenticated returns a GetConfigForClient that serves base to each client and marks the
+// client's attempt authenticated once crypto/tls verified its key. (ClientHelloInfo's context is
+// the connection's, from ConnContext.)
+func markAuthenticated(base *tls.Config) func(*tls.ClientHelloInfo) (*tls.Config, error) {
+	return func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		a, _ := hello.Context().Value(attemptKey{}).(*attempt)
+		if a == nil {
+			return nil, nil // use the listener's config unchanged
+		}
+		c := base.Clone()
+		verify := c.VerifyConnection
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			if verify != nil {
+				if err := verify(cs); err != nil {
+					return err
+				}
+			}
+			a.authenticated.Store(true)
+			return nil
+		}
+		return c, nil
+	}
 }
 
 const (
@@ -276,7 +305,7 @@ func (e *Endpoint) connContext(ctx context.Context, info *quic.ClientInfo) (cont
 	// connection ends; an attempt that never got to the handler is reported from here.
 	context.AfterFunc(ctx, func() {
 		defer e.attempts.Done()
-		if !a.state.CompareAndSwap(attemptHandshaking, attemptFailed) {
+		if a.authenticated.Load() || !a.state.CompareAndSwap(attemptHandshaking, attemptFailed) {
 			return
 		}
 		cause := context.Cause(ctx)
