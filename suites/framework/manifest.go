@@ -79,8 +79,8 @@ type Limits struct {
 	MaxEchoPayload        int `yaml:"max_echo_payload"`
 }
 
-func (m Manifest) HasRole(r Role) bool       { return slices.Contains(m.Roles, r) }
-func (m Manifest) Has(f Feature) bool        { return slices.Contains(m.Features, f) }
+func (m Manifest) HasRole(r Role) bool      { return slices.Contains(m.Roles, r) }
+func (m Manifest) Has(f Feature) bool       { return slices.Contains(m.Features, f) }
 func (m Manifest) ServesALPN(a string) bool { return slices.Contains(m.ALPNs, a) }
 
 // CustomEncodings returns the custom address layouts this peer (at its version) reads, sorted.

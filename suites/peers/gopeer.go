@@ -216,4 +216,3 @@ func (p *GoPeer) DecodeTickets(_ context.Context, tickets []string) ([]framework
 	}
 	return out, nil
 }
-
