@@ -135,6 +135,9 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 // Pid is the board's process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
+// Signal sends sig to the board (tests use it to kill a board behind the driver's back).
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
 // Done is closed when the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
