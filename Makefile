@@ -39,9 +39,9 @@ test-tls-std: overlay
 
 ## ---- tests ----------------------------------------------------------------------
 .PHONY: test
-test: overlay test-tls-std test-reports test-firmware
+test: overlay test-tls-std test-reports test-firmware test-hil-driver
 	go vet ./...
-	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil)
+	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil -e /hil/)
 	$(MAKE) interop
 
 ## ---- the Go peer: iroh/endpoint, iroh/echo, iroh/contract, irohconf serve and dial --------
@@ -87,6 +87,13 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO_STOCK) test ./iroh/ticket/ -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO_STOCK) test ./iroh/ticket/ -run '^$$' -fuzz '^FuzzFromBytes$$' -fuzztime $(FUZZTIME)
+
+## ---- hil/: the board driver (profiles, serial port, resets, console, espflash, virtual board) --
+# Tested on pseudo-terminals replaying fixtures/boot-logs. The tests against the virtual board
+# itself need build/bin/virtual-board; IROHCONF_REQUIRE_VIRTUAL_BOARD=1 makes its absence fail.
+.PHONY: test-hil-driver
+test-hil-driver: overlay
+	go test -count=1 ./hil/...
 
 ## ---- suites: the interop matrix -------------------------------------------------------
 # Cells run in parallel Ginkgo processes (most of a cell's time is spent waiting on the network).
