@@ -205,7 +205,8 @@ func (e *Endpoint) ALPNs() []string {
 }
 
 // Close closes every connection with application code 0 (as iroh's Endpoint::close does), stops
-// the handlers, and releases the socket. It waits for everything the endpoint started.
+// the handlers, and releases the socket. It waits for everything the endpoint started, handlers
+// included: a Handler must return once its context ends or its connection closes.
 func (e *Endpoint) Close() error {
 	e.closeOnce.Do(func() {
 		e.mu.Lock()
@@ -225,9 +226,25 @@ func (e *Endpoint) Close() error {
 		e.tasks.Wait()
 		// Closing the transport ends every connection still handshaking, which reports them.
 		e.closeErr = e.closeSocket()
-		e.attempts.Wait()
+		e.waitAttempts(attemptsCloseWait)
 	})
 	return e.closeErr
+}
+
+// attemptsCloseWait bounds how long Close waits for the reports of handshakes it ended: quic-go
+// ends their contexts when the transport closes, and a report must not hold Close forever.
+const attemptsCloseWait = 5 * time.Second
+
+func (e *Endpoint) waitAttempts(limit time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		e.attempts.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(limit):
+	}
 }
 
 func (e *Endpoint) closeSocket() error {
