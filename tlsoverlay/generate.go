@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // Op says where an edit's Text goes relative to its Anchor.
@@ -143,7 +144,8 @@ func WriteOverlay(srcDir, outDir string, files map[string][]byte) (Written, erro
 		return Written{}, err
 	}
 	for _, e := range old {
-		if _, keep := files[e.Name()]; !keep && e.Type().IsRegular() {
+		// Dot files are the temporary files of a concurrent run: leave them.
+		if _, keep := files[e.Name()]; !keep && e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
 				return Written{}, err
 			}
