@@ -96,7 +96,7 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 		ctx, cancel = context.WithTimeout(ctx, DefaultOpenTimeout)
 		defer cancel()
 	}
-	b := &Board{Profile: p, console: console.New(console.Config{Log: log, DefaultTimeout: DefaultCommandTimeout})}
+	b := &Board{Profile: p, console: console.New(console.Config{Log: log})}
 	b.console.Notef("board %s: open (%s, %s firmware, reset %s)", p.Name, p.Kind, p.Firmware, p.Reset)
 
 	var path string
@@ -364,7 +364,8 @@ func (b *Board) waitReady(ctx context.Context, info *BootInfo) error {
 	}
 }
 
-// Expect waits for a console line matching pattern (see console.Console.Expect).
+// Expect waits for a console line matching pattern (see console.Console.Expect); without a
+// deadline on ctx it waits console.DefaultTimeout.
 func (b *Board) Expect(ctx context.Context, pattern *regexp.Regexp) (*console.Match, error) {
 	m, err := b.console.Expect(ctx, pattern)
 	return m, b.explain(err)

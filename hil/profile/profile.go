@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -277,6 +278,21 @@ func (p *Profile) resolveReset() error {
 		return fmt.Errorf("reset: %q: a virtual board has no modem lines; want console or none", p.Reset)
 	}
 	return nil
+}
+
+// ForPort is the profile of a board known only by its port (`make hil PORT=/dev/ttyUSB0`):
+// our firmware, a classic reset that falls back to the console's reset command.
+func ForPort(path string) (*Profile, error) {
+	name := strings.ToLower(filepath.Base(path))
+	name = regexp.MustCompile(`[^a-z0-9._-]+`).ReplaceAllString(name, "-")
+	p := &Profile{
+		Name: "port-" + strings.Trim(name, "-"), Kind: Serial, Chip: "unknown", Firmware: Irohconf,
+		Port: Port{Path: path}, Reset: string(ResetClassic), ResetFallback: string(ResetConsole),
+	}
+	if err := p.resolve(); err != nil {
+		return nil, fmt.Errorf("board on %s: %w", path, err)
+	}
+	return p, nil
 }
 
 // HasConsole tells whether the firmware answers console commands.

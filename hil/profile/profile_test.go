@@ -152,3 +152,14 @@ func TestVIDPID(t *testing.T) {
 		t.Errorf("VIDPID = %s %s", v, pid)
 	}
 }
+
+func TestForPort(t *testing.T) {
+	p, err := ForPort("/dev/ttyUSB0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "port-ttyusb0" || p.Port.Path != "/dev/ttyUSB0" || p.ResetMethod != ResetClassic ||
+		p.FallbackMethod != ResetConsole || p.Baud != DefaultBaud || p.BootTimeout != DefaultBootTimeout {
+		t.Errorf("ForPort: %+v", p)
+	}
+}
