@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"io"
+	"net/netip"
 	"time"
 
 	"github.com/irohconf/irohconf/iroh/echo"
@@ -53,7 +54,7 @@ func Serve(ctx context.Context, cfg ServeConfig, emit func(any)) error {
 		Event:      "ready",
 		EndpointID: ep.ID().String(),
 		Ticket:     ep.Ticket().String(),
-		Addrs:      []string{ep.Addr().String()},
+		Addrs:      addrStrings(ep.Ticket().IPAddrs()),
 		Version:    cmp.Or(cfg.Version, Version()),
 	})
 	// Records are emitted from this goroutine only, so lines never interleave.
@@ -82,4 +83,14 @@ func Serve(ctx context.Context, cfg ServeConfig, emit func(any)) error {
 			}
 		}
 	}
+}
+
+// addrStrings are the announced addresses: the ticket's, so an unspecified bind address shows as
+// the loopback address that reaches it.
+func addrStrings(addrs []netip.AddrPort) []string {
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out
 }

@@ -118,14 +118,19 @@ func Listen(ctx context.Context, cfg Config) (*Endpoint, error) {
 			return nil, fmt.Errorf("endpoint: generating a secret key: %w", err)
 		}
 	}
-	bind, err := net.ResolveUDPAddr("udp", cfg.Bind)
+	bindAddr, err := netip.ParseAddrPort(cfg.Bind)
 	if err != nil {
-		return nil, fmt.Errorf("endpoint: bind address %q: %w", cfg.Bind, err)
+		return nil, fmt.Errorf("endpoint: bind address %q: want IP:PORT: %w", cfg.Bind, err)
+	}
+	// One address family per socket, so that 0.0.0.0 does not become a dual-stack [::].
+	network := "udp6"
+	if bindAddr.Addr().Unmap().Is4() {
+		network, bindAddr = "udp4", netip.AddrPortFrom(bindAddr.Addr().Unmap(), bindAddr.Port())
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	udp, err := net.ListenUDP("udp", bind)
+	udp, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(bindAddr))
 	if err != nil {
 		return nil, fmt.Errorf("endpoint: binding %s: %w", cfg.Bind, err)
 	}
