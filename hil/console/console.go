@@ -235,7 +235,8 @@ func (c *Console) appendLine(b []byte, cut bool) {
 	}
 	c.next++
 	c.lines = append(c.lines, l)
-	if over := len(c.lines) - c.cfg.KeepLines; over > 0 {
+	// Trimmed in steps of a quarter, so a long run does not copy the history on every line.
+	if over := len(c.lines) - c.cfg.KeepLines; over > c.cfg.KeepLines/4 {
 		c.lines = append([]Line(nil), c.lines[over:]...)
 		c.base += over
 		if c.cursor < c.base {

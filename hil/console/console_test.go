@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -325,4 +326,44 @@ func TestExpectAnySaysWhich(t *testing.T) {
 	if err != nil || i != 1 || m.Submatches[1] != "foo" {
 		t.Errorf("ExpectAny = %d %v %v", i, m, err)
 	}
+}
+
+func TestHistoryIsBounded(t *testing.T) {
+	c, w := feedConsole(t, Config{KeepLines: 100})
+	go func() {
+		for i := 0; i < 1000; i++ {
+			fmt.Fprintf(w, "line %d\r\n", i)
+		}
+	}()
+	if _, err := c.Expect(within(t, 5*time.Second), regexp.MustCompile(`^line 999$`)); err != nil {
+		t.Fatal(err)
+	}
+	lines := c.Lines(0)
+	if len(lines) > 125 || lines[len(lines)-1].Seq != 999 {
+		t.Errorf("kept %d lines, last %d", len(lines), lines[len(lines)-1].Seq)
+	}
+}
+
+// BenchmarkConsole measures lines through the reader, parser and Expect (a normal boot log).
+func BenchmarkConsole(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "boot-logs", "irohconf-normal.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
+	lines := bytes.Count(data, []byte("\n"))
+	done := regexp.MustCompile(`Router started`)
+	c := New(Config{Log: io.Discard})
+	r, w := io.Pipe()
+	c.Attach(r)
+	defer c.Close()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		go w.Write(data)
+		if _, err := c.Expect(context.Background(), done); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
 }
