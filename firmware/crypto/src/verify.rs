@@ -3,7 +3,9 @@
 use ed25519_dalek::{Signature, VerifyingKey};
 use rustls::SignatureScheme;
 use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm, alg_id};
+use rustls::pki_types::{
+    AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm, alg_id,
+};
 
 /// Ed25519 verification for certificates and TLS 1.3 CertificateVerify messages.
 ///

@@ -7,7 +7,8 @@ use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer};
 use rustls::{SignatureAlgorithm, SignatureScheme};
 
 // RFC 8032 §7.1, TEST 1 (empty message) and TEST 2 (one byte 0x72).
-const TEST1_SEED: [u8; 32] = hex!("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+const TEST1_SEED: [u8; 32] =
+    hex!("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
 const TEST1_PUBLIC: [u8; 32] =
     hex!("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
 const TEST1_SIGNATURE: [u8; 64] = hex!(
@@ -30,7 +31,8 @@ fn pkcs8(seed: &[u8; 32]) -> Vec<u8> {
 fn signs_rfc8032_test1() {
     let key = Ed25519SigningKey::from_seed(&TEST1_SEED);
     assert_eq!(key.public_key_bytes(), TEST1_PUBLIC);
-    let signer = rustls::sign::SigningKey::choose_scheme(&key, &[SignatureScheme::ED25519]).unwrap();
+    let signer =
+        rustls::sign::SigningKey::choose_scheme(&key, &[SignatureScheme::ED25519]).unwrap();
     assert_eq!(signer.scheme(), SignatureScheme::ED25519);
     assert_eq!(signer.sign(b"").unwrap(), TEST1_SIGNATURE);
 }
@@ -64,16 +66,44 @@ fn offers_no_scheme_but_ed25519() {
 
 #[test]
 fn verifies_rfc8032_vectors() {
-    assert!(ED25519.verify_signature(&TEST1_PUBLIC, b"", &TEST1_SIGNATURE).is_ok());
-    assert!(ED25519.verify_signature(&TEST2_PUBLIC, &[0x72], &TEST2_SIGNATURE).is_ok());
+    assert!(
+        ED25519
+            .verify_signature(&TEST1_PUBLIC, b"", &TEST1_SIGNATURE)
+            .is_ok()
+    );
+    assert!(
+        ED25519
+            .verify_signature(&TEST2_PUBLIC, &[0x72], &TEST2_SIGNATURE)
+            .is_ok()
+    );
     // Wrong message, wrong key, flipped signature bit, wrong lengths.
-    assert!(ED25519.verify_signature(&TEST2_PUBLIC, &[0x73], &TEST2_SIGNATURE).is_err());
-    assert!(ED25519.verify_signature(&TEST1_PUBLIC, &[0x72], &TEST2_SIGNATURE).is_err());
+    assert!(
+        ED25519
+            .verify_signature(&TEST2_PUBLIC, &[0x73], &TEST2_SIGNATURE)
+            .is_err()
+    );
+    assert!(
+        ED25519
+            .verify_signature(&TEST1_PUBLIC, &[0x72], &TEST2_SIGNATURE)
+            .is_err()
+    );
     let mut flipped = TEST1_SIGNATURE;
     flipped[10] ^= 0x04;
-    assert!(ED25519.verify_signature(&TEST1_PUBLIC, b"", &flipped).is_err());
-    assert!(ED25519.verify_signature(&TEST1_PUBLIC[..31], b"", &TEST1_SIGNATURE).is_err());
-    assert!(ED25519.verify_signature(&TEST1_PUBLIC, b"", &TEST1_SIGNATURE[..63]).is_err());
+    assert!(
+        ED25519
+            .verify_signature(&TEST1_PUBLIC, b"", &flipped)
+            .is_err()
+    );
+    assert!(
+        ED25519
+            .verify_signature(&TEST1_PUBLIC[..31], b"", &TEST1_SIGNATURE)
+            .is_err()
+    );
+    assert!(
+        ED25519
+            .verify_signature(&TEST1_PUBLIC, b"", &TEST1_SIGNATURE[..63])
+            .is_err()
+    );
 }
 
 #[test]
@@ -84,7 +114,11 @@ fn verification_is_strict() {
     let identity = hex!("0100000000000000000000000000000000000000000000000000000000000000");
     let mut signature = [0u8; 64];
     signature[..32].copy_from_slice(&identity);
-    assert!(ED25519.verify_signature(&identity, b"any message", &signature).is_err());
+    assert!(
+        ED25519
+            .verify_signature(&identity, b"any message", &signature)
+            .is_err()
+    );
 
     // A non-canonical S (S + L) is refused as well.
     const L: [u8; 32] = hex!("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
@@ -95,14 +129,20 @@ fn verification_is_strict() {
         s_plus_l[32 + i] = sum as u8;
         carry = sum >> 8;
     }
-    assert!(ED25519.verify_signature(&TEST1_PUBLIC, b"", &s_plus_l).is_err());
+    assert!(
+        ED25519
+            .verify_signature(&TEST1_PUBLIC, b"", &s_plus_l)
+            .is_err()
+    );
 }
 
 #[test]
 fn loads_pkcs8_keys_through_the_key_provider() {
     let loaded = provider()
         .key_provider
-        .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8(&TEST1_SEED))))
+        .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8(
+            &TEST1_SEED,
+        ))))
         .unwrap();
     assert_eq!(loaded.algorithm(), SignatureAlgorithm::ED25519);
     let signer = loaded.choose_scheme(&[SignatureScheme::ED25519]).unwrap();
@@ -125,7 +165,10 @@ fn refuses_keys_it_cannot_use() {
     let err = keys
         .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(truncated)))
         .unwrap_err();
-    assert!(err.to_string().contains("not an Ed25519 PKCS#8 key"), "{err}");
+    assert!(
+        err.to_string().contains("not an Ed25519 PKCS#8 key"),
+        "{err}"
+    );
 }
 
 #[test]

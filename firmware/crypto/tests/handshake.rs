@@ -26,7 +26,11 @@ const CLIENT_SEED: [u8; 32] = [0x22; 32];
 struct ExpectRawKey(SubjectPublicKeyInfoDer<'static>);
 
 impl ExpectRawKey {
-    fn check(&self, end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) -> Result<(), Error> {
+    fn check(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+    ) -> Result<(), Error> {
         if !intermediates.is_empty() || end_entity.as_ref() != self.0.as_ref() {
             return Err(Error::InvalidCertificate(CertificateError::UnknownIssuer));
         }
@@ -63,7 +67,9 @@ impl ServerCertVerifier for ExpectRawKey {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        Err(Error::PeerIncompatible(rustls::PeerIncompatible::Tls12NotOffered))
+        Err(Error::PeerIncompatible(
+            rustls::PeerIncompatible::Tls12NotOffered,
+        ))
     }
 
     fn verify_tls13_signature(
@@ -105,7 +111,9 @@ impl ClientCertVerifier for ExpectRawKey {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        Err(Error::PeerIncompatible(rustls::PeerIncompatible::Tls12NotOffered))
+        Err(Error::PeerIncompatible(
+            rustls::PeerIncompatible::Tls12NotOffered,
+        ))
     }
 
     fn verify_tls13_signature(
@@ -208,11 +216,15 @@ fn tls_handshake_with_raw_public_keys() {
         server_name(),
     )
     .unwrap();
-    let mut server = ServerConnection::new(Arc::new(server_config(&CLIENT_SEED, b"echo/0"))).unwrap();
+    let mut server =
+        ServerConnection::new(Arc::new(server_config(&CLIENT_SEED, b"echo/0"))).unwrap();
     pump(&mut client, &mut server).unwrap();
 
     assert!(!client.is_handshaking() && !server.is_handshaking());
-    for suite in [client.negotiated_cipher_suite(), server.negotiated_cipher_suite()] {
+    for suite in [
+        client.negotiated_cipher_suite(),
+        server.negotiated_cipher_suite(),
+    ] {
         assert_eq!(suite, Some(TLS13_AES_128_GCM_SHA256));
     }
     for group in [
@@ -252,9 +264,13 @@ fn tls_handshake_refuses_an_unexpected_server_key() {
         server_name(),
     )
     .unwrap();
-    let mut server = ServerConnection::new(Arc::new(server_config(&CLIENT_SEED, b"echo/0"))).unwrap();
+    let mut server =
+        ServerConnection::new(Arc::new(server_config(&CLIENT_SEED, b"echo/0"))).unwrap();
     let err = pump(&mut client, &mut server).unwrap_err();
-    assert_eq!(err, Error::InvalidCertificate(CertificateError::UnknownIssuer));
+    assert_eq!(
+        err,
+        Error::InvalidCertificate(CertificateError::UnknownIssuer)
+    );
 }
 
 #[test]
@@ -264,9 +280,13 @@ fn tls_handshake_refuses_an_unexpected_client_key() {
         server_name(),
     )
     .unwrap();
-    let mut server = ServerConnection::new(Arc::new(server_config(&[0x44; 32], b"echo/0"))).unwrap();
+    let mut server =
+        ServerConnection::new(Arc::new(server_config(&[0x44; 32], b"echo/0"))).unwrap();
     let err = pump(&mut client, &mut server).unwrap_err();
-    assert_eq!(err, Error::InvalidCertificate(CertificateError::UnknownIssuer));
+    assert_eq!(
+        err,
+        Error::InvalidCertificate(CertificateError::UnknownIssuer)
+    );
 }
 
 mod quic {
@@ -308,16 +328,29 @@ mod quic {
     fn round_trip(from: &Keys, to: &Keys, plain: &[u8]) -> Result<Vec<u8>, Error> {
         let header = [0x40, 0xaa, 0xbb];
         let mut body = plain.to_vec();
-        let tag = from.local.packet.encrypt_in_place_for_path(0, 5, &header, &mut body)?;
+        let tag = from
+            .local
+            .packet
+            .encrypt_in_place_for_path(0, 5, &header, &mut body)?;
         body.extend_from_slice(tag.as_ref());
         let sample = body[..16].to_vec();
         let (mut first, mut pn) = (header[0], [0x05u8]);
-        from.local.header.encrypt_in_place(&sample, &mut first, &mut pn)?;
-        to.remote.header.decrypt_in_place(&sample, &mut first, &mut pn)?;
+        from.local
+            .header
+            .encrypt_in_place(&sample, &mut first, &mut pn)?;
+        to.remote
+            .header
+            .decrypt_in_place(&sample, &mut first, &mut pn)?;
         if (first, pn) != (header[0], [0x05]) {
-            return Err(Error::General("header protection did not round-trip".into()));
+            return Err(Error::General(
+                "header protection did not round-trip".into(),
+            ));
         }
-        Ok(to.remote.packet.decrypt_in_place_for_path(0, 5, &header, &mut body)?.to_vec())
+        Ok(to
+            .remote
+            .packet
+            .decrypt_in_place_for_path(0, 5, &header, &mut body)?
+            .to_vec())
     }
 
     #[test]
@@ -341,9 +374,13 @@ mod quic {
             one_rtt: None,
         };
         let mut server = Side {
-            conn: quic::ServerConnection::new(Arc::new(server_tls), Version::V1, transport_params(2))
-                .unwrap()
-                .into(),
+            conn: quic::ServerConnection::new(
+                Arc::new(server_tls),
+                Version::V1,
+                transport_params(2),
+            )
+            .unwrap()
+            .into(),
             handshake: None,
             one_rtt: None,
         };
@@ -362,17 +399,35 @@ mod quic {
             }
         }
         assert!(!client.conn.is_handshaking() && !server.conn.is_handshaking());
-        assert_eq!(client.conn.quic_transport_parameters(), Some(&transport_params(2)[..]));
-        assert_eq!(server.conn.quic_transport_parameters(), Some(&transport_params(1)[..]));
+        assert_eq!(
+            client.conn.quic_transport_parameters(),
+            Some(&transport_params(2)[..])
+        );
+        assert_eq!(
+            server.conn.quic_transport_parameters(),
+            Some(&transport_params(1)[..])
+        );
 
         let (client_hs, server_hs) = (client.handshake.unwrap(), server.handshake.unwrap());
-        assert_eq!(round_trip(&client_hs, &server_hs, b"client handshake").unwrap(), b"client handshake");
-        assert_eq!(round_trip(&server_hs, &client_hs, b"server handshake").unwrap(), b"server handshake");
+        assert_eq!(
+            round_trip(&client_hs, &server_hs, b"client handshake").unwrap(),
+            b"client handshake"
+        );
+        assert_eq!(
+            round_trip(&server_hs, &client_hs, b"server handshake").unwrap(),
+            b"server handshake"
+        );
 
         let (client_1rtt, mut client_next) = client.one_rtt.unwrap();
         let (server_1rtt, mut server_next) = server.one_rtt.unwrap();
-        assert_eq!(round_trip(&client_1rtt, &server_1rtt, b"client 1-rtt").unwrap(), b"client 1-rtt");
-        assert_eq!(round_trip(&server_1rtt, &client_1rtt, b"server 1-rtt").unwrap(), b"server 1-rtt");
+        assert_eq!(
+            round_trip(&client_1rtt, &server_1rtt, b"client 1-rtt").unwrap(),
+            b"client 1-rtt"
+        );
+        assert_eq!(
+            round_trip(&server_1rtt, &client_1rtt, b"server 1-rtt").unwrap(),
+            b"server 1-rtt"
+        );
         // Handshake keys do not open 1-RTT packets.
         assert!(round_trip(&client_1rtt, &server_hs, b"x").is_err());
 
@@ -381,12 +436,24 @@ mod quic {
         let server_updated = server_next.next_packet_keys();
         let header = [0x44];
         let mut body = b"after key update".to_vec();
-        let tag = client_updated.local.encrypt_in_place(9, &header, &mut body).unwrap();
+        let tag = client_updated
+            .local
+            .encrypt_in_place(9, &header, &mut body)
+            .unwrap();
         body.extend_from_slice(tag.as_ref());
         let mut stale = body.clone();
-        assert!(server_1rtt.remote.packet.decrypt_in_place(9, &header, &mut stale).is_err());
+        assert!(
+            server_1rtt
+                .remote
+                .packet
+                .decrypt_in_place(9, &header, &mut stale)
+                .is_err()
+        );
         assert_eq!(
-            server_updated.remote.decrypt_in_place(9, &header, &mut body).unwrap(),
+            server_updated
+                .remote
+                .decrypt_in_place(9, &header, &mut body)
+                .unwrap(),
             b"after key update"
         );
     }

@@ -55,14 +55,7 @@ fn expand_label(expander: &dyn HkdfExpander, label: &[u8], context: &[u8], out: 
     let length = (out.len() as u16).to_be_bytes();
     let label_len = [6 + label.len() as u8];
     let context_len = [context.len() as u8];
-    let info: [&[u8]; 6] = [
-        &length,
-        &label_len,
-        b"tls13 ",
-        label,
-        &context_len,
-        context,
-    ];
+    let info: [&[u8]; 6] = [&length, &label_len, b"tls13 ", label, &context_len, context];
     expander.expand_slice(&info, out).unwrap();
 }
 
@@ -131,7 +124,8 @@ fn key_schedule() {
     let early_secret = hex!("33ad0a1c607ec03b09e6cd9893680ce210adf300aa1f2660e1b22e10f170f92a");
     // HKDF-Extract is HMAC(salt, ikm): the provider's HMAC must give the same PRK.
     assert_eq!(
-        hkdf.hmac_sign(&OkmBlock::new(&[0u8; 32]), &[0u8; 32]).as_ref(),
+        hkdf.hmac_sign(&OkmBlock::new(&[0u8; 32]), &[0u8; 32])
+            .as_ref(),
         early_secret
     );
     let mut derived = [0u8; 32];
@@ -140,17 +134,20 @@ fn key_schedule() {
         derived,
         hex!("6f2615a108c702c5678f54fc9dbab69716c076189c48250cebeac3576c3611ba")
     );
-    assert_eq!(derive_secret(&early_secret, b"derived", &empty_hash), derived);
+    assert_eq!(
+        derive_secret(&early_secret, b"derived", &empty_hash),
+        derived
+    );
 
     // handshake secret = HKDF-Extract(derived, ECDHE), fed straight from the key exchange.
     let client_kx = Box::new(X25519KeyExchange::from_private_key(CLIENT_PRIVATE));
     let handshake = hkdf
         .extract_from_kx_shared_secret(Some(&derived), client_kx, &SERVER_PUBLIC)
         .unwrap();
-    let handshake_secret =
-        hex!("1dc826e93606aa6fdc0aadc12f741b01046aa6b99f691ed221a9f0ca043fbeac");
+    let handshake_secret = hex!("1dc826e93606aa6fdc0aadc12f741b01046aa6b99f691ed221a9f0ca043fbeac");
     assert_eq!(
-        hkdf.hmac_sign(&OkmBlock::new(&derived), &SHARED_SECRET).as_ref(),
+        hkdf.hmac_sign(&OkmBlock::new(&derived), &SHARED_SECRET)
+            .as_ref(),
         handshake_secret
     );
 
@@ -194,7 +191,8 @@ fn key_schedule() {
     let master = hkdf.extract_from_zero_ikm(Some(&derived_master));
     let master_secret = hex!("18df06843d13a08bf2a449844c5f8a478001bc4d4c627984d5a41da8d0402919");
     assert_eq!(
-        hkdf.hmac_sign(&OkmBlock::new(&derived_master), &[0u8; 32]).as_ref(),
+        hkdf.hmac_sign(&OkmBlock::new(&derived_master), &[0u8; 32])
+            .as_ref(),
         master_secret
     );
 
@@ -211,7 +209,12 @@ fn key_schedule() {
         hex!("9608102a0f1ccc6db6250b7b7e417b1a000eaada3daae4777a7686c9ff83df13")
     );
     let mut c_ap = [0u8; 32];
-    expand_label(master.as_ref(), b"c ap traffic", &server_fin_hash, &mut c_ap);
+    expand_label(
+        master.as_ref(),
+        b"c ap traffic",
+        &server_fin_hash,
+        &mut c_ap,
+    );
     assert_eq!(
         c_ap,
         hex!("9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5")

@@ -102,7 +102,9 @@ fn initial_keys(label: &[u8]) -> InitialKeys {
         .extract_from_secret(Some(&INITIAL_SALT_V1), &DCID);
     let mut secret = [0u8; 32];
     expand_label(initial.as_ref(), label, &mut secret);
-    let expander = SUITE.hkdf_provider.expander_for_okm(&OkmBlock::new(&secret));
+    let expander = SUITE
+        .hkdf_provider
+        .expander_for_okm(&OkmBlock::new(&secret));
     let mut keys = InitialKeys {
         secret,
         key: [0; 16],
@@ -181,15 +183,27 @@ fn a2_header_protection_mask() {
     // A wrong sample length or a packet number longer than 4 bytes changes nothing.
     let mut first = 0xc3;
     let mut pn = hex!("00000002");
-    assert!(hp.encrypt_in_place(&sample[..15], &mut first, &mut pn).is_err());
+    assert!(
+        hp.encrypt_in_place(&sample[..15], &mut first, &mut pn)
+            .is_err()
+    );
     let mut long_pn = [0u8; 5];
-    assert!(hp.encrypt_in_place(&sample, &mut first, &mut long_pn).is_err());
+    assert!(
+        hp.encrypt_in_place(&sample, &mut first, &mut long_pn)
+            .is_err()
+    );
     assert_eq!((first, pn, long_pn), (0xc3, hex!("00000002"), [0u8; 5]));
 }
 
 /// Protects a long-header packet: payload AEAD with the header as AAD, then header protection
 /// with the sample taken 4 bytes after the start of the packet number (RFC 9001 §5.4.2).
-fn protect(keys: &DirectionalKeys, pn: u64, header: &[u8], payload: &[u8], pn_len: usize) -> Vec<u8> {
+fn protect(
+    keys: &DirectionalKeys,
+    pn: u64,
+    header: &[u8],
+    payload: &[u8],
+    pn_len: usize,
+) -> Vec<u8> {
     let mut packet = header.to_vec();
     let mut body = payload.to_vec();
     let tag = keys
@@ -283,20 +297,32 @@ fn multipath_nonce_includes_the_path_id() {
 
     // Path 0 is the single-path nonce.
     let mut on_path0 = plain.clone();
-    let tag0 = key.encrypt_in_place_for_path(0, 7, header, &mut on_path0).unwrap();
+    let tag0 = key
+        .encrypt_in_place_for_path(0, 7, header, &mut on_path0)
+        .unwrap();
     let mut single = plain.clone();
     let tag_single = key.encrypt_in_place(7, header, &mut single).unwrap();
     assert_eq!((on_path0, tag0.as_ref()), (single, tag_single.as_ref()));
 
     // Path 1 uses iv XOR (00000001 ‖ pn): different ciphertext, opened only on path 1.
     let mut sealed = plain.clone();
-    let tag = key.encrypt_in_place_for_path(1, 7, header, &mut sealed).unwrap();
+    let tag = key
+        .encrypt_in_place_for_path(1, 7, header, &mut sealed)
+        .unwrap();
     sealed.extend_from_slice(tag.as_ref());
     let mut wrong_path = sealed.clone();
-    assert!(key.decrypt_in_place_for_path(0, 7, header, &mut wrong_path).is_err());
+    assert!(
+        key.decrypt_in_place_for_path(0, 7, header, &mut wrong_path)
+            .is_err()
+    );
     let mut wrong_pn = sealed.clone();
-    assert!(key.decrypt_in_place_for_path(1, 8, header, &mut wrong_pn).is_err());
-    let opened = key.decrypt_in_place_for_path(1, 7, header, &mut sealed).unwrap();
+    assert!(
+        key.decrypt_in_place_for_path(1, 8, header, &mut wrong_pn)
+            .is_err()
+    );
+    let opened = key
+        .decrypt_in_place_for_path(1, 7, header, &mut sealed)
+        .unwrap();
     assert_eq!(opened, plain);
 }
 
@@ -307,15 +333,39 @@ fn packet_decryption_refuses_tampering() {
     // Unprotected header of A.3, with the protected payload: opens as is...
     let mut ok = body.to_vec();
     let client = Keys::initial(Version::V1, SUITE, quic(), &DCID, Side::Client);
-    assert!(client.remote.packet.decrypt_in_place(1, &SERVER_HEADER, &mut ok).is_ok());
+    assert!(
+        client
+            .remote
+            .packet
+            .decrypt_in_place(1, &SERVER_HEADER, &mut ok)
+            .is_ok()
+    );
     // ...but not with the protected header as AAD, a flipped byte, or a short buffer.
     let mut bad = body.to_vec();
-    assert!(client.remote.packet.decrypt_in_place(1, header, &mut bad).is_err());
+    assert!(
+        client
+            .remote
+            .packet
+            .decrypt_in_place(1, header, &mut bad)
+            .is_err()
+    );
     for i in [0, 50, body.len() - 1] {
         let mut bad = body.to_vec();
         bad[i] ^= 0x80;
-        assert!(client.remote.packet.decrypt_in_place(1, &SERVER_HEADER, &mut bad).is_err());
+        assert!(
+            client
+                .remote
+                .packet
+                .decrypt_in_place(1, &SERVER_HEADER, &mut bad)
+                .is_err()
+        );
     }
     let mut short = [0u8; 15];
-    assert!(server.remote.packet.decrypt_in_place(1, &SERVER_HEADER, &mut short).is_err());
+    assert!(
+        server
+            .remote
+            .packet
+            .decrypt_in_place(1, &SERVER_HEADER, &mut short)
+            .is_err()
+    );
 }
