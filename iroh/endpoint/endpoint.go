@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/qlog"
 
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/iroh/rpk"
@@ -144,6 +145,8 @@ func Listen(ctx context.Context, cfg Config) (*Endpoint, error) {
 			HandshakeIdleTimeout: cfg.HandshakeTimeout,
 			MaxIdleTimeout:       MaxIdleTimeout,
 			KeepAlivePeriod:      KeepAlivePeriod,
+			// A qlog file per connection in $QLOGDIR when it is set, for looking into interop.
+			Tracer: qlog.DefaultConnectionTracer,
 		},
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())

@@ -3,6 +3,9 @@ package endpoint_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 
 	"fmt"
 	"net"
@@ -427,6 +430,57 @@ func TestCloseWithOpenConnections(t *testing.T) {
 	if err := srv.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
+}
+
+// With QLOGDIR set, each side writes a qlog; the transport parameters in it are iroh's idle
+// timeout and nothing iroh would read as multipath or NAT traversal (quic-go has none).
+func TestQlogAndTransportParameters(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("QLOGDIR", dir)
+	srv, recs := echoServer(t)
+	cl := client(t)
+	c := dial(t, cl, srv, echo.ALPN, endpoint.DialOptions{})
+	if _, err := echo.Run(testContext(t), c, echo.Options{Size: 10}); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close(0, echo.CloseReason)
+	recs.next(t) // the server's connection is over, so its qlog is complete
+	for _, side := range []string{"client", "server"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*_"+side+".sqlog"))
+		if len(files) != 1 {
+			t.Fatalf("%s: %d qlog files, want 1", side, len(files))
+		}
+		local := localTransportParameters(t, files[0])
+		if local["max_idle_timeout"] != float64(30000) {
+			t.Errorf("%s: max_idle_timeout %v, want 30000", side, local["max_idle_timeout"])
+		}
+		for name := range local {
+			if strings.Contains(name, "path_id") || strings.Contains(name, "nat_traversal") || strings.Contains(name, "observed") {
+				t.Errorf("%s sent transport parameter %s", side, name)
+			}
+		}
+	}
+}
+
+// localTransportParameters reads the transport:parameters_set event this side sent from a qlog
+// (JSON text sequences, RFC 7464).
+func localTransportParameters(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range bytes.Split(b, []byte{0x1e}) {
+		var ev struct {
+			Name string         `json:"name"`
+			Data map[string]any `json:"data"`
+		}
+		if json.Unmarshal(rec, &ev) == nil && ev.Name == "transport:parameters_set" && ev.Data["initiator"] == "local" {
+			return ev.Data
+		}
+	}
+	t.Fatalf("%s has no local transport:parameters_set event", path)
+	return nil
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a key log.
