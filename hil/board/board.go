@@ -77,6 +77,8 @@ type BootInfo struct {
 
 	ResetMethod profile.ResetMethod // what was done to restart it (none: only waited)
 	ResetNote   string              // why it differs from the profile's method, if it does
+	// Notes are remarks on the boot that are not failures: a missing banner, a second start.
+	Notes []string
 	// PreviousCrash is a crash the board showed before this reset that no wait had reported.
 	PreviousCrash *console.CrashError
 
@@ -311,40 +313,40 @@ func (b *Board) portHung() bool {
 	}
 }
 
-// waitReady reads the boot: our firmware's banner first, then the lines the iroh examples
-// print, up to "Router started, accepting connections".
+// waitReady reads the boot up to "Router started, accepting connections", collecting what the
+// board prints on the way: our firmware's banner, then the lines the iroh examples print, in
+// whatever order they come. A banner in the middle means the board started over (a reboot
+// without a crash line): what came before it is dropped.
 func (b *Board) waitReady(ctx context.Context, info *BootInfo) error {
-	if b.Profile.Firmware == profile.Irohconf {
-		m, err := b.Expect(ctx, boardlines.Banner)
-		if err != nil {
-			return fmt.Errorf("board %s: waiting for the boot banner: %w", b.Profile.Name, err)
-		}
-		banner, err := boardlines.ParseBanner(m.Line.Text)
-		if err != nil {
-			return err
-		}
-		info.Banner = &banner
-	}
 	for {
-		i, m, err := b.ExpectAny(ctx, boardlines.ListeningOn, boardlines.EndpointID, boardlines.LongTicket,
-			boardlines.ShortTicket, boardlines.RouterStarted)
+		i, m, err := b.ExpectAny(ctx, boardlines.Banner, boardlines.ListeningOn, boardlines.EndpointID,
+			boardlines.LongTicket, boardlines.ShortTicket, boardlines.RouterStarted)
 		if err != nil {
 			return fmt.Errorf("board %s: waiting for %q: %w", b.Profile.Name, "Router started, accepting connections", err)
 		}
 		switch i {
 		case 0:
+			banner, err := boardlines.ParseBanner(m.Line.Text)
+			if err != nil {
+				return err
+			}
+			if info.Banner != nil || info.ID != "" || info.Ticket != "" {
+				info.Notes = append(info.Notes, fmt.Sprintf("the board started over during the boot (console line %d)", m.Line.Seq+1))
+			}
+			info.Banner, info.ID, info.Ticket, info.ShortTicket, info.Addr = &banner, "", "", "", netip.AddrPort{}
+		case 1:
 			ap, err := boardlines.ParseListeningOn(m.Line.Text)
 			if err != nil {
 				return err
 			}
 			info.Addr = ap
-		case 1:
-			info.ID = m.Submatches[1]
 		case 2:
-			info.Ticket = m.Submatches[1]
+			info.ID = m.Submatches[1]
 		case 3:
-			info.ShortTicket = m.Submatches[1]
+			info.Ticket = m.Submatches[1]
 		case 4:
+			info.ShortTicket = m.Submatches[1]
+		case 5:
 			info.ReadyAt = m.Line.Time
 			info.BootTime = info.ReadyAt.Sub(info.ResetAt)
 			var missing []string
@@ -356,6 +358,13 @@ func (b *Board) waitReady(ctx context.Context, info *BootInfo) error {
 			}
 			if len(missing) > 0 {
 				return fmt.Errorf("board %s: %q came without %s: %w", b.Profile.Name, m.Line.Text, strings.Join(missing, " and "), ErrNotReady)
+			}
+			if info.Banner == nil && b.Profile.Firmware == profile.Irohconf {
+				// A USB-Serial-JTAG board drops what it prints while it re-enumerates.
+				info.Notes = append(info.Notes, "no boot banner was seen")
+			}
+			for _, n := range info.Notes {
+				b.console.Notef("boot: %s", n)
 			}
 			b.last = info
 			b.console.Notef("board ready after %v: id %s", info.BootTime.Round(time.Millisecond), info.ID)

@@ -399,3 +399,34 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("Open virtual without the binary: %v", err)
 	}
 }
+
+func TestBootThatStartsOver(t *testing.T) {
+	normal := scripted.BootLog(t, "irohconf-normal.log")
+	// The first boot stops after its id (power lost), then the board boots again in full.
+	cut := bytes.Index(normal, []byte("Long ticket"))
+	first := normal[:bytes.LastIndexByte(normal[:cut], '\n')+1]
+	sb := scripted.Start(t, scripted.Config{Boots: [][]byte{normal, append(append([]byte{}, first...), normal...)},
+		PowerOn: true, Commands: true})
+	b := openBoard(t, serialProfile(t, sb.Path, "irohconf", "console", ""), nil)
+	info, err := b.Boot(within(t, 30*time.Second))
+	if err != nil {
+		t.Fatalf("Boot: %v", err)
+	}
+	if info.Ticket != scripted.FixtureTicket || len(info.Notes) != 1 || !strings.Contains(info.Notes[0], "started over") {
+		t.Errorf("boot info %+v", info)
+	}
+}
+
+func TestBootWithoutBanner(t *testing.T) {
+	normal := scripted.BootLog(t, "irohconf-normal.log")
+	noBanner := regexp.MustCompile(`(?m)^.*irohconf-fw 0.1.0 boot.*\n`).ReplaceAll(normal, nil)
+	sb := scripted.Start(t, scripted.Config{Boots: [][]byte{normal, noBanner}, PowerOn: true, Commands: true})
+	b := openBoard(t, serialProfile(t, sb.Path, "irohconf", "console", ""), nil)
+	info, err := b.Boot(within(t, 30*time.Second))
+	if err != nil {
+		t.Fatalf("Boot: %v", err)
+	}
+	if info.Banner != nil || len(info.Notes) != 1 || info.Notes[0] != "no boot banner was seen" {
+		t.Errorf("boot info %+v", info)
+	}
+}
