@@ -24,6 +24,7 @@ help:
 	@echo "make build                 build/bin/irohconf (the Go peer: keys, tickets, serve, dial)"
 	@echo "make fuzz                  fuzz the ticket decoder, FUZZTIME per target (default 30s)"
 	@echo "make interop               the interop matrix; the report lands in reports/latest/ (LABELS=... to slice it)"
+	@echo "make bench                 benchmarks: Go peer handshake and echo throughput (Go to Go, loopback)"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
 .PHONY: overlay
