@@ -95,3 +95,29 @@ func Find(ctx context.Context, s Selector) (string, error) {
 		}
 	}
 }
+
+// USBPort is a USB serial port the system knows, for a person writing a profile.
+type USBPort struct {
+	Path         string
+	VID, PID     string
+	SerialNumber string
+}
+
+func (u USBPort) String() string {
+	return fmt.Sprintf("%s  vid_pid %s:%s  usb_serial %q", u.Path, u.VID, u.PID, u.SerialNumber)
+}
+
+// ListUSB lists the USB serial ports plugged in now.
+func ListUSB() ([]USBPort, error) {
+	ports, err := enumerator.GetDetailedPortsList()
+	if err != nil {
+		return nil, fmt.Errorf("list serial ports: %w", err)
+	}
+	var out []USBPort
+	for _, d := range ports {
+		if d.IsUSB {
+			out = append(out, USBPort{Path: d.Name, VID: strings.ToLower(d.VID), PID: strings.ToLower(d.PID), SerialNumber: d.SerialNumber})
+		}
+	}
+	return out, nil
+}

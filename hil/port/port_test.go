@@ -135,3 +135,16 @@ func TestFind(t *testing.T) {
 		t.Errorf("Find: %v", err)
 	}
 }
+
+func TestListUSB(t *testing.T) {
+	ports, err := ListUSB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This machine may have no USB serial port; whatever is listed must be usable in a profile.
+	for _, u := range ports {
+		if u.Path == "" || len(u.VID) != 4 || len(u.PID) != 4 {
+			t.Errorf("listed %v", u)
+		}
+	}
+}
