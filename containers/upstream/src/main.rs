@@ -1,0 +1,184 @@
+//! Upstream iroh as an irohconf peer: the subcommands, flags, JSON lines and exit codes of
+//! docs/peer-contract.md, on the iroh version this build is pinned to (see ../build.rs).
+//!
+//! Network-silent by construction: iroh is built without default features (no port mapper), every
+//! endpoint uses the `Minimal` preset (no relays, no address lookup) and binds only the address it
+//! is given.
+
+mod duration;
+mod echo;
+mod endpoint;
+mod output;
+mod ticket;
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::{Failure, print_json};
+
+/// Version strings of the crates compiled in, read from this build's Cargo.lock.
+pub const IROH_VERSION: &str = env!("IROHCONF_IROH_VERSION");
+
+#[derive(Parser)]
+#[command(
+    name = "iroh-upstream",
+    about = "upstream iroh as an irohconf peer (docs/peer-contract.md)",
+    version = concat!("iroh ", env!("IROHCONF_IROH_VERSION"))
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve echo until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Dial an endpoint and echo random payloads.
+    Dial(DialArgs),
+    /// Decode and encode endpoint tickets.
+    #[command(subcommand)]
+    Ticket(TicketCommand),
+    /// Endpoint keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Print the versions of iroh compiled in.
+    Version,
+    /// Do nothing until SIGINT or SIGTERM (a container to `docker exec` dials into).
+    Idle,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Local address of the one UDP socket.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub bind: SocketAddr,
+    /// ALPN to serve echo on (repeatable). Default: echo/0 and iroh-example/echo/0.
+    #[arg(long = "alpn")]
+    pub alpns: Vec<String>,
+    /// Secret key, 64 hex characters. Default: a new random key.
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Write TLS secrets to FILE (SSLKEYLOGFILE format).
+    #[arg(long)]
+    pub keylog: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct DialArgs {
+    /// Endpoint ticket of the remote (or give --id and --addr).
+    pub ticket: Option<String>,
+    /// Remote endpoint id, 64 hex characters.
+    #[arg(long, conflicts_with = "ticket")]
+    pub id: Option<String>,
+    /// Remote address IP:PORT (repeatable).
+    #[arg(long = "addr", conflicts_with = "ticket")]
+    pub addrs: Vec<SocketAddr>,
+    /// ALPN to dial.
+    #[arg(long, default_value = "echo/0")]
+    pub alpn: String,
+    /// Payload bytes per echo.
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+    /// Number of echoes.
+    #[arg(long, default_value_t = 1)]
+    pub count: usize,
+    /// Echoes in flight at a time, each on its own stream (1: one after another).
+    #[arg(long, default_value_t = 1)]
+    pub streams: usize,
+    /// Bound on the whole dial (Go duration syntax: 10s, 1m30s, 500ms).
+    #[arg(long, default_value = "10s", value_parser = duration::parse_go_duration)]
+    pub timeout: Duration,
+    /// Local address of the one UDP socket.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub bind: SocketAddr,
+    /// Secret key, 64 hex characters. Default: a new random key.
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Write TLS secrets to FILE (SSLKEYLOGFILE format).
+    #[arg(long)]
+    pub keylog: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum TicketCommand {
+    /// Print the endpoint id and addresses in TICKET.
+    Decode { ticket: String },
+    /// Build a ticket from its parts.
+    Encode(ticket::EncodeArgs),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Generate a new secret key.
+    Generate,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            // clap uses 0 for --help/--version and 2 for bad usage, as the contract does.
+            return ExitCode::from(err.exit_code() as u8);
+        }
+    };
+    init_tracing();
+
+    let result = match cli.command {
+        Command::Version => Ok(print_json(&output::versions())),
+        Command::Key(KeyCommand::Generate) => Ok(print_json(&endpoint::generate_key())),
+        Command::Ticket(TicketCommand::Decode { ticket }) => ticket::decode(&ticket),
+        Command::Ticket(TicketCommand::Encode(args)) => ticket::encode(&args),
+        Command::Serve(args) => {
+            // iroh reads the key log path from SSLKEYLOGFILE; set it before any thread exists.
+            set_keylog_env(args.keylog.as_ref());
+            runtime().block_on(echo::serve(args))
+        }
+        Command::Dial(args) => {
+            set_keylog_env(args.keylog.as_ref());
+            runtime().block_on(echo::dial(args))
+        }
+        Command::Idle => runtime().block_on(async {
+            print_json(&serde_json::json!({"event": "idle", "version": output::version_label()}));
+            endpoint::shutdown_signal().await
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+fn set_keylog_env(path: Option<&PathBuf>) {
+    if let Some(path) = path {
+        // SAFETY: called from main before the runtime or any other thread is started.
+        unsafe { std::env::set_var("SSLKEYLOGFILE", path) };
+    }
+}
+
+/// Diagnostics go to stderr; RUST_LOG selects them (default: warnings only).
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(err: anyhow::Error) -> Self {
+        Failure::Failed(format!("{err:#}"))
+    }
+}
