@@ -43,8 +43,8 @@ const (
 	jCustomTor = `{"type":"custom","id":5525330,"data":"00010203"}`
 
 	accPlain   = "iroh >= 0.94 (every endpoint ticket reader)"
-	accCurrent = "iroh after 1.0.3 (commit 4706ec97)"
-	accLegacy  = "iroh 0.97.0 to 1.0.3"
+	accCurrent = "iroh after 1.0.3 (commit 4706ec97; iroh-base 1.4.1 has it)"
+	accLegacy  = "iroh 0.97.0 to 1.0.3 (iroh-base 1.0.0 has it)"
 )
 
 func zeros(n int) string { return strings.Repeat("00", n) }
