@@ -1,9 +1,11 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +22,7 @@ func init() { register(newDialCommand) }
 func newDialCommand() *cobra.Command {
 	var (
 		id, addr, secret, keylog, sni string
+		groups                        []string
 		req                           contract.DialRequest
 		plainX509, noClientKey        bool
 	)
@@ -59,6 +62,13 @@ code 0. Prints one {"event":"result",...} line; exits 0 when every echo came bac
 				return invalid(fmt.Errorf("--sni: %q is neither %q nor %q", sni, rpk.SNINone, rpk.SNIIrohInvalid))
 			}
 			req.Options.PlainX509, req.Options.NoClientKey = plainX509, noClientKey
+			if len(groups) > 0 {
+				g, err := parseGroups(groups)
+				if err != nil {
+					return invalid(err)
+				}
+				req.Options.Groups = g
+			}
 			if req.ALPN == "" {
 				return invalid(errors.New("--alpn: empty"))
 			}
@@ -96,6 +106,7 @@ code 0. Prints one {"event":"result",...} line; exits 0 when every echo came bac
 	f.StringVar(&id, "id", "", "the remote endpoint id (with --addr, instead of a ticket)")
 	f.StringVar(&addr, "addr", "", "the remote IP:PORT (with --id, instead of a ticket)")
 	f.StringVar(&sni, "sni", rpk.SNINone.String(), `server_name to send: "none" (iroh after 1.0.3) or "iroh-invalid" (<base32hex(id)>.iroh.invalid, iroh up to 1.0.3)`)
+	f.StringSliceVar(&groups, "groups", nil, "key exchange groups to offer, in order (x25519, x25519mlkem768, p256, p384, p521); default iroh's: x25519,p256,p384")
 	f.BoolVar(&plainX509, "plain-x509", false, "misbehave: dial with plain X.509 TLS, offering no raw public keys")
 	f.BoolVar(&noClientKey, "no-client-key", false, "misbehave: offer raw public keys but send no client key")
 	return cmd
@@ -131,4 +142,24 @@ func dialTarget(req *contract.DialRequest, args []string, id, addr string) error
 		req.ID, req.Addr = pk, ap
 		return nil
 	}
+}
+
+// groupNames are the key exchange groups --groups takes (IANA names, or P-curve short names).
+var groupNames = map[string]tls.CurveID{
+	"x25519": tls.X25519, "x25519mlkem768": tls.X25519MLKEM768,
+	"p256": tls.CurveP256, "secp256r1": tls.CurveP256,
+	"p384": tls.CurveP384, "secp384r1": tls.CurveP384,
+	"p521": tls.CurveP521, "secp521r1": tls.CurveP521,
+}
+
+func parseGroups(names []string) ([]tls.CurveID, error) {
+	out := make([]tls.CurveID, 0, len(names))
+	for _, n := range names {
+		g, ok := groupNames[strings.ToLower(strings.TrimSpace(n))]
+		if !ok {
+			return nil, fmt.Errorf("--groups: unknown group %q (known: x25519, x25519mlkem768, p256, p384, p521)", n)
+		}
+		out = append(out, g)
+	}
+	return out, nil
 }

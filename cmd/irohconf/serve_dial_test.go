@@ -187,10 +187,18 @@ func TestServeDialProcesses(t *testing.T) {
 	}
 
 	res, code, _ = dial(t, "--id", srv.ready.EndpointID, "--addr", srv.ready.Addrs[0], "--sni", "iroh-invalid", "--idle", "200ms")
-	if code != 0 || !res.OK || res.ALPN != "echo/0" || res.Bytes != 13 {
+	if code != 0 || !res.OK || res.ALPN != "echo/0" || res.Bytes != 13 || res.Group != "X25519" {
 		t.Errorf("dial by id and addr: exit %d %+v", code, res)
 	}
 	srv.connection(t)
+
+	res, code, _ = dial(t, srv.ready.Ticket, "--groups", "x25519mlkem768,x25519")
+	if code != 0 || !res.OK || res.Group != "X25519MLKEM768" {
+		t.Errorf("dial offering ML-KEM: exit %d %+v", code, res)
+	}
+	if c := srv.connection(t); c.Group != "X25519MLKEM768" {
+		t.Errorf("server negotiated %q", c.Group)
+	}
 
 	if code := srv.stop(t, syscall.SIGTERM); code != 0 {
 		t.Errorf("serve exited %d after SIGTERM, want 0; stderr: %s", code, srv.stderr)
@@ -240,6 +248,7 @@ func TestDialInvalidInput(t *testing.T) {
 		{"--id", strings.Repeat("00", 32), "--addr", "127.0.0.1:1", "--count", "0"},
 		{"--id", strings.Repeat("00", 32), "--addr", "127.0.0.1:1", "--sni", "example.com"},
 		{"--id", strings.Repeat("00", 32), "--addr", "127.0.0.1:1", "--secret", "short"},
+		{"--id", strings.Repeat("00", 32), "--addr", "127.0.0.1:1", "--groups", "x448"},
 	} {
 		res, code, stderr := dial(t, args...)
 		if code != 2 || res.OK || res.Error == "" || !strings.Contains(stderr, res.Error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/irohconf/irohconf/iroh/key"
@@ -20,6 +21,9 @@ type DialOptions struct {
 	SNI rpk.SNIMode
 	// ExtraALPNs are offered after the dialed ALPN, like iroh's additional_alpns.
 	ExtraALPNs []string
+	// Groups are the key exchange groups offered, in order of preference; crypto/tls sends a
+	// key share for the first (for X25519MLKEM768, one for X25519 too). Nil means IrohGroups.
+	Groups []tls.CurveID
 
 	// Misbehaviour, for refusal cases.
 
@@ -30,6 +34,13 @@ type DialOptions struct {
 	// (certificate_required, 0x0174).
 	NoClientKey bool
 }
+
+// IrohGroups are the groups iroh's default build (rustls with ring) offers: X25519, P-256,
+// P-384, with one X25519 key share, so the ClientHello fits one Initial packet. Go's own default
+// adds an X25519MLKEM768 share of 1.2 kB, which splits the ClientHello over two packets; iroh 1.4.1
+// then loses its refusals (the CONNECTION_CLOSE of an unserved ALPN never arrives, the client
+// only times out), so the Go peer dials like iroh unless told otherwise.
+var IrohGroups = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384}
 
 // Dial connects to the endpoint id at addr with alpn, pinning the server's raw public key to id.
 // The connection uses the endpoint's own socket and key. ctx bounds the handshake.
@@ -51,6 +62,11 @@ func (e *Endpoint) Dial(ctx context.Context, id key.EndpointID, addr netip.AddrP
 		return nil, fmt.Errorf("dial: client TLS config: %w", err)
 	}
 	tlsConf.KeyLogWriter = e.cfg.KeyLog
+	groups := opts.Groups
+	if groups == nil {
+		groups = IrohGroups
+	}
+	tlsConf.CurvePreferences = slices.Clone(groups)
 
 	start := time.Now()
 	qc, err := e.tr.Dial(ctx, net.UDPAddrFromAddrPort(addr), tlsConf, e.quicConf)

@@ -3,6 +3,7 @@ package endpoint_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -240,6 +241,29 @@ func TestRecordDetails(t *testing.T) {
 		if r.TLS.GroupName() == "" {
 			t.Errorf("%s: no key exchange group recorded", r.Role)
 		}
+	}
+}
+
+// The client offers iroh's groups unless told otherwise; the server takes what it is offered.
+func TestKeyExchangeGroups(t *testing.T) {
+	srv, _ := echoServer(t)
+	cl := client(t)
+	for _, tc := range []struct {
+		offer []tls.CurveID
+		want  tls.CurveID
+	}{
+		{nil, tls.X25519},
+		{[]tls.CurveID{tls.X25519MLKEM768, tls.X25519}, tls.X25519MLKEM768},
+		{[]tls.CurveID{tls.CurveP256}, tls.CurveP256},
+	} {
+		c := dial(t, cl, srv, echo.ALPN, endpoint.DialOptions{Groups: tc.offer})
+		if got := c.TLS().Group; got != tc.want {
+			t.Errorf("offering %v: negotiated %v, want %v", tc.offer, got, tc.want)
+		}
+		if _, err := echo.Run(testContext(t), c, echo.Options{Size: 100}); err != nil {
+			t.Errorf("offering %v: %v", tc.offer, err)
+		}
+		_ = c.Close(0, echo.CloseReason)
 	}
 }
 
