@@ -64,6 +64,7 @@ type Board struct {
 	port    *port.Port
 	proc    *virtual.Process
 	last    *BootInfo
+	closed  bool
 }
 
 // BootInfo is what a board printed while getting ready.
@@ -112,7 +113,7 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 			Binary: bin,
 			Bind:   p.VirtualBoard.Bind,
 			Secret: p.VirtualBoard.Secret,
-			Stderr: &noteWriter{c: b.console, prefix: "virtual-board: "},
+			Stderr: &noteWriter{c: b.console, prefix: "stderr: "},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("board %s: %w", p.Name, err)
@@ -513,8 +514,13 @@ func (b *Board) Flash(ctx context.Context, elf string) error {
 	return errors.Join(flashErr, err)
 }
 
-// Close stops reading, closes the port and stops the virtual board, always.
+// Close stops reading, closes the port and stops the virtual board, always. Closing again
+// does nothing and returns nil.
 func (b *Board) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.closed = true
 	var errs []error
 	if err := b.console.Close(); err != nil {
 		errs = append(errs, err)

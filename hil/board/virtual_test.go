@@ -14,6 +14,9 @@ import (
 	"github.com/irohconf/irohconf/hil/boardlines"
 	"github.com/irohconf/irohconf/hil/console"
 	"github.com/irohconf/irohconf/hil/profile"
+	"github.com/irohconf/irohconf/iroh/contract"
+	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/iroh/rpk"
 )
 
 // requireVirtualBoard returns the profile of the built virtual board. Without the binary the
@@ -146,5 +149,54 @@ func TestVirtualBoardThatDies(t *testing.T) {
 	// Close reports the unclean exit but still cleans up.
 	if err := b.Close(); err == nil || !strings.Contains(err.Error(), "exited") {
 		t.Errorf("Close: %v", err)
+	}
+}
+
+// A Go peer dials the virtual board's ticket address; the board's connection lines parse and
+// its STATUS counts the connection.
+func TestVirtualBoardEchoLines(t *testing.T) {
+	p := requireVirtualBoard(t, "")
+	if err := rpk.Available(); err != nil {
+		msg := "the Go peer needs the crypto/tls overlay (make test-hil-driver sets it): " + err.Error()
+		if os.Getenv("IROHCONF_REQUIRE_VIRTUAL_BOARD") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	b := openBoard(t, p, nil)
+	ctx := within(t, 60*time.Second)
+	info, err := b.Boot(ctx)
+	if err != nil {
+		t.Fatalf("Boot: %v", err)
+	}
+	id, err := key.ParsePublicKey(info.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialer, err := key.GenerateSecretKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := contract.Dial(ctx, contract.DialRequest{ID: id, Addr: info.Addr, Size: 3000, Count: 1, Secret: &dialer})
+	if !res.OK {
+		t.Fatalf("dial: %+v", res)
+	}
+	m, err := b.Expect(ctx, boardlines.Accepted)
+	if err != nil || m.Submatches[1] != dialer.Public().String() {
+		t.Fatalf("Accepted: %v %v, want the dialer %s", m, err, dialer.Public())
+	}
+	m, err = b.Expect(ctx, boardlines.Copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := boardlines.ParseCopied(m.Line.Text); err != nil || n != 3000 {
+		t.Errorf("Copied over %d byte(s), %v; want 3000", n, err)
+	}
+	if _, err := b.Expect(ctx, boardlines.Closed); err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.Status(ctx)
+	if err != nil || st.ConnectionsServed != 1 || st.BytesEchoed != 3000 || st.OpenConnections != 0 {
+		t.Errorf("status %+v %v", st, err)
 	}
 }
