@@ -28,6 +28,9 @@ use crate::{
 /// Served when no `--alpn` is given: ours and the one of iroh's echo example.
 const DEFAULT_ALPNS: &[&str] = &["echo/0", "iroh-example/echo/0"];
 
+/// The reason the client closes with (code 0), as iroh's echo example does.
+const CLOSE_REASON: &[u8] = b"bye!";
+
 /// How long a closing endpoint may take to tell its peers (it waits for QUIC draining).
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
@@ -202,6 +205,8 @@ async fn echo_stream(
 struct DialResult {
     event: &'static str,
     ok: bool,
+    /// The dialer's own id.
+    endpoint_id: String,
     remote_id: String,
     alpn: String,
     handshake_ms: Option<f64>,
@@ -211,7 +216,45 @@ struct DialResult {
     error_code: Option<u64>,
 }
 
+/// The server_name iroh's client sends: `<base32hex(id)>.iroh.invalid` up to 1.0.3, none after.
+fn sni_sent() -> &'static str {
+    match crate::IROH_VERSION {
+        "1.0.0" | "1.0.1" | "1.0.2" | "1.0.3" => "iroh-invalid",
+        _ => "none",
+    }
+}
+
+/// iroh's key exchange groups with the ring provider, in order.
+const IROH_GROUPS: &[&str] = &["x25519", "p256", "p384"];
+
+/// Cases of the Go peer's dial that upstream iroh cannot do: exit 127, as the contract says.
+fn check_supported(args: &DialArgs) -> Result<(), Failure> {
+    let version = crate::IROH_VERSION;
+    if args.plain_x509 || args.no_client_key {
+        return Err(Failure::Unsupported(format!(
+            "iroh {version} always offers raw public keys and sends its client key"
+        )));
+    }
+    if let Some(sni) = &args.sni
+        && sni != sni_sent()
+    {
+        return Err(Failure::Unsupported(format!(
+            "iroh {version} sends server_name {:?}, not {sni:?}",
+            sni_sent()
+        )));
+    }
+    if !args.groups.is_empty() && args.groups != IROH_GROUPS {
+        return Err(Failure::Unsupported(format!(
+            "iroh {version} offers the groups {}, not {}",
+            IROH_GROUPS.join(","),
+            args.groups.join(",")
+        )));
+    }
+    Ok(())
+}
+
 pub async fn dial(args: DialArgs) -> Result<(), Failure> {
+    check_supported(&args)?;
     let remote = remote_addr(&args)?;
     let secret = args
         .secret
@@ -227,6 +270,7 @@ pub async fn dial(args: DialArgs) -> Result<(), Failure> {
     let mut result = DialResult {
         event: "result",
         ok: false,
+        endpoint_id: String::new(),
         remote_id: remote.id.to_string(),
         alpn: args.alpn.clone(),
         handshake_ms: None,
@@ -242,6 +286,7 @@ pub async fn dial(args: DialArgs) -> Result<(), Failure> {
         Err(Failure::Failed(err)) => result.error = err,
         Err(failure) => return Err(failure),
         Ok(endpoint) => {
+            result.endpoint_id = endpoint.id().to_string();
             let remaining = args.timeout.saturating_sub(started.elapsed());
             let run = echo_over_one_connection(&endpoint, remote, &args, &mut result);
             if tokio::time::timeout(remaining, run).await.is_err() {
@@ -301,6 +346,17 @@ async fn echo_over_one_connection(
     };
     result.handshake_ms = Some(millis(handshake_started.elapsed()));
 
+    if !args.idle.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(args.idle) => {}
+            end = connection.closed() => {
+                result.error = format!("the connection closed while idle: {end}");
+                result.error_code = connection_error_code(&end);
+                return;
+            }
+        }
+    }
+
     let in_flight = Arc::new(Semaphore::new(args.streams));
     let mut echoes = JoinSet::new();
     for index in 0..args.count {
@@ -340,7 +396,7 @@ async fn echo_over_one_connection(
         }
         return;
     }
-    connection.close(0u32.into(), b"done");
+    connection.close(0u32.into(), CLOSE_REASON);
 }
 
 /// One echo on a new stream: random payload out, FIN, the whole reply back, compared byte by

@@ -41,9 +41,10 @@ pub fn parse_secret(hex_text: &str) -> Result<SecretKey, Failure> {
     Ok(SecretKey::from_bytes(&bytes))
 }
 
-pub fn parse_endpoint_id(hex_text: &str) -> Result<EndpointId, String> {
-    let bytes = parse_32_bytes(hex_text)?;
-    EndpointId::from_bytes(&bytes).map_err(|err| format!("not an Ed25519 public key: {err}"))
+/// An endpoint id as iroh parses it: 64 hex or 52 base32 characters, a valid Ed25519 point.
+pub fn parse_endpoint_id(text: &str) -> Result<EndpointId, String> {
+    text.parse()
+        .map_err(|err| format!("{text:?} is not an endpoint id: {err}"))
 }
 
 fn parse_32_bytes(hex_text: &str) -> Result<[u8; 32], String> {

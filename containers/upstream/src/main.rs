@@ -69,7 +69,7 @@ pub struct ServeArgs {
 pub struct DialArgs {
     /// Endpoint ticket of the remote (or give --id and --addr).
     pub ticket: Option<String>,
-    /// Remote endpoint id, 64 hex characters.
+    /// Remote endpoint id, 64 hex or 52 base32 characters.
     #[arg(long, conflicts_with = "ticket")]
     pub id: Option<String>,
     /// Remote address IP:PORT (repeatable).
@@ -78,8 +78,8 @@ pub struct DialArgs {
     /// ALPN to dial.
     #[arg(long, default_value = "echo/0")]
     pub alpn: String,
-    /// Payload bytes per echo.
-    #[arg(long, default_value_t = 1024)]
+    /// Payload bytes per echo (13: the length of the echo example's "Hello, world!").
+    #[arg(long, default_value_t = 13)]
     pub size: usize,
     /// Number of echoes.
     #[arg(long, default_value_t = 1)]
@@ -90,6 +90,9 @@ pub struct DialArgs {
     /// Bound on the whole dial (Go duration syntax: 10s, 1m30s, 500ms).
     #[arg(long, default_value = "10s", value_parser = duration::parse_go_duration)]
     pub timeout: Duration,
+    /// Keep the connection idle this long after the handshake, before the first echo.
+    #[arg(long, default_value = "0", value_parser = duration::parse_go_duration)]
+    pub idle: Duration,
     /// Local address of the one UDP socket.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub bind: SocketAddr,
@@ -99,11 +102,24 @@ pub struct DialArgs {
     /// Write TLS secrets to FILE (SSLKEYLOGFILE format).
     #[arg(long)]
     pub keylog: Option<PathBuf>,
+    /// server_name to send: "none" or "iroh-invalid". iroh sends what its version sends;
+    /// asking for the other is unsupported (exit 127).
+    #[arg(long)]
+    pub sni: Option<String>,
+    /// Key exchange groups to offer. Only iroh's own list is supported.
+    #[arg(long, value_delimiter = ',')]
+    pub groups: Vec<String>,
+    /// Misbehaviour of the Go peer (plain X.509 TLS); upstream iroh cannot: exit 127.
+    #[arg(long)]
+    pub plain_x509: bool,
+    /// Misbehaviour of the Go peer (no client key); upstream iroh cannot: exit 127.
+    #[arg(long)]
+    pub no_client_key: bool,
 }
 
 #[derive(Subcommand)]
 enum TicketCommand {
-    /// Print the endpoint id and addresses in TICKET.
+    /// Print the endpoint id and addresses in TICKET ("-": one ticket per line of stdin).
     Decode { ticket: String },
     /// Build a ticket from its parts.
     Encode(ticket::EncodeArgs),

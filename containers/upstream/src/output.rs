@@ -11,6 +11,8 @@ pub enum Failure {
     Invalid(String),
     /// Exit 1: the operation failed. `{"error": ...}` on stdout and stderr.
     Failed(String),
+    /// Exit 127: a case this peer does not support. `{"error": ...}` on stdout and stderr.
+    Unsupported(String),
     /// The subcommand already printed its result line (a failed dial); only the exit code is left.
     Reported(u8),
 }
@@ -20,6 +22,7 @@ impl Failure {
         let (code, message) = match self {
             Failure::Invalid(message) => (2, message),
             Failure::Failed(message) => (1, message),
+            Failure::Unsupported(message) => (127, message),
             Failure::Reported(code) => return ExitCode::from(code),
         };
         print_json(&serde_json::json!({ "error": message }));

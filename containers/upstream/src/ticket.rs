@@ -2,7 +2,7 @@
 //! Addresses are printed in iroh's own order (the `BTreeSet` of `EndpointAddr`: relay < ip <
 //! custom), so differences with another decoder show up byte for byte.
 
-use std::{net::SocketAddr, panic::AssertUnwindSafe};
+use std::{io::BufRead, net::SocketAddr, panic::AssertUnwindSafe};
 
 use clap::Args;
 use iroh_base::{CustomAddr, EndpointAddr, RelayUrl, TransportAddr};
@@ -16,7 +16,7 @@ use crate::{
 
 #[derive(Args)]
 pub struct EncodeArgs {
-    /// Endpoint id, 64 hex characters.
+    /// Endpoint id: 64 hex or 52 base32 characters.
     #[arg(long)]
     id: String,
     /// IP address IP:PORT (repeatable).
@@ -30,13 +30,39 @@ pub struct EncodeArgs {
     customs: Vec<String>,
 }
 
+/// `ticket decode TICKET`: the ticket's content, or exit 2. `ticket decode -`: one answer per
+/// line of stdin, in order, each naming its input (`{"ticket": ..., ...}` or `{"ticket": ...,
+/// "error": ...}`); exit 0 once every line was answered.
 pub fn decode(text: &str) -> Result<(), Failure> {
+    if text != "-" {
+        return decode_one(text).map(|described| print_json(&described));
+    }
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(|err| Failure::Failed(format!("reading stdin: {err}")))?;
+        // The line terminator is not part of the input; anything else is, as it came.
+        let input = line.strip_suffix('\r').unwrap_or(&line);
+        let answer = match decode_one(input) {
+            Ok(mut described) => {
+                described["ticket"] = json!(input);
+                described
+            }
+            Err(Failure::Invalid(err) | Failure::Failed(err) | Failure::Unsupported(err)) => {
+                json!({ "ticket": input, "error": err })
+            }
+            Err(Failure::Reported(_)) => unreachable!("decode_one prints nothing"),
+        };
+        print_json(&answer);
+    }
+    Ok(())
+}
+
+fn decode_one(text: &str) -> Result<Value, Failure> {
     let ticket = EndpointTicket::decode_string(text)
         .map_err(|err| Failure::Invalid(format!("invalid ticket: {err}")))?;
     // iroh-base 1.0.x deserializes a custom address's inline length without checking it and
     // panics when the data is read; report that as the failure it is, not as a crash.
-    let described = std::panic::catch_unwind(AssertUnwindSafe(|| describe(ticket.endpoint_addr())))
-        .map_err(|panic| {
+    std::panic::catch_unwind(AssertUnwindSafe(|| describe(ticket.endpoint_addr()))).map_err(
+        |panic| {
             let message = panic
                 .downcast_ref::<String>()
                 .cloned()
@@ -46,9 +72,8 @@ pub fn decode(text: &str) -> Result<(), Failure> {
                 "iroh {} accepted the ticket but panicked reading it: {message}",
                 crate::IROH_VERSION
             ))
-        })?;
-    print_json(&described);
-    Ok(())
+        },
+    )
 }
 
 pub fn encode(args: &EncodeArgs) -> Result<(), Failure> {
