@@ -20,6 +20,9 @@ help:
 	@echo "make overlay               generate the crypto/tls overlay into build/tls-overlay"
 	@echo "make test-tls-std          go test -short crypto/tls under the overlay (Go's tests and the patch's)"
 	@echo "make test-firmware         the firmware workspace tests (crypto provider KATs, app, virtual board)"
+	@echo "make virtual-board         build/bin/virtual-board (the firmware's application on Linux, console on a pty)"
+	@echo "make firmware              the ESP32 image (needs Espressif's Rust toolchain; WIFI_CONFIG=SSID:PASSWORD)"
+	@echo "make flash PORT=...        build and flash the ESP32 image, then monitor its console"
 	@echo "make test-reports          the report writer's tests, including index.html in headless Chromium"
 	@echo "make build                 build/bin/irohconf (the Go peer: keys, tickets, serve, dial)"
 	@echo "make fuzz                  fuzz the ticket decoder, FUZZTIME per target (default 30s)"
@@ -40,7 +43,7 @@ test-tls-std: overlay
 
 ## ---- tests ----------------------------------------------------------------------
 .PHONY: test
-test: overlay test-tls-std test-reports test-firmware test-hil-driver
+test: overlay test-tls-std test-reports test-firmware virtual-board test-hil-driver
 	go vet ./...
 	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil -e /hil/)
 	$(MAKE) interop
@@ -68,9 +71,34 @@ FIRMWARE_PORTABLE_CFG := --cfg aes_force_soft --cfg polyval_force_soft --cfg sha
   --cfg curve25519_dalek_bits="32" --cfg curve25519_dalek_backend="serial"
 .PHONY: test-firmware
 test-firmware:
-	cd firmware && CARGO_TARGET_DIR=$(FIRMWARE_TARGET_DIR) nice cargo test --workspace
+	cd firmware && CARGO_TARGET_DIR=$(FIRMWARE_TARGET_DIR) nice cargo test --release --workspace
 	cd firmware && CARGO_TARGET_DIR=$(FIRMWARE_TARGET_DIR)-portable \
 	  RUSTFLAGS='$(FIRMWARE_PORTABLE_CFG)' nice cargo test -p irohconf-fw-crypto
+
+# The virtual board: the application for Linux, a test peer for the hil and interop suites. Built
+# in the same release profile as the tests above (firmware/Cargo.toml), so one cold build serves
+# both.
+.PHONY: virtual-board
+virtual-board:
+	cd firmware && CARGO_TARGET_DIR=$(FIRMWARE_TARGET_DIR) nice cargo build --release -p irohconf-virtual-board
+	@mkdir -p $(BIN_DIR)
+	cp $(FIRMWARE_TARGET_DIR)/release/virtual-board $(BIN_DIR)/virtual-board
+
+# The ESP32 binary (firmware/esp32) needs Espressif's Rust toolchain (espup), ldproxy and espflash;
+# where they are missing these targets print one line per missing piece and fail. WIFI_CONFIG
+# ('SSID:PASSWORD') and the optional IROH_SECRET are read at build time.
+ESP32_TARGET_DIR := $(IROHCONF_CACHE)/cargo/firmware-esp32
+PORT ?=
+.PHONY: firmware flash
+firmware:
+	@firmware/esp32/toolchain-check.sh build
+	cd firmware/esp32 && CARGO_TARGET_DIR=$(ESP32_TARGET_DIR) cargo +esp build --release
+	@firmware/esp32/image-size.sh $(ESP32_TARGET_DIR)
+
+flash:
+	@test -n "$(PORT)" || { echo "make flash: set PORT, e.g. make flash PORT=/dev/ttyUSB0" >&2; exit 2; }
+	@firmware/esp32/toolchain-check.sh flash
+	cd firmware/esp32 && CARGO_TARGET_DIR=$(ESP32_TARGET_DIR) ESPFLASH_PORT=$(PORT) cargo +esp run --release
 
 ## ---- irohconf binary, keys and tickets (iroh/key, iroh/ticket, cmd/irohconf) ----------
 # Their tests run in `go test ./...` above. The version string comes from git.
