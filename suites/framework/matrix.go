@@ -121,7 +121,7 @@ func (m *Matrix) peers() []Peer {
 
 func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 	cname, sname := client.Manifest().Name, server.Manifest().Name
-	Describe(cname+" → "+sname, Ordered, Label("suite:"+m.Suite, "client:"+cname, "server:"+sname), func() {
+	Describe(cname+" → "+sname, Ordered, ContinueOnFailure, Label("suite:"+m.Suite, "client:"+cname, "server:"+sname), func() {
 		var (
 			srv       Server
 			startErr  error
@@ -274,8 +274,13 @@ func cellFromSpec(r SpecReport) (reports.Cell, bool) {
 		if e.Name != cellEntry {
 			continue
 		}
+		// In the process that ran the spec the entry holds the value itself; in the report
+		// gathered from parallel processes it holds its JSON.
+		if c, ok := e.Value.GetRawValue().(reports.Cell); ok {
+			return c, true
+		}
 		var c reports.Cell
-		if err := json.Unmarshal([]byte(e.Value.AsJSON), &c); err == nil {
+		if err := json.Unmarshal([]byte(e.Value.AsJSON), &c); err == nil && c.Case != "" {
 			return c, true
 		}
 	}

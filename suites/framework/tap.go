@@ -23,6 +23,7 @@ type Tap struct {
 	changed chan struct{} // closed and replaced on every append
 	partial []byte
 	mirror  io.Writer
+	stamped bool // lines carry their own time (a board's serial log)
 }
 
 // Line is one line of peer output.
@@ -35,6 +36,14 @@ type Line struct {
 // test's own log).
 func NewTap(name string, mirror io.Writer) *Tap {
 	return &Tap{name: name, changed: make(chan struct{}), mirror: mirror}
+}
+
+// LinesAreStamped says the writer already puts a time on every line, so log files do not get
+// a second one.
+func (t *Tap) LinesAreStamped() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stamped = true
 }
 
 // Name is the peer the tap belongs to.
@@ -125,7 +134,14 @@ func (t *Tap) WriteFile(path string, m Mark) error {
 		return err
 	}
 	w := bufio.NewWriter(f)
+	t.mu.Lock()
+	stamped := t.stamped
+	t.mu.Unlock()
 	for _, l := range t.Since(m) {
+		if stamped {
+			fmt.Fprintf(w, "%s\n", l.Text)
+			continue
+		}
 		fmt.Fprintf(w, "%s %s\n", l.Time.UTC().Format("15:04:05.000000"), l.Text)
 	}
 	if err := w.Flush(); err != nil {

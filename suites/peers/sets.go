@@ -1,10 +1,12 @@
 package peers
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 
+	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/suites/framework"
 )
 
@@ -24,6 +26,46 @@ func InteropSet() (Set, error) {
 	}
 	s.Clients = append(s.Clients, g)
 	s.Servers = append(s.Servers, g)
+
+	vp, err := LoadBoardProfile("virtual")
+	if err != nil {
+		return s, err
+	}
+	vb, err := NewBoardPeer(vp)
+	if err != nil {
+		return s, err
+	}
+	s.Servers = append(s.Servers, vb)
+	return s, nil
+}
+
+// HilSet is the hardware-in-the-loop matrix: one board (a profile name or path, or a bare port
+// that gets a default profile) as server, the Go peer and every upstream version as clients.
+func HilSet(boardProfile, portPath string) (Set, error) {
+	var s Set
+	var prof *profile.Profile
+	var err error
+	switch {
+	case boardProfile != "":
+		prof, err = LoadBoardProfile(boardProfile)
+	case portPath != "":
+		prof, err = profile.ForPort(portPath)
+	default:
+		err = fmt.Errorf("no board: set BOARD=<profile> or PORT=<serial port>")
+	}
+	if err != nil {
+		return s, err
+	}
+	b, err := NewBoardPeer(prof)
+	if err != nil {
+		return s, err
+	}
+	s.Servers = append(s.Servers, b)
+	g, err := NewGoPeer()
+	if err != nil {
+		return s, err
+	}
+	s.Clients = append(s.Clients, g)
 	return s, nil
 }
 

@@ -1,0 +1,236 @@
+package peers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/irohconf/irohconf/hil/board"
+	"github.com/irohconf/irohconf/hil/boardlines"
+	"github.com/irohconf/irohconf/hil/profile"
+	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/reports"
+	"github.com/irohconf/irohconf/suites/framework"
+)
+
+// BoardPeer is a board as a server peer: a real board over USB serial, or the virtual board on
+// a pseudo-terminal, driven through hil/board from its profile.
+type BoardPeer struct {
+	manifest framework.Manifest
+	profile  *profile.Profile
+
+	mu      sync.Mutex
+	version string
+}
+
+// NewBoardPeer returns the peer for a board profile. The virtual board and our firmware declare
+// the firmware's manifest; foreign firmware (the iroh ESP32 examples) declares no console.
+func NewBoardPeer(p *profile.Profile) (*BoardPeer, error) {
+	kind := "board"
+	switch {
+	case p.Kind == profile.Virtual:
+		kind = "virtual-board"
+	case !p.HasConsole():
+		kind = "iroh-esp32-example"
+	}
+	m, err := Manifest(kind)
+	if err != nil {
+		return nil, err
+	}
+	if p.Kind != profile.Virtual {
+		m.Name = p.Name // the matrix names a real board by its profile
+	}
+	if p.ResetMethod == profile.ResetNone {
+		m.Features = without(m.Features, framework.FeatureReset)
+	}
+	if p.Kind == profile.Virtual && p.VirtualBoard != nil && p.VirtualBoard.Secret == "" {
+		// The suite fixes the virtual board's secret, as IROH_SECRET fixes a board's.
+		sk, err := key.GenerateSecretKey()
+		if err != nil {
+			return nil, err
+		}
+		p.VirtualBoard.Secret = sk.Hex()
+	}
+	return &BoardPeer{manifest: m, profile: p}, nil
+}
+
+func without(fs []framework.Feature, f framework.Feature) []framework.Feature {
+	var out []framework.Feature
+	for _, x := range fs {
+		if x != f {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (p *BoardPeer) Manifest() framework.Manifest { return p.manifest }
+
+func (p *BoardPeer) Version() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.version == "" {
+		return p.profile.Chip + " (" + string(p.profile.Firmware) + " firmware)"
+	}
+	return p.version
+}
+
+func (p *BoardPeer) Runtime() string {
+	if p.profile.Kind == profile.Virtual {
+		return reports.RuntimePTY
+	}
+	return reports.RuntimeSerial
+}
+
+// Prepare checks that the virtual board's binary is there (make builds it).
+func (p *BoardPeer) Prepare(context.Context) error {
+	if p.profile.Kind != profile.Virtual {
+		return nil
+	}
+	bin, err := board.VirtualBoardBinary(p.profile)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("the virtual board is not built (make virtual-board): %w", err)
+	}
+	return nil
+}
+
+// StartServer opens the board and boots it (a reset, so the whole boot log is read).
+func (p *BoardPeer) StartServer(ctx context.Context, _ framework.ServerOptions, log *framework.Tap) (framework.Server, error) {
+	log.LinesAreStamped() // the console writes its own timestamped serial log
+	b, err := board.Open(ctx, p.profile, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &boardServer{peer: p, b: b, tap: log, since: log.Mark()}
+	info, err := b.Boot(ctx)
+	if err != nil {
+		return nil, errors.Join(err, b.Close())
+	}
+	s.noteBoot(info)
+	return s, nil
+}
+
+// boardServer is a booted board.
+type boardServer struct {
+	peer  *BoardPeer
+	b     *board.Board
+	tap   *framework.Tap
+	since framework.Mark
+
+	mu   sync.Mutex
+	info *board.BootInfo
+	once sync.Once
+}
+
+func (s *boardServer) noteBoot(info *board.BootInfo) {
+	s.mu.Lock()
+	s.info = info
+	s.mu.Unlock()
+	if info.Banner != nil {
+		s.peer.mu.Lock()
+		s.peer.version = "irohconf-fw " + info.Banner.Version
+		s.peer.mu.Unlock()
+	}
+}
+
+func (s *boardServer) boot() *board.BootInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.info
+}
+
+func (s *boardServer) ID() string      { return s.boot().ID }
+func (s *boardServer) Ticket() string  { return s.boot().Ticket }
+func (s *boardServer) Addrs() []string { return []string{s.boot().Addr.String()} }
+
+func (s *boardServer) BootTime() time.Duration { return s.boot().BootTime }
+
+// Reset resets the board and waits for the new boot.
+func (s *boardServer) Reset(ctx context.Context) (time.Duration, error) {
+	info, err := s.b.Reset(ctx)
+	if err != nil {
+		return 0, err
+	}
+	s.noteBoot(info)
+	return info.BootTime, nil
+}
+
+// Status runs the console's status command.
+func (s *boardServer) Status(ctx context.Context) (framework.BoardStatus, error) {
+	st, err := s.b.Status(ctx)
+	if err != nil {
+		return framework.BoardStatus{}, err
+	}
+	out := framework.BoardStatus{
+		UptimeMS: int64(st.UptimeMillis), OpenConnections: int(st.OpenConnections),
+		ConnectionsServed: int(st.ConnectionsServed), BytesEchoed: int64(st.BytesEchoed),
+	}
+	if st.HeapFree != nil {
+		v := int64(*st.HeapFree)
+		out.HeapFree = &v
+	}
+	if st.HeapMin != nil {
+		v := int64(*st.HeapMin)
+		out.HeapMin = &v
+	}
+	return out, nil
+}
+
+// WaitConnection reads the board's console: "Accepted connection from <id>", then the bytes
+// it copied, then "Connection closed". The console names no ALPN and no close code.
+func (s *boardServer) WaitConnection(ctx context.Context, remoteID string) (framework.ConnEvent, error) {
+	accepted := boardlines.Accepted
+	if remoteID != "" {
+		accepted = regexp.MustCompile(`Accepted connection from ` + regexp.QuoteMeta(remoteID) + `\b`)
+	}
+	_, sm, next, err := s.tap.WaitFor(ctx, s.since, accepted)
+	if err != nil {
+		return framework.ConnEvent{}, err
+	}
+	ev := framework.ConnEvent{RemoteID: sm[1%len(sm)]}
+	if remoteID != "" {
+		ev.RemoteID = remoteID
+	}
+	for {
+		line, m, after, err := s.tap.WaitFor(ctx, next, copiedOrClosed)
+		if err != nil {
+			return ev, fmt.Errorf("the board accepted the connection but did not report it closed: %w", err)
+		}
+		next = after
+		if m[1] != "" {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			ev.Bytes += n
+			ev.Streams++
+			continue
+		}
+		_ = line
+		return ev, nil
+	}
+}
+
+var copiedOrClosed = regexp.MustCompile(`Copied over (\d+) byte\(s\)|Connection closed`)
+
+// Stop closes the board (and stops the virtual board's process).
+func (s *boardServer) Stop(context.Context) error {
+	var err error
+	s.once.Do(func() { err = s.b.Close() })
+	return err
+}
+
+// LoadBoardProfile reads a profile from fixtures/boards or a path.
+func LoadBoardProfile(nameOrPath string) (*profile.Profile, error) {
+	path := nameOrPath
+	if _, err := os.Stat(path); err != nil {
+		path = filepath.Join(RepoRoot(), "fixtures", "boards", nameOrPath+".yaml")
+	}
+	return profile.Load(path)
+}
