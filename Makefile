@@ -27,6 +27,8 @@ help:
 	@echo "make build                 build/bin/irohconf (the Go peer: keys, tickets, serve, dial)"
 	@echo "make fuzz                  fuzz the ticket decoder, FUZZTIME per target (default 30s)"
 	@echo "make interop               the interop matrix; the report lands in reports/latest/ (LABELS=... to slice it)"
+	@echo "make hil PORT=/dev/ttyUSB0 the board suite on a real board (or BOARD=<profile in fixtures/boards>)"
+	@echo "make hil-virtual           the board suite on the virtual board"
 	@echo "make bench                 benchmarks: Go peer handshake and echo throughput (Go to Go, loopback)"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
@@ -47,6 +49,7 @@ test: overlay test-tls-std test-reports test-firmware virtual-board test-hil-dri
 	go vet ./...
 	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil -e /hil/)
 	$(MAKE) interop
+	$(MAKE) hil-virtual
 
 ## ---- the Go peer: iroh/endpoint, iroh/echo, iroh/contract, irohconf serve and dial --------
 # Its tests run in `go test ./...` above. Benchmarks: handshake time and echo throughput, Go to Go
@@ -130,9 +133,27 @@ test-hil-driver: overlay
 # stderr, since Ginkgo does not show a passing worker's output.
 INTEROP_PROCS ?= 4
 LABELS        ?=
-.PHONY: interop
-interop: overlay
+# SUITE_RUN runs one suite ($1) and ends with the path of its report page.
+define SUITE_RUN
 	@export IROHCONF_PROGRESS=/proc/$$$$/fd/2; \
 	$(GINKGO) -p --procs=$(INTEROP_PROCS) --output-interceptor-mode=none --silence-skips --no-color \
-	  $(if $(LABELS),--label-filter='$(LABELS)') ./suites/interop; rc=$$?; \
+	  $(if $(LABELS),--label-filter='$(LABELS)') ./suites/$(1); rc=$$?; \
 	echo "report: $$(readlink -f reports/latest)/index.html"; exit $$rc
+endef
+
+.PHONY: interop
+interop: overlay virtual-board
+	$(call SUITE_RUN,interop)
+
+## ---- suites: hardware in the loop ----------------------------------------------------
+# make hil PORT=/dev/ttyUSB0     a board on that port, with a default profile (classic reset)
+# make hil BOARD=<profile>       a profile from fixtures/boards/ (or a path to one)
+# make hil-virtual               the virtual board (what CI runs)
+BOARD ?=
+.PHONY: hil hil-virtual
+hil: overlay
+	@test -n "$(PORT)$(BOARD)" || { echo "make hil: set PORT=/dev/ttyUSB0 or BOARD=<profile in fixtures/boards>" >&2; exit 2; }
+	export IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)'; $(call SUITE_RUN,hil)
+
+hil-virtual: overlay virtual-board
+	export IROHCONF_BOARD=virtual; $(call SUITE_RUN,hil)
