@@ -1,0 +1,170 @@
+package containers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// Stream names where a line came from.
+type Stream string
+
+const (
+	Stdout Stream = "stdout"
+	Stderr Stream = "stderr"
+)
+
+// LogLine is one line a peer printed.
+type LogLine struct {
+	Stream Stream
+	Text   string
+}
+
+// output collects a peer's lines as they arrive (from a process's pipes or a container's log
+// stream), copies each to a log with a prefix, and lets callers wait for a line.
+type output struct {
+	prefix string
+	sink   io.Writer
+
+	mu      sync.Mutex
+	lines   []LogLine
+	partial map[Stream][]byte
+	// changed is closed, and replaced, whenever a line arrives or the output ends.
+	changed chan struct{}
+	ended   bool
+}
+
+func newOutput(prefix string, sink io.Writer) *output {
+	if sink == nil {
+		sink = io.Discard
+	}
+	return &output{prefix: prefix, sink: sink, partial: map[Stream][]byte{}, changed: make(chan struct{})}
+}
+
+// Accept implements testcontainers.LogConsumer.
+func (o *output) Accept(l testcontainers.Log) {
+	stream := Stdout
+	if l.LogType == testcontainers.StderrLog {
+		stream = Stderr
+	}
+	o.write(stream, l.Content)
+}
+
+// writer returns an io.Writer for one stream (a process's pipe).
+func (o *output) writer(stream Stream) io.Writer { return streamWriter{o, stream} }
+
+type streamWriter struct {
+	o      *output
+	stream Stream
+}
+
+func (w streamWriter) Write(p []byte) (int, error) {
+	w.o.write(w.stream, p)
+	return len(p), nil
+}
+
+func (o *output) write(stream Stream, p []byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	buf := append(o.partial[stream], p...)
+	for {
+		i := bytes.IndexByte(buf, '\n')
+		if i < 0 {
+			break
+		}
+		o.addLocked(stream, string(bytes.TrimSuffix(buf[:i], []byte("\r"))))
+		buf = buf[i+1:]
+	}
+	o.partial[stream] = append([]byte(nil), buf...)
+}
+
+func (o *output) addLocked(stream Stream, text string) {
+	o.lines = append(o.lines, LogLine{Stream: stream, Text: text})
+	fmt.Fprintf(o.sink, "%s %s: %s\n", o.prefix, stream, text)
+	close(o.changed)
+	o.changed = make(chan struct{})
+}
+
+// end flushes unterminated lines and wakes every waiter for good.
+func (o *output) end() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.ended {
+		return
+	}
+	for _, stream := range []Stream{Stdout, Stderr} {
+		if len(o.partial[stream]) > 0 {
+			o.addLocked(stream, string(o.partial[stream]))
+			o.partial[stream] = nil
+		}
+	}
+	o.ended = true
+	close(o.changed)
+}
+
+// completeFrom takes a stream's full text from an authoritative source (a stopped container's
+// log) and appends the lines the live stream had not delivered yet: a container's log stream is
+// cut when it stops, so its last lines may only be in the engine's log.
+func (o *output) completeFrom(stream Stream, full []byte) {
+	o.mu.Lock()
+	seen := 0
+	for _, l := range o.lines {
+		if l.Stream == stream {
+			seen++
+		}
+	}
+	o.partial[stream] = nil
+	o.mu.Unlock()
+
+	lines := bytes.SplitAfter(full, []byte("\n"))
+	if len(lines) > 0 && len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1]
+	}
+	if seen < len(lines) {
+		for _, l := range lines[seen:] {
+			o.write(stream, l)
+		}
+		if tail := lines[len(lines)-1]; !bytes.HasSuffix(tail, []byte("\n")) {
+			o.write(stream, []byte("\n"))
+		}
+	}
+}
+
+// snapshot returns the lines so far.
+func (o *output) snapshot() []LogLine {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]LogLine(nil), o.lines...)
+}
+
+// waitFor returns the first line at index >= from that match accepts, and the index after it.
+// It fails when ctx ends or when the output ended without such a line.
+func (o *output) waitFor(ctx context.Context, from int, match func(LogLine) bool) (LogLine, int, error) {
+	for {
+		o.mu.Lock()
+		for i := from; i < len(o.lines); i++ {
+			if match(o.lines[i]) {
+				l := o.lines[i]
+				o.mu.Unlock()
+				return l, i + 1, nil
+			}
+		}
+		from = len(o.lines)
+		changed, ended := o.changed, o.ended
+		o.mu.Unlock()
+		if ended {
+			return LogLine{}, from, errOutputEnded
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return LogLine{}, from, ctx.Err()
+		}
+	}
+}
+
+var errOutputEnded = fmt.Errorf("the peer's output ended")
