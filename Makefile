@@ -29,6 +29,7 @@ help:
 	@echo "make interop               the interop matrix; the report lands in reports/latest/ (LABELS=... to slice it)"
 	@echo "make hil PORT=/dev/ttyUSB0 the board suite on a real board (or BOARD=<profile in fixtures/boards>)"
 	@echo "make hil-virtual           the board suite on the virtual board"
+	@echo "make upstream              build/bin/iroh-upstream-<version>: upstream iroh 1.4.1 and 1.0.0 (static)"
 	@echo "make bench                 benchmarks: Go peer handshake and echo throughput (Go to Go, loopback)"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
@@ -45,7 +46,7 @@ test-tls-std: overlay
 
 ## ---- tests ----------------------------------------------------------------------
 .PHONY: test
-test: overlay test-tls-std test-reports test-firmware virtual-board test-hil-driver
+test: overlay test-tls-std test-reports test-firmware virtual-board test-hil-driver upstream
 	go vet ./...
 	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil -e /hil/)
 	$(MAKE) interop
@@ -127,6 +128,14 @@ fuzz:
 test-hil-driver: overlay
 	go test -count=1 ./hil/...
 
+## ---- upstream iroh (containers/): pinned crates.io releases as a peer, in Docker or as a process --
+# Static binaries build/bin/iroh-upstream-<version> (containers/upstream/build.sh); the versions
+# share one Cargo target dir, $(IROHCONF_CACHE)/cargo/upstream. Images irohconf/upstream:<version>
+# are built from them by the tests (FROM scratch, nothing pulled). Tests: `go test ./containers/`.
+.PHONY: upstream
+upstream:
+	containers/upstream/build.sh
+
 ## ---- suites: the interop matrix -------------------------------------------------------
 # Cells run in parallel Ginkgo processes (most of a cell's time is spent waiting on the network).
 # Workers print one line per finished cell into IROHCONF_PROGRESS, the file behind this recipe's
@@ -142,7 +151,7 @@ define SUITE_RUN
 endef
 
 .PHONY: interop
-interop: overlay virtual-board
+interop: overlay virtual-board upstream
 	$(call SUITE_RUN,interop)
 
 ## ---- suites: hardware in the loop ----------------------------------------------------
