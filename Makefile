@@ -122,11 +122,11 @@ fuzz:
 	$(GO_STOCK) test ./iroh/ticket/ -run '^$$' -fuzz '^FuzzFromBytes$$' -fuzztime $(FUZZTIME)
 
 ## ---- hil/: the board driver (profiles, serial port, resets, console, espflash, virtual board) --
-# Tested on pseudo-terminals replaying fixtures/boot-logs. The tests against the virtual board
-# itself need build/bin/virtual-board; IROHCONF_REQUIRE_VIRTUAL_BOARD=1 makes its absence fail.
+# Tested on pseudo-terminals replaying fixtures/boot-logs, and against build/bin/virtual-board
+# (IROHCONF_REQUIRE_VIRTUAL_BOARD=1: a missing binary fails instead of being reported skipped).
 .PHONY: test-hil-driver
-test-hil-driver: overlay
-	go test -count=1 ./hil/...
+test-hil-driver: overlay virtual-board
+	IROHCONF_REQUIRE_VIRTUAL_BOARD=1 go test -count=1 ./hil/...
 
 ## ---- upstream iroh (containers/): pinned crates.io releases as a peer, in Docker or as a process --
 # Static binaries build/bin/iroh-upstream-<version> (containers/upstream/build.sh); the versions
