@@ -86,7 +86,7 @@ func TestExitsBeforeAnnouncing(t *testing.T) {
 }
 
 func TestWrongFirstLine(t *testing.T) {
-	_, err := start(t, script(t, "echo 'hello'\nsleep 5\n"), Options{})
+	_, err := start(t, script(t, "echo 'hello'\nexec sleep 5\n"), Options{})
 	if err == nil || !strings.Contains(err.Error(), `first stdout line "hello"`) {
 		t.Errorf("err = %v", err)
 	}
