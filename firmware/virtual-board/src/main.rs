@@ -88,11 +88,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(link) = &args.link {
-        if let Err(err) = replace_link(link, pty.path()) {
-            eprintln!("virtual-board: --link {}: {err}", link.display());
-            return ExitCode::from(EXIT_INVALID_INPUT);
-        }
+    if let Some(link) = &args.link
+        && let Err(err) = replace_link(link, pty.path())
+    {
+        eprintln!("virtual-board: --link {}: {err}", link.display());
+        return ExitCode::from(EXIT_INVALID_INPUT);
     }
     println!("console {}", pty.path().display());
 
@@ -180,12 +180,11 @@ fn replace_link(link: &Path, target: &Path) -> std::io::Result<()> {
 
 /// Removes the link if it still points at our pty (another board may have taken it over).
 fn remove_link(link: Option<&Path>, target: &Path) {
-    if let Some(link) = link {
-        if std::fs::read_link(link).is_ok_and(|points_to| points_to == target) {
-            if let Err(err) = std::fs::remove_file(link) {
-                eprintln!("virtual-board: cannot remove {}: {err}", link.display());
-            }
-        }
+    if let Some(link) = link
+        && std::fs::read_link(link).is_ok_and(|points_to| points_to == target)
+        && let Err(err) = std::fs::remove_file(link)
+    {
+        eprintln!("virtual-board: cannot remove {}: {err}", link.display());
     }
 }
 

@@ -64,7 +64,7 @@ impl Pty {
                         return;
                     }
                 };
-                match ready.try_io(|master| (&*master.get_ref()).read(&mut buf)) {
+                match ready.try_io(|master| master.get_ref().read(&mut buf)) {
                     Ok(Ok(0)) => return,
                     Ok(Ok(n)) => {
                         if tx.send(buf[..n].to_vec()).await.is_err() {
