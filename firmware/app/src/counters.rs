@@ -60,11 +60,20 @@ mod tests {
         let counters = Counters::default();
         let first = counters.connection_opened();
         let second = counters.connection_opened();
-        assert_eq!((counters.open_connections(), counters.connections_served()), (2, 0));
+        assert_eq!(
+            (counters.open_connections(), counters.connections_served()),
+            (2, 0)
+        );
         drop(first);
-        assert_eq!((counters.open_connections(), counters.connections_served()), (1, 1));
+        assert_eq!(
+            (counters.open_connections(), counters.connections_served()),
+            (1, 1)
+        );
         drop(second);
-        assert_eq!((counters.open_connections(), counters.connections_served()), (0, 2));
+        assert_eq!(
+            (counters.open_connections(), counters.connections_served()),
+            (0, 2)
+        );
     }
 
     #[test]

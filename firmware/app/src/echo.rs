@@ -59,7 +59,10 @@ impl ProtocolHandler for Echo {
 
 /// A connection the client closed (or a local shutdown) is the normal end of an echo session.
 fn closed_by_peer(ended: &ConnectionError) -> bool {
-    matches!(ended, ConnectionError::ApplicationClosed(_) | ConnectionError::LocallyClosed)
+    matches!(
+        ended,
+        ConnectionError::ApplicationClosed(_) | ConnectionError::LocallyClosed
+    )
 }
 
 /// Why echoing one stream stopped.

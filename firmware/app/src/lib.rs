@@ -38,7 +38,10 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 pub fn parse_secret_hex(hex: &str) -> Result<SecretKey, String> {
     let hex = hex.trim();
     if hex.len() != 64 {
-        return Err(format!("a secret key is 64 hex digits, got {} characters", hex.len()));
+        return Err(format!(
+            "a secret key is 64 hex digits, got {} characters",
+            hex.len()
+        ));
     }
     let mut bytes = [0u8; 32];
     for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
@@ -66,13 +69,24 @@ mod tests {
         let hex = "1f".repeat(32);
         let key = parse_secret_hex(&hex).unwrap();
         assert_eq!(key.to_bytes(), [0x1f; 32]);
-        assert_eq!(parse_secret_hex(&format!(" {hex}\n")).unwrap().to_bytes(), [0x1f; 32]);
+        assert_eq!(
+            parse_secret_hex(&format!(" {hex}\n")).unwrap().to_bytes(),
+            [0x1f; 32]
+        );
     }
 
     #[test]
     fn bad_secret_hex_says_what_is_wrong() {
-        assert!(parse_secret_hex("abc").unwrap_err().contains("got 3 characters"));
+        assert!(
+            parse_secret_hex("abc")
+                .unwrap_err()
+                .contains("got 3 characters")
+        );
         let bad = format!("{}zz", "00".repeat(31));
-        assert!(parse_secret_hex(&bad).unwrap_err().contains("\"zz\" at position 62"));
+        assert!(
+            parse_secret_hex(&bad)
+                .unwrap_err()
+                .contains("\"zz\" at position 62")
+        );
     }
 }

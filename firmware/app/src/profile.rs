@@ -75,9 +75,9 @@ pub async fn bind_endpoint(
         .dns_resolver(DnsResolver::builder().disable_fallback().build())
         // iroh builds an HTTPS client config for relays and lookups even when both are off;
         // give it a verifier that trusts nothing instead of the embedded web PKI roots.
-        .ca_tls_config(CaTlsConfig::custom_server_cert_verifier(Arc::new(|provider| {
-            Ok(Arc::new(TrustNothing { provider }) as Arc<dyn ServerCertVerifier>)
-        })))
+        .ca_tls_config(CaTlsConfig::custom_server_cert_verifier(Arc::new(
+            |provider| Ok(Arc::new(TrustNothing { provider }) as Arc<dyn ServerCertVerifier>),
+        )))
         .clear_ip_transports()
         .bind_addr(bind)
         .map_err(BindEndpointError::Address)?
@@ -99,8 +99,12 @@ pub enum BindEndpointError {
 impl fmt::Display for BindEndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BindEndpointError::Address(err) => write!(f, "invalid bind address: {}", crate::error_chain(err)),
-            BindEndpointError::Bind(err) => write!(f, "cannot bind the endpoint: {}", crate::error_chain(err)),
+            BindEndpointError::Address(err) => {
+                write!(f, "invalid bind address: {}", crate::error_chain(err))
+            }
+            BindEndpointError::Bind(err) => {
+                write!(f, "cannot bind the endpoint: {}", crate::error_chain(err))
+            }
         }
     }
 }
@@ -122,7 +126,9 @@ impl ServerCertVerifier for TrustNothing {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Err(rustls::Error::General("this firmware makes no HTTPS connections".into()))
+        Err(rustls::Error::General(
+            "this firmware makes no HTTPS connections".into(),
+        ))
     }
 
     fn verify_tls12_signature(
@@ -131,7 +137,9 @@ impl ServerCertVerifier for TrustNothing {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("this firmware makes no HTTPS connections".into()))
+        Err(rustls::Error::General(
+            "this firmware makes no HTTPS connections".into(),
+        ))
     }
 
     fn verify_tls13_signature(
@@ -140,10 +148,14 @@ impl ServerCertVerifier for TrustNothing {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("this firmware makes no HTTPS connections".into()))
+        Err(rustls::Error::General(
+            "this firmware makes no HTTPS connections".into(),
+        ))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }

@@ -37,7 +37,12 @@ pub struct Config {
 impl Config {
     /// The firmware's configuration: the profile's crypto provider, binding `bind`.
     pub fn new(secret_key: SecretKey, bind: SocketAddr) -> Self {
-        Self { secret_key, bind, advertise_ip: None, crypto: profile::crypto_provider() }
+        Self {
+            secret_key,
+            bind,
+            advertise_ip: None,
+            crypto: profile::crypto_provider(),
+        }
     }
 }
 
@@ -83,7 +88,12 @@ pub async fn run(
     let log = Log::new(platform.clock.clone(), platform.console.clone());
     log.info(Lines::banner(crate::VERSION, boot));
 
-    let Started { router, listening, ticket, counters } = match start(config, &log).await {
+    let Started {
+        router,
+        listening,
+        ticket,
+        counters,
+    } = match start(config, &log).await {
         Ok(started) => started,
         Err(err) => {
             log.error(format_args!("Startup failed: {err}"));
@@ -130,8 +140,13 @@ pub async fn run(
         }
     };
 
-    if tokio::time::timeout(SHUTDOWN_TIMEOUT, router.shutdown()).await.is_err() {
-        log.warn(format_args!("Shutdown took longer than {SHUTDOWN_TIMEOUT:?}; going on"));
+    if tokio::time::timeout(SHUTDOWN_TIMEOUT, router.shutdown())
+        .await
+        .is_err()
+    {
+        log.warn(format_args!(
+            "Shutdown took longer than {SHUTDOWN_TIMEOUT:?}; going on"
+        ));
     }
     Ok(exit)
 }
@@ -158,9 +173,13 @@ fn status(platform: &Platform, counters: &Counters) -> Status {
 
 /// Binds the endpoint, starts the router, and works out the address and ticket to print.
 async fn start(config: &Config, log: &Log) -> Result<Started, RunError> {
-    let endpoint = profile::bind_endpoint(config.secret_key.clone(), config.bind, config.crypto.clone())
-        .await
-        .map_err(RunError::Bind)?;
+    let endpoint = profile::bind_endpoint(
+        config.secret_key.clone(),
+        config.bind,
+        config.crypto.clone(),
+    )
+    .await
+    .map_err(RunError::Bind)?;
     let Some(bound) = endpoint.bound_sockets().first().copied() else {
         endpoint.close().await;
         return Err(RunError::NoBoundSocket);
@@ -175,5 +194,10 @@ async fn start(config: &Config, log: &Log) -> Result<Started, RunError> {
     let counters = Arc::new(Counters::default());
     let echo = Echo::new(counters.clone(), log.clone());
     let router = Router::builder(endpoint).accept(ECHO_ALPN, echo).spawn();
-    Ok(Started { router, listening, ticket, counters })
+    Ok(Started {
+        router,
+        listening,
+        ticket,
+        counters,
+    })
 }

@@ -38,13 +38,20 @@ impl Recorder {
         let deadline = Instant::now() + STEP;
         loop {
             let notified = self.changed.notified();
-            let matching: Vec<String> = self.lines().into_iter().filter(|l| l.contains(needle)).collect();
+            let matching: Vec<String> = self
+                .lines()
+                .into_iter()
+                .filter(|l| l.contains(needle))
+                .collect();
             if matching.len() >= count {
                 return matching[count - 1].clone();
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || tokio::time::timeout(left, notified).await.is_err() {
-                panic!("no {count}x {needle:?} on the console within {STEP:?}; got:\n{}", self.lines().join("\n"));
+                panic!(
+                    "no {count}x {needle:?} on the console within {STEP:?}; got:\n{}",
+                    self.lines().join("\n")
+                );
             }
         }
     }
@@ -65,7 +72,10 @@ impl Clock for StartClock {
 /// The text after the ESP-IDF prefix `I (<ms>) irohconf_fw: `.
 fn message(line: &str) -> &str {
     let (prefix, rest) = line.split_once(": ").expect("a prefixed line");
-    assert!(prefix.starts_with("I (") || prefix.starts_with("W (") || prefix.starts_with("E ("), "{line}");
+    assert!(
+        prefix.starts_with("I (") || prefix.starts_with("W (") || prefix.starts_with("E ("),
+        "{line}"
+    );
     assert!(prefix.ends_with(") irohconf_fw"), "{line}");
     rest
 }
@@ -97,11 +107,23 @@ impl Board {
                     heap: Arc::new(UnknownHeap),
                     console: sink.clone(),
                 };
-                let reason = if number == 1 { ResetReason::PowerOn } else { ResetReason::Software };
-                let stop = async { let _ = (&mut stop_rx).await; };
-                let exit = fw_app::run(&config, &platform, Boot { number, reason }, &mut input_rx, stop)
-                    .await
-                    .expect("the application starts");
+                let reason = if number == 1 {
+                    ResetReason::PowerOn
+                } else {
+                    ResetReason::Software
+                };
+                let stop = async {
+                    let _ = (&mut stop_rx).await;
+                };
+                let exit = fw_app::run(
+                    &config,
+                    &platform,
+                    Boot { number, reason },
+                    &mut input_rx,
+                    stop,
+                )
+                .await
+                .expect("the application starts");
                 exits.push(exit);
                 if exit == Exit::Stopped {
                     break;
@@ -109,16 +131,34 @@ impl Board {
             }
             exits
         });
-        let board = Board { console, input, stop: Some(stop), done, secret };
-        board.console.wait_for("Router started, accepting connections").await;
+        let board = Board {
+            console,
+            input,
+            stop: Some(stop),
+            done,
+            secret,
+        };
+        board
+            .console
+            .wait_for("Router started, accepting connections")
+            .await;
         board
     }
 
     /// The address from the latest `Long ticket:` line.
     fn addr(&self) -> EndpointAddr {
-        let line = self.console.lines().into_iter().rev().find(|l| l.contains("Long ticket:  ")).unwrap();
-        let ticket: iroh_tickets::endpoint::EndpointTicket =
-            message(&line).strip_prefix("  Long ticket:  ").unwrap().parse().expect("the ticket parses");
+        let line = self
+            .console
+            .lines()
+            .into_iter()
+            .rev()
+            .find(|l| l.contains("Long ticket:  "))
+            .unwrap();
+        let ticket: iroh_tickets::endpoint::EndpointTicket = message(&line)
+            .strip_prefix("  Long ticket:  ")
+            .unwrap()
+            .parse()
+            .expect("the ticket parses");
         ticket.endpoint_addr().clone()
     }
 
@@ -133,14 +173,21 @@ impl Board {
 
     async fn stop(mut self) -> Vec<Exit> {
         self.stop.take().unwrap().send(()).unwrap();
-        tokio::time::timeout(STEP, self.done).await.expect("the application stops").unwrap()
+        tokio::time::timeout(STEP, self.done)
+            .await
+            .expect("the application stops")
+            .unwrap()
     }
 }
 
 async fn client() -> Endpoint {
-    profile::bind_endpoint(SecretKey::generate(), "127.0.0.1:0".parse().unwrap(), profile::crypto_provider())
-        .await
-        .expect("the client binds")
+    profile::bind_endpoint(
+        SecretKey::generate(),
+        "127.0.0.1:0".parse().unwrap(),
+        profile::crypto_provider(),
+    )
+    .await
+    .expect("the client binds")
 }
 
 /// One echo on a stream of `connection`, as iroh's echo client does it.
@@ -151,14 +198,20 @@ async fn echo_once(connection: &Connection, payload: &[u8]) -> Vec<u8> {
         send.write_all(payload).await.expect("write");
         send.finish().expect("finish");
     };
-    let reader = async { recv.read_to_end(payload.len() + 1).await.expect("read the echo") };
+    let reader = async {
+        recv.read_to_end(payload.len() + 1)
+            .await
+            .expect("read the echo")
+    };
     let ((), echoed) = tokio::join!(writer, reader);
     echoed
 }
 
 fn payload(len: usize) -> Vec<u8> {
     // Not a repeating pattern with a short period, so a misplaced chunk shows.
-    (0..len).map(|i| ((i * 7919) >> 3) as u8 ^ (i as u8)).collect()
+    (0..len)
+        .map(|i| ((i * 7919) >> 3) as u8 ^ (i as u8))
+        .collect()
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -166,7 +219,11 @@ async fn echo_from_empty_to_past_every_window() {
     let board = Board::start(1).await;
     let addr = board.addr();
     assert_eq!(addr.id, board.secret.public());
-    assert_eq!(addr.addrs.len(), 1, "the ticket names exactly the bound address");
+    assert_eq!(
+        addr.addrs.len(),
+        1,
+        "the ticket names exactly the bound address"
+    );
     let client = client().await;
 
     let sizes = [0usize, 1, 1024, 64 * 1024, 1024 * 1024];
@@ -179,20 +236,28 @@ async fn echo_from_empty_to_past_every_window() {
         assert_eq!(connection.remote_id(), board.secret.public());
         assert_eq!(connection.alpn(), ECHO_ALPN);
         let sent = payload(size);
-        let echoed = tokio::time::timeout(STEP, echo_once(&connection, &sent)).await.expect("echo in time");
+        let echoed = tokio::time::timeout(STEP, echo_once(&connection, &sent))
+            .await
+            .expect("echo in time");
         assert_eq!(echoed.len(), sent.len(), "echo of {size} bytes");
         assert!(echoed == sent, "echo of {size} bytes differs");
         connection.close(VarInt::from_u32(0), b"bye!");
         total += size as u64;
 
         let n = i + 1;
-        board.console.wait_for_nth("Accepted connection from ", n).await;
+        board
+            .console
+            .wait_for_nth("Accepted connection from ", n)
+            .await;
         let copied = board.console.wait_for_nth("Copied over ", n).await;
         assert_eq!(message(&copied), format!("Copied over {size} byte(s)"));
         board.console.wait_for_nth("Connection closed", n).await;
     }
     let accepted = board.console.wait_for("Accepted connection from ").await;
-    assert_eq!(message(&accepted), format!("Accepted connection from {}", client.id()));
+    assert_eq!(
+        message(&accepted),
+        format!("Accepted connection from {}", client.id())
+    );
 
     let status = board.status(1).await;
     assert!(
@@ -210,17 +275,34 @@ async fn echo_from_empty_to_past_every_window() {
 async fn several_streams_one_after_another_on_one_connection() {
     let board = Board::start(1).await;
     let client = client().await;
-    let connection = client.connect(board.addr(), ECHO_ALPN).await.expect("connect");
+    let connection = client
+        .connect(board.addr(), ECHO_ALPN)
+        .await
+        .expect("connect");
     for size in [10usize, 20_000, 3] {
         let sent = payload(size);
-        let echoed = tokio::time::timeout(STEP, echo_once(&connection, &sent)).await.expect("echo in time");
+        let echoed = tokio::time::timeout(STEP, echo_once(&connection, &sent))
+            .await
+            .expect("echo in time");
         assert!(echoed == sent, "echo of {size} bytes differs");
     }
     connection.close(VarInt::from_u32(0), b"bye!");
     board.console.wait_for("Connection closed").await;
-    let copied: Vec<String> =
-        board.console.lines().iter().filter(|l| l.contains("Copied over")).map(|l| message(l).to_string()).collect();
-    assert_eq!(copied, ["Copied over 10 byte(s)", "Copied over 20000 byte(s)", "Copied over 3 byte(s)"]);
+    let copied: Vec<String> = board
+        .console
+        .lines()
+        .iter()
+        .filter(|l| l.contains("Copied over"))
+        .map(|l| message(l).to_string())
+        .collect();
+    assert_eq!(
+        copied,
+        [
+            "Copied over 10 byte(s)",
+            "Copied over 20000 byte(s)",
+            "Copied over 3 byte(s)"
+        ]
+    );
     client.close().await;
     board.stop().await;
 }
@@ -234,7 +316,14 @@ async fn an_alpn_the_board_does_not_serve_is_refused() {
         .expect("refused in time");
     let err = refused.expect_err("an unknown ALPN must be refused");
     // TLS alert 120 no_application_protocol, as QUIC CRYPTO_ERROR 0x0178.
-    assert!(format!("{err:?}").contains("0x178") || format!("{err:?}").to_lowercase().contains("no_application_protocol") || err.to_string().contains("120"), "{err:?}");
+    assert!(
+        format!("{err:?}").contains("0x178")
+            || format!("{err:?}")
+                .to_lowercase()
+                .contains("no_application_protocol")
+            || err.to_string().contains("120"),
+        "{err:?}"
+    );
     client.close().await;
     board.stop().await;
 }
@@ -245,24 +334,39 @@ async fn console_commands_and_garbage() {
     let id_line = message(&board.console.wait_for("  Endpoint ID: ").await).to_string();
 
     board.type_line(b"help\r\n").await;
-    board.console.wait_for("  reset   restart the application").await;
+    board
+        .console
+        .wait_for("  reset   restart the application")
+        .await;
 
     board.type_line(b"id\r").await;
-    assert_eq!(message(&board.console.wait_for_nth("  Endpoint ID: ", 2).await), id_line);
+    assert_eq!(
+        message(&board.console.wait_for_nth("  Endpoint ID: ", 2).await),
+        id_line
+    );
 
     board.type_line(b"ticket\n").await;
     let ticket = board.console.wait_for_nth("  Long ticket:  ", 2).await;
-    assert_eq!(message(&ticket), message(&board.console.wait_for("  Long ticket:  ").await));
+    assert_eq!(
+        message(&ticket),
+        message(&board.console.wait_for("  Long ticket:  ").await)
+    );
 
     // Garbage: non-UTF-8 and control bytes, an overlong line, then a good command still works.
     board.type_line(b"\xff\xfe\x00\x1b[2J\r").await;
     let unknown = board.console.wait_for("unknown command: ").await;
-    assert_eq!(message(&unknown), "unknown command: \\xff\\xfe\\x00\\x1b[2J (try help)");
+    assert_eq!(
+        message(&unknown),
+        "unknown command: \\xff\\xfe\\x00\\x1b[2J (try help)"
+    );
     assert!(unknown.starts_with("W ("), "{unknown}");
     board.type_line(&[b'z'; 1000]).await;
     board.type_line(b"\n").await;
     let long = board.console.wait_for("line too long").await;
-    assert!(message(&long).ends_with("(line too long: 1000 bytes, max 128) (try help)"), "{long}");
+    assert!(
+        message(&long).ends_with("(line too long: 1000 bytes, max 128) (try help)"),
+        "{long}"
+    );
     // A command split across reads, with a blank line before it.
     board.type_line(b"\r\nsta").await;
     board.type_line(b"tus\r\n").await;
@@ -273,21 +377,45 @@ async fn console_commands_and_garbage() {
     // reset: Restarting..., then a whole new boot with the same id.
     board.type_line(b"reset\r").await;
     board.console.wait_for("Restarting...").await;
-    let banner = board.console.wait_for("boot 2 (reset reason: software)").await;
-    assert_eq!(message(&banner), format!("irohconf-fw {} boot 2 (reset reason: software)", fw_app::VERSION));
-    board.console.wait_for_nth("Router started, accepting connections", 2).await;
-    assert_eq!(message(&board.console.wait_for_nth("  Endpoint ID: ", 3).await), id_line);
+    let banner = board
+        .console
+        .wait_for("boot 2 (reset reason: software)")
+        .await;
+    assert_eq!(
+        message(&banner),
+        format!(
+            "irohconf-fw {} boot 2 (reset reason: software)",
+            fw_app::VERSION
+        )
+    );
+    board
+        .console
+        .wait_for_nth("Router started, accepting connections", 2)
+        .await;
+    assert_eq!(
+        message(&board.console.wait_for_nth("  Endpoint ID: ", 3).await),
+        id_line
+    );
 
     // The new boot serves echo on its new port.
     let client = client().await;
-    let connection = client.connect(board.addr(), ECHO_ALPN).await.expect("connect after reset");
+    let connection = client
+        .connect(board.addr(), ECHO_ALPN)
+        .await
+        .expect("connect after reset");
     assert_eq!(echo_once(&connection, b"after reset").await, b"after reset");
     connection.close(VarInt::from_u32(0), b"bye!");
     client.close().await;
 
     let lines = board.console.lines();
     let first = message(&lines[0]).to_string();
-    assert_eq!(first, format!("irohconf-fw {} boot 1 (reset reason: poweron)", fw_app::VERSION));
+    assert_eq!(
+        first,
+        format!(
+            "irohconf-fw {} boot 1 (reset reason: poweron)",
+            fw_app::VERSION
+        )
+    );
     assert_eq!(board.stop().await, vec![Exit::Reset, Exit::Stopped]);
 }
 
@@ -302,11 +430,23 @@ async fn a_bind_address_in_use_is_a_clear_error() {
         console: console.clone(),
     };
     let (_input, mut input_rx) = mpsc::channel(1);
-    let boot = Boot { number: 1, reason: ResetReason::PowerOn };
-    let err = fw_app::run(&config, &platform, boot, &mut input_rx, std::future::pending())
-        .await
-        .expect_err("the port is taken");
-    assert!(err.to_string().contains("cannot bind the endpoint"), "{err}");
+    let boot = Boot {
+        number: 1,
+        reason: ResetReason::PowerOn,
+    };
+    let err = fw_app::run(
+        &config,
+        &platform,
+        boot,
+        &mut input_rx,
+        std::future::pending(),
+    )
+    .await
+    .expect_err("the port is taken");
+    assert!(
+        err.to_string().contains("cannot bind the endpoint"),
+        "{err}"
+    );
     let failed = console.wait_for("Startup failed: ").await;
     assert!(failed.starts_with("E ("), "{failed}");
 }

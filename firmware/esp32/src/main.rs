@@ -51,7 +51,10 @@ fn main() {
     let sys_loop = EspSystemEventLoop::take().expect("system event loop");
     let nvs_partition = EspDefaultNvsPartition::take().expect("NVS partition");
     let mut nvs = EspNvs::new(nvs_partition.clone(), NVS_NAMESPACE, true).expect("NVS namespace");
-    let boot = Boot { number: boot_number(&mut nvs, reason), reason };
+    let boot = Boot {
+        number: boot_number(&mut nvs, reason),
+        reason,
+    };
     let secret_key = secret_key(&mut nvs);
 
     let (_wifi, ip) = connect_wifi(peripherals.modem, sys_loop, nvs_partition);
@@ -74,7 +77,13 @@ fn main() {
         console: Arc::new(UartConsole),
     };
 
-    let exit = runtime.block_on(fw_app::run(&config, &platform, boot, &mut input, std::future::pending()));
+    let exit = runtime.block_on(fw_app::run(
+        &config,
+        &platform,
+        boot,
+        &mut input,
+        std::future::pending(),
+    ));
     match exit {
         Ok(Exit::Reset) | Ok(Exit::Stopped) => {}
         Err(err) => {
@@ -90,7 +99,10 @@ fn main() {
 
 /// mio's poller (under tokio) needs eventfd, which ESP-IDF provides as a VFS driver.
 fn register_eventfd() {
-    let config = sys::esp_vfs_eventfd_config_t { max_fds: 5, ..Default::default() };
+    let config = sys::esp_vfs_eventfd_config_t {
+        max_fds: 5,
+        ..Default::default()
+    };
     // SAFETY: called once at start-up with a valid configuration.
     sys::esp!(unsafe { sys::esp_vfs_eventfd_register(&config) }).expect("eventfd VFS");
 }
@@ -113,7 +125,11 @@ fn reset_reason() -> ResetReason {
 
 /// Boots since power-on, counted in NVS (a power-on starts again at 1).
 fn boot_number(nvs: &mut EspNvs<NvsDefault>, reason: ResetReason) -> u32 {
-    let previous = if reason == ResetReason::PowerOn { 0 } else { nvs.get_u32(NVS_BOOTS).ok().flatten().unwrap_or(0) };
+    let previous = if reason == ResetReason::PowerOn {
+        0
+    } else {
+        nvs.get_u32(NVS_BOOTS).ok().flatten().unwrap_or(0)
+    };
     let number = previous.saturating_add(1);
     if let Err(err) = nvs.set_u32(NVS_BOOTS, number) {
         warn!("cannot store the boot count in NVS: {err}");
@@ -146,10 +162,15 @@ fn connect_wifi(
     sys_loop: EspSystemEventLoop,
     nvs: EspDefaultNvsPartition,
 ) -> (BlockingWifi<EspWifi<'static>>, Ipv4Addr) {
-    let (ssid, password) = WIFI_CONFIG.split_once(':').expect("WIFI_CONFIG must be SSID:PASSWORD");
+    let (ssid, password) = WIFI_CONFIG
+        .split_once(':')
+        .expect("WIFI_CONFIG must be SSID:PASSWORD");
     info!("Connecting to WiFi network: {ssid}");
-    let mut wifi = BlockingWifi::wrap(EspWifi::new(modem, sys_loop.clone(), Some(nvs)).expect("EspWifi"), sys_loop)
-        .expect("BlockingWifi");
+    let mut wifi = BlockingWifi::wrap(
+        EspWifi::new(modem, sys_loop.clone(), Some(nvs)).expect("EspWifi"),
+        sys_loop,
+    )
+    .expect("BlockingWifi");
     let config = Configuration::Client(ClientConfiguration {
         ssid: ssid.try_into().expect("SSID longer than 32 bytes"),
         password: password.try_into().expect("password longer than 64 bytes"),
@@ -179,7 +200,10 @@ fn sync_time() -> Option<EspSntp<'static>> {
     let started = std::time::Instant::now();
     while sntp.get_sync_status() != SyncStatus::Completed {
         if started.elapsed() > SNTP_WAIT {
-            warn!("SNTP sync timed out after {}s, continuing anyway", SNTP_WAIT.as_secs());
+            warn!(
+                "SNTP sync timed out after {}s, continuing anyway",
+                SNTP_WAIT.as_secs()
+            );
             return Some(sntp);
         }
         std::thread::sleep(Duration::from_millis(500));

@@ -18,7 +18,8 @@ use fw_app::platform::{Boot, Clock, Platform, ResetReason, UnknownHeap};
 use fw_app::{Config, Exit, SecretKey};
 use tokio::signal::unix::{SignalKind, signal};
 
-const USAGE: &str = "usage: virtual-board [--link PATH] [--bind IP:PORT]   (env IROH_SECRET=<64 hex>)";
+const USAGE: &str =
+    "usage: virtual-board [--link PATH] [--bind IP:PORT]   (env IROH_SECRET=<64 hex>)";
 
 /// Exit code for bad flags or a bad IROH_SECRET, as the peer contract uses it.
 const EXIT_INVALID_INPUT: u8 = 2;
@@ -30,20 +31,30 @@ struct Args {
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut parsed = Args { link: None, bind: SocketAddr::from(([127, 0, 0, 1], 0)) };
+    let mut parsed = Args {
+        link: None,
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value.to_string())),
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_string(), Some(value.to_string()))
+            }
             _ => (arg.clone(), None),
         };
         let mut value = |name: &str| {
-            inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{name} needs a value"))
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
         };
         match flag.as_str() {
             "--link" => parsed.link = Some(PathBuf::from(value("--link")?)),
             "--bind" => {
                 let text = value("--bind")?;
-                parsed.bind = text.parse().map_err(|_| format!("--bind: {text:?} is not IP:PORT"))?;
+                parsed.bind = text
+                    .parse()
+                    .map_err(|_| format!("--bind: {text:?} is not IP:PORT"))?;
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -97,7 +108,10 @@ fn main() -> ExitCode {
     println!("console {}", pty.path().display());
 
     // A current-thread runtime, as on the board: the firmware's concurrency is the board's.
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("virtual-board: cannot start the runtime: {err}");
@@ -113,7 +127,10 @@ fn main() -> ExitCode {
 
 /// Boots the application again and again (a `reset` on the console) until a signal stops it.
 async fn run_board(config: Config, pty: &pty::Pty) -> ExitCode {
-    let (mut sigint, mut sigterm) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+    let (mut sigint, mut sigterm) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
         (Ok(int), Ok(term)) => (int, term),
         (Err(err), _) | (_, Err(err)) => {
             eprintln!("virtual-board: cannot handle signals: {err}");
@@ -128,7 +145,10 @@ async fn run_board(config: Config, pty: &pty::Pty) -> ExitCode {
         }
     };
     let console = Arc::new(pty.sink());
-    let mut boot = Boot { number: 1, reason: ResetReason::PowerOn };
+    let mut boot = Boot {
+        number: 1,
+        reason: ResetReason::PowerOn,
+    };
     loop {
         let platform = Platform {
             clock: Arc::new(BootClock(Instant::now())),
@@ -141,9 +161,19 @@ async fn run_board(config: Config, pty: &pty::Pty) -> ExitCode {
                 _ = sigterm.recv() => {}
             }
         };
-        eprintln!("virtual-board: boot {} ({}), console {}", boot.number, boot.reason, pty.path().display());
+        eprintln!(
+            "virtual-board: boot {} ({}), console {}",
+            boot.number,
+            boot.reason,
+            pty.path().display()
+        );
         match fw_app::run(&config, &platform, boot, &mut input, stop).await {
-            Ok(Exit::Reset) => boot = Boot { number: boot.number + 1, reason: ResetReason::Software },
+            Ok(Exit::Reset) => {
+                boot = Boot {
+                    number: boot.number + 1,
+                    reason: ResetReason::Software,
+                }
+            }
             Ok(Exit::Stopped) => return ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("virtual-board: {err}");
@@ -212,7 +242,11 @@ mod tests {
 
     #[test]
     fn bad_flags_say_what_is_wrong() {
-        assert!(parse(&["--bind", "nowhere"]).unwrap_err().contains("not IP:PORT"));
+        assert!(
+            parse(&["--bind", "nowhere"])
+                .unwrap_err()
+                .contains("not IP:PORT")
+        );
         assert!(parse(&["--link"]).unwrap_err().contains("needs a value"));
         assert!(parse(&["--frob"]).unwrap_err().contains("unknown argument"));
     }

@@ -40,7 +40,11 @@ impl Pty {
         fcntl(&master, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
         fcntl(&slave, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
         let path = ttyname(&slave)?;
-        Ok(Self { master: File::from(master), _slave: slave, path })
+        Ok(Self {
+            master: File::from(master),
+            _slave: slave,
+            path,
+        })
     }
 
     /// The slave's path, e.g. `/dev/pts/3`.
@@ -104,7 +108,10 @@ impl ConsoleSink for PtySink {
     /// Never blocks: when nobody reads the port and the pty's buffer is full, the line is
     /// dropped, as a UART's bytes are lost when nothing listens. The board must not stall.
     fn write_line(&self, line: &str) {
-        let mut dropping = self.dropping.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut dropping = self
+            .dropping
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut bytes = Vec::with_capacity(line.len() + 2);
         bytes.extend_from_slice(line.as_bytes());
         bytes.extend_from_slice(b"\r\n");
@@ -115,7 +122,9 @@ impl ConsoleSink for PtySink {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     if !*dropping {
-                        eprintln!("virtual-board: console output dropped: the pty is full and nobody reads it");
+                        eprintln!(
+                            "virtual-board: console output dropped: the pty is full and nobody reads it"
+                        );
                         *dropping = true;
                     }
                     return;

@@ -28,7 +28,10 @@ struct Board {
 impl Board {
     fn start(args: &[&str], secret: Option<&str>) -> Board {
         let mut command = Command::new(env!("CARGO_BIN_EXE_virtual-board"));
-        command.args(args).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         match secret {
             Some(secret) => command.env("IROH_SECRET", secret),
             None => command.env_remove("IROH_SECRET"),
@@ -37,7 +40,12 @@ impl Board {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         stdout.read_line(&mut first).expect("the console line");
-        let pty = PathBuf::from(first.trim_end().strip_prefix("console ").unwrap_or_else(|| panic!("{first:?}")));
+        let pty = PathBuf::from(
+            first
+                .trim_end()
+                .strip_prefix("console ")
+                .unwrap_or_else(|| panic!("{first:?}")),
+        );
         // Nothing more may come on stdout; check that at the end.
         std::thread::spawn(move || {
             let mut rest = String::new();
@@ -61,14 +69,23 @@ impl Board {
             let mut line = Vec::new();
             while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
                 let text = String::from_utf8(line.clone()).expect("console output is UTF-8");
-                assert!(text.ends_with("\r\n"), "console lines end with \\r\\n: {text:?}");
+                assert!(
+                    text.ends_with("\r\n"),
+                    "console lines end with \\r\\n: {text:?}"
+                );
                 if tx.send(text.trim_end_matches("\r\n").to_string()).is_err() {
                     return;
                 }
                 line.clear();
             }
         });
-        Board { child, port, lines, seen: Vec::new(), pty }
+        Board {
+            child,
+            port,
+            lines,
+            seen: Vec::new(),
+            pty,
+        }
     }
 
     /// Reads console lines until one contains `needle`; returns it.
@@ -83,7 +100,10 @@ impl Board {
                         return line;
                     }
                 }
-                Err(_) => panic!("no {needle:?} on the console within {STEP:?}; got:\n{}", self.seen.join("\n")),
+                Err(_) => panic!(
+                    "no {needle:?} on the console within {STEP:?}; got:\n{}",
+                    self.seen.join("\n")
+                ),
             }
         }
     }
@@ -119,8 +139,13 @@ impl Drop for Board {
 
 /// The message after the ESP-IDF prefix.
 fn message(line: &str) -> &str {
-    let (prefix, rest) = line.split_once(" irohconf_fw: ").unwrap_or_else(|| panic!("no prefix: {line:?}"));
-    assert!(prefix.len() > 4 && prefix[1..].starts_with(" (") && prefix.ends_with(')'), "{line:?}");
+    let (prefix, rest) = line
+        .split_once(" irohconf_fw: ")
+        .unwrap_or_else(|| panic!("no prefix: {line:?}"));
+    assert!(
+        prefix.len() > 4 && prefix[1..].starts_with(" (") && prefix.ends_with(')'),
+        "{line:?}"
+    );
     rest
 }
 
@@ -138,10 +163,19 @@ fn boots_answers_commands_survives_garbage_resets_and_exits() {
 
     // The boot log was buffered in the pty before the port was opened.
     let banner = board.wait_for("irohconf-fw ");
-    assert_eq!(message(&banner), format!("irohconf-fw {} boot 1 (reset reason: poweron)", fw_app::VERSION));
+    assert_eq!(
+        message(&banner),
+        format!(
+            "irohconf-fw {} boot 1 (reset reason: poweron)",
+            fw_app::VERSION
+        )
+    );
     board.wait_for("Iroh endpoint bound");
     let listening = board.wait_for("  Listening on: ");
-    assert!(message(&listening).starts_with("  Listening on: 127.0.0.1:"), "{listening}");
+    assert!(
+        message(&listening).starts_with("  Listening on: 127.0.0.1:"),
+        "{listening}"
+    );
     let id = message(&board.wait_for("  Endpoint ID: ")).to_string();
     let ticket = message(&board.wait_for("  Long ticket:  ")).to_string();
     board.wait_for("Router started, accepting connections");
@@ -153,7 +187,10 @@ fn boots_answers_commands_survives_garbage_resets_and_exits() {
 
     // Garbage bytes, no echo of what was typed, and the console keeps working.
     board.send(b"\xff\xfe\x00\x07garbage\x1b[A\r");
-    assert_eq!(message(&board.wait_for("unknown command")), "unknown command: \\xff\\xfe\\x00\\x07garbage\\x1b[A (try help)");
+    assert_eq!(
+        message(&board.wait_for("unknown command")),
+        "unknown command: \\xff\\xfe\\x00\\x07garbage\\x1b[A (try help)"
+    );
     board.send(&[b'q'; 4000]);
     board.send(b"\n");
     assert!(message(&board.wait_for("line too long")).contains("4000 bytes"));
@@ -164,18 +201,34 @@ fn boots_answers_commands_survives_garbage_resets_and_exits() {
     let status = message(&board.wait_for("STATUS ")).to_string();
     assert!(status.starts_with(r#"STATUS {"uptime_ms":"#), "{status}");
     assert!(status.ends_with(r#","open_connections":0,"connections_served":0,"bytes_echoed":0,"heap_free":null,"heap_min":null}"#), "{status}");
-    assert!(!board.seen.iter().any(|l| l.contains("status\r") || l == "status"), "input must not be echoed");
+    assert!(
+        !board
+            .seen
+            .iter()
+            .any(|l| l.contains("status\r") || l == "status"),
+        "input must not be echoed"
+    );
 
     board.send(b"reset\r");
     board.wait_for("Restarting...");
     let banner = board.wait_for("irohconf-fw ");
-    assert!(banner.ends_with("boot 2 (reset reason: software)"), "{banner}");
-    assert_eq!(message(&board.wait_for("  Endpoint ID: ")), id, "the id survives a reset");
+    assert!(
+        banner.ends_with("boot 2 (reset reason: software)"),
+        "{banner}"
+    );
+    assert_eq!(
+        message(&board.wait_for("  Endpoint ID: ")),
+        id,
+        "the id survives a reset"
+    );
     board.wait_for("Router started, accepting connections");
 
     let status = board.terminate();
     assert!(status.success(), "exit status {status}");
-    assert!(std::fs::symlink_metadata(&link).is_err(), "the link is removed on exit");
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "the link is removed on exit"
+    );
     let _ = std::fs::remove_dir(&dir);
 }
 
@@ -187,39 +240,60 @@ fn iroh_secret_fixes_the_id_and_echo_counts_in_status() {
     let id = message(&board.wait_for("  Endpoint ID: ")).to_string();
     assert_eq!(id, format!("  Endpoint ID: {expected}"));
     let ticket_line = board.wait_for("  Long ticket:  ");
-    let ticket: iroh_tickets::endpoint::EndpointTicket =
-        message(&ticket_line).strip_prefix("  Long ticket:  ").unwrap().parse().unwrap();
+    let ticket: iroh_tickets::endpoint::EndpointTicket = message(&ticket_line)
+        .strip_prefix("  Long ticket:  ")
+        .unwrap()
+        .parse()
+        .unwrap();
     board.wait_for("Router started, accepting connections");
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     let echoed = runtime.block_on(async {
-        let client = profile::bind_endpoint(SecretKey::generate(), "127.0.0.1:0".parse().unwrap(), profile::crypto_provider())
-            .await
-            .unwrap();
-        let connection = tokio::time::timeout(STEP, client.connect(ticket.endpoint_addr().clone(), ECHO_ALPN))
-            .await
-            .expect("connect in time")
-            .expect("connect");
+        let client = profile::bind_endpoint(
+            SecretKey::generate(),
+            "127.0.0.1:0".parse().unwrap(),
+            profile::crypto_provider(),
+        )
+        .await
+        .unwrap();
+        let connection = tokio::time::timeout(
+            STEP,
+            client.connect(ticket.endpoint_addr().clone(), ECHO_ALPN),
+        )
+        .await
+        .expect("connect in time")
+        .expect("connect");
         let (mut send, mut recv) = connection.open_bi().await.unwrap();
         let writer = async {
             send.write_all(&payload).await.unwrap();
             send.finish().unwrap();
         };
         let reader = async { recv.read_to_end(payload.len() + 1).await.unwrap() };
-        let ((), echoed) = tokio::time::timeout(STEP, async { tokio::join!(writer, reader) }).await.expect("echo in time");
+        let ((), echoed) = tokio::time::timeout(STEP, async { tokio::join!(writer, reader) })
+            .await
+            .expect("echo in time");
         connection.close(VarInt::from_u32(0), b"bye!");
         client.close().await;
         echoed
     });
     assert!(echoed == payload, "the echo differs");
     board.wait_for("Accepted connection from ");
-    assert_eq!(message(&board.wait_for("Copied over ")), "Copied over 100000 byte(s)");
+    assert_eq!(
+        message(&board.wait_for("Copied over ")),
+        "Copied over 100000 byte(s)"
+    );
     board.wait_for("Connection closed");
 
     board.send(b"status\r\n");
     let status = message(&board.wait_for("STATUS ")).to_string();
-    assert!(status.contains(r#""open_connections":0,"connections_served":1,"bytes_echoed":100000,"#), "{status}");
+    assert!(
+        status.contains(r#""open_connections":0,"connections_served":1,"bytes_echoed":100000,"#),
+        "{status}"
+    );
     assert!(board.terminate().success());
 }
 
@@ -230,10 +304,17 @@ fn bad_input_exits_2_with_the_reason() {
         .output()
         .unwrap();
     assert_eq!(bad_secret.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad_secret.stderr).contains("IROH_SECRET: a secret key is 64 hex digits"));
+    assert!(
+        String::from_utf8_lossy(&bad_secret.stderr)
+            .contains("IROH_SECRET: a secret key is 64 hex digits")
+    );
     assert!(bad_secret.stdout.is_empty());
 
-    let bad_flag = Command::new(env!("CARGO_BIN_EXE_virtual-board")).arg("--bind").arg("nowhere").output().unwrap();
+    let bad_flag = Command::new(env!("CARGO_BIN_EXE_virtual-board"))
+        .arg("--bind")
+        .arg("nowhere")
+        .output()
+        .unwrap();
     assert_eq!(bad_flag.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_flag.stderr).contains("not IP:PORT"));
 }

@@ -86,16 +86,25 @@ mod tests {
     fn anything_else_is_unknown_and_printable() {
         assert_eq!(parse(b"id please"), Command::Unknown("id please".into()));
         assert_eq!(parse(b"frobnicate"), Command::Unknown("frobnicate".into()));
-        assert_eq!(parse(b"\xff\x00st\x1b[0m"), Command::Unknown("\\xff\\x00st\\x1b[0m".into()));
+        assert_eq!(
+            parse(b"\xff\x00st\x1b[0m"),
+            Command::Unknown("\\xff\\x00st\\x1b[0m".into())
+        );
     }
 
     #[test]
     fn an_overlong_line_is_unknown_with_its_length() {
-        let line = InputLine::TooLong { head: vec![b'a'; 128], len: 300 };
+        let line = InputLine::TooLong {
+            head: vec![b'a'; 128],
+            len: 300,
+        };
         match Command::parse(&line) {
             Command::Unknown(text) => {
                 assert!(text.starts_with(&"a".repeat(40)), "{text}");
-                assert!(text.ends_with("... (line too long: 300 bytes, max 128)"), "{text}");
+                assert!(
+                    text.ends_with("... (line too long: 300 bytes, max 128)"),
+                    "{text}"
+                );
             }
             other => panic!("expected Unknown, got {other:?}"),
         }

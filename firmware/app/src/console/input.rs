@@ -48,7 +48,10 @@ impl LineAssembler {
         if overflow == 0 {
             InputLine::Line(line)
         } else {
-            InputLine::TooLong { len: line.len() + overflow, head: line }
+            InputLine::TooLong {
+                len: line.len() + overflow,
+                head: line,
+            }
         }
     }
 }
@@ -75,12 +78,18 @@ mod tests {
         assert_eq!(lines(&[b"id\n"]), vec![line(b"id")]);
         assert_eq!(lines(&[b"id\r"]), vec![line(b"id")]);
         assert_eq!(lines(&[b"id\r\n"]), vec![line(b"id")]);
-        assert_eq!(lines(&[b"id\r\nstatus\rhelp\n"]), vec![line(b"id"), line(b"status"), line(b"help")]);
+        assert_eq!(
+            lines(&[b"id\r\nstatus\rhelp\n"]),
+            vec![line(b"id"), line(b"status"), line(b"help")]
+        );
     }
 
     #[test]
     fn crlf_split_across_reads_is_one_ending() {
-        assert_eq!(lines(&[b"id\r", b"\nstatus\r", b"\n"]), vec![line(b"id"), line(b"status")]);
+        assert_eq!(
+            lines(&[b"id\r", b"\nstatus\r", b"\n"]),
+            vec![line(b"id"), line(b"status")]
+        );
     }
 
     #[test]
@@ -117,7 +126,10 @@ mod tests {
     #[test]
     fn a_line_of_exactly_the_limit_is_kept() {
         let exact = vec![b'y'; MAX_LINE];
-        assert_eq!(lines(&[&exact, b"\n"]), vec![InputLine::Line(exact.clone())]);
+        assert_eq!(
+            lines(&[&exact, b"\n"]),
+            vec![InputLine::Line(exact.clone())]
+        );
     }
 
     #[test]

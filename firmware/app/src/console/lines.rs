@@ -24,7 +24,10 @@ pub struct Lines;
 impl Lines {
     /// The first line of every boot.
     pub fn banner(version: &str, boot: Boot) -> String {
-        format!("irohconf-fw {version} boot {} (reset reason: {})", boot.number, boot.reason)
+        format!(
+            "irohconf-fw {version} boot {} (reset reason: {})",
+            boot.number, boot.reason
+        )
     }
     pub fn endpoint_bound() -> &'static str {
         "Iroh endpoint bound"
@@ -128,24 +131,51 @@ mod tests {
     fn the_example_lines_exactly() {
         let id = "ae58ff8833241ac82d6ff7611046ed67b5072d142c588d0063e942d9a75502b6";
         assert_eq!(Lines::endpoint_bound(), "Iroh endpoint bound");
-        assert_eq!(Lines::listening_on("127.0.0.1:5000".parse().unwrap()), "  Listening on: 127.0.0.1:5000");
+        assert_eq!(
+            Lines::listening_on("127.0.0.1:5000".parse().unwrap()),
+            "  Listening on: 127.0.0.1:5000"
+        );
         assert_eq!(Lines::endpoint_id(id), format!("  Endpoint ID: {id}"));
-        assert_eq!(Lines::long_ticket("endpointabc"), "  Long ticket:  endpointabc");
-        assert_eq!(Lines::router_started(), "Router started, accepting connections");
-        assert_eq!(Lines::accepted(id), format!("Accepted connection from {id}"));
+        assert_eq!(
+            Lines::long_ticket("endpointabc"),
+            "  Long ticket:  endpointabc"
+        );
+        assert_eq!(
+            Lines::router_started(),
+            "Router started, accepting connections"
+        );
+        assert_eq!(
+            Lines::accepted(id),
+            format!("Accepted connection from {id}")
+        );
         assert_eq!(Lines::copied(0), "Copied over 0 byte(s)");
         assert_eq!(Lines::copied(1048576), "Copied over 1048576 byte(s)");
         assert_eq!(Lines::connection_closed(), "Connection closed");
         assert_eq!(Lines::restarting(), "Restarting...");
-        assert_eq!(Lines::unknown_command("foo"), "unknown command: foo (try help)");
+        assert_eq!(
+            Lines::unknown_command("foo"),
+            "unknown command: foo (try help)"
+        );
     }
 
     #[test]
     fn banner() {
-        let boot = Boot { number: 3, reason: ResetReason::Software };
-        assert_eq!(Lines::banner("0.1.0", boot), "irohconf-fw 0.1.0 boot 3 (reset reason: software)");
-        let boot = Boot { number: 1, reason: ResetReason::PowerOn };
-        assert_eq!(Lines::banner("0.1.0", boot), "irohconf-fw 0.1.0 boot 1 (reset reason: poweron)");
+        let boot = Boot {
+            number: 3,
+            reason: ResetReason::Software,
+        };
+        assert_eq!(
+            Lines::banner("0.1.0", boot),
+            "irohconf-fw 0.1.0 boot 3 (reset reason: software)"
+        );
+        let boot = Boot {
+            number: 1,
+            reason: ResetReason::PowerOn,
+        };
+        assert_eq!(
+            Lines::banner("0.1.0", boot),
+            "irohconf-fw 0.1.0 boot 1 (reset reason: poweron)"
+        );
     }
 
     #[test]
@@ -162,7 +192,11 @@ mod tests {
             status.to_string(),
             r#"STATUS {"uptime_ms":1234,"open_connections":1,"connections_served":7,"bytes_echoed":65536,"heap_free":null,"heap_min":null}"#
         );
-        let status = Status { heap_free: Some(180000), heap_min: Some(150000), ..status };
+        let status = Status {
+            heap_free: Some(180000),
+            heap_min: Some(150000),
+            ..status
+        };
         assert_eq!(
             status.to_string(),
             r#"STATUS {"uptime_ms":1234,"open_connections":1,"connections_served":7,"bytes_echoed":65536,"heap_free":180000,"heap_min":150000}"#

@@ -50,7 +50,8 @@ impl Log {
     }
 
     pub fn line(&self, level: Level, message: impl Display) {
-        self.sink.write_line(&Self::format(level, self.clock.uptime_ms(), message));
+        self.sink
+            .write_line(&Self::format(level, self.clock.uptime_ms(), message));
     }
 
     pub fn info(&self, message: impl Display) {
@@ -72,8 +73,14 @@ mod tests {
 
     #[test]
     fn esp_idf_prefix() {
-        assert_eq!(Log::format(Level::Info, 0, "Iroh endpoint bound"), "I (0) irohconf_fw: Iroh endpoint bound");
-        assert_eq!(Log::format(Level::Warn, 123456, "x"), "W (123456) irohconf_fw: x");
+        assert_eq!(
+            Log::format(Level::Info, 0, "Iroh endpoint bound"),
+            "I (0) irohconf_fw: Iroh endpoint bound"
+        );
+        assert_eq!(
+            Log::format(Level::Warn, 123456, "x"),
+            "W (123456) irohconf_fw: x"
+        );
         assert_eq!(Log::format(Level::Error, 7, "y"), "E (7) irohconf_fw: y");
     }
 }

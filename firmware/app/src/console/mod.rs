@@ -11,5 +11,5 @@ mod log;
 
 pub use command::Command;
 pub use input::{InputLine, LineAssembler, MAX_LINE};
-pub use lines::{printable, Lines, Status, HELP};
+pub use lines::{HELP, Lines, Status, printable};
 pub use log::{Level, Log, TAG};
