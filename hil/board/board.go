@@ -36,6 +36,7 @@ import (
 const (
 	DefaultOpenTimeout    = 20 * time.Second
 	DefaultCommandTimeout = 5 * time.Second
+	DefaultFlashTimeout   = 5 * time.Minute
 	// Before a reset, output already on its way is let in for up to settleLimit, until the
 	// console has been quiet for settleQuiet.
 	settleQuiet = 100 * time.Millisecond
@@ -491,6 +492,11 @@ func (b *Board) Flash(ctx context.Context, elf string) error {
 		}
 	}
 	req.ELF = elf
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultFlashTimeout)
+		defer cancel()
+	}
 	if _, err := flash.Espflash(); err != nil {
 		return fmt.Errorf("flash: %w", err)
 	}
