@@ -48,7 +48,7 @@ type Server struct {
 	out        *output
 	afterReady int
 	// halt stops the server and returns its exit code; runtime specific.
-	halt func(ctx context.Context) (int, error)
+	halt   func(ctx context.Context) (int, error)
 	forget func(*Server)
 
 	stopOnce sync.Once
