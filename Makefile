@@ -142,9 +142,9 @@ upstream:
 # stderr, since Ginkgo does not show a passing worker's output.
 INTEROP_PROCS ?= 4
 LABELS        ?=
-# SUITE_RUN runs one suite ($1) and ends with the path of its report page.
+# SUITE_RUN runs one suite ($1, with the environment $2) and ends with the path of its report page.
 define SUITE_RUN
-	@export IROHCONF_PROGRESS=/proc/$$$$/fd/2; \
+	export IROHCONF_PROGRESS=/proc/$$$$/fd/2 $(2); \
 	$(GINKGO) -p --procs=$(INTEROP_PROCS) --output-interceptor-mode=none --silence-skips --no-color \
 	  $(if $(LABELS),--label-filter='$(LABELS)') ./suites/$(1); rc=$$?; \
 	echo "report: $$(readlink -f reports/latest)/index.html"; exit $$rc
@@ -152,7 +152,7 @@ endef
 
 .PHONY: interop
 interop: overlay virtual-board upstream
-	$(call SUITE_RUN,interop)
+	@$(call SUITE_RUN,interop)
 
 ## ---- suites: hardware in the loop ----------------------------------------------------
 # make hil PORT=/dev/ttyUSB0     a board on that port, with a default profile (classic reset)
@@ -162,7 +162,7 @@ BOARD ?=
 .PHONY: hil hil-virtual
 hil: overlay
 	@test -n "$(PORT)$(BOARD)" || { echo "make hil: set PORT=/dev/ttyUSB0 or BOARD=<profile in fixtures/boards>" >&2; exit 2; }
-	export IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)'; $(call SUITE_RUN,hil)
+	@$(call SUITE_RUN,hil,IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)')
 
 hil-virtual: overlay virtual-board
-	export IROHCONF_BOARD=virtual; $(call SUITE_RUN,hil)
+	@$(call SUITE_RUN,hil,IROHCONF_BOARD=virtual)
