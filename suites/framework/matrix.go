@@ -209,6 +209,13 @@ func (m *Matrix) runCell(ctx SpecContext, k Case, client ClientPeer, server Serv
 		cctx, cancel := context.WithTimeout(ctx, k.timeout())
 		err = runProtected(cctx, k, cell)
 		cancel()
+		if cw, ok := srv.(CrashWatcher); ok {
+			if crash := cw.Crashed(); crash != nil && err == nil {
+				err = crash
+			} else if crash != nil {
+				err = fmt.Errorf("%w; and the server crashed: %v", err, crash)
+			}
+		}
 		if err != nil && cctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("the case did not finish within %s: %w", k.timeout(), err)
 		}

@@ -150,6 +150,14 @@ type Board interface {
 	BootTime() time.Duration
 }
 
+// CrashWatcher is a server that can tell whether it crashed (a board's panic, abort, watchdog
+// or brownout in its log). The framework asks after every cell, so a crash fails the cell that
+// saw it, with the log around it.
+type CrashWatcher interface {
+	// Crashed returns the first crash since the previous call, or nil.
+	Crashed() error
+}
+
 // BoardStatus is the STATUS line of our firmware.
 type BoardStatus struct {
 	UptimeMS          int64  `json:"uptime_ms"`

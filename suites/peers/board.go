@@ -126,9 +126,24 @@ type boardServer struct {
 	tap   *framework.Tap
 	since framework.Mark
 
-	mu   sync.Mutex
-	info *board.BootInfo
-	once sync.Once
+	mu        sync.Mutex
+	info      *board.BootInfo
+	once      sync.Once
+	crashSeen int // console position up to which crashes were reported
+}
+
+// Crashed reports the first crash in the console since the previous call (a reset the suite
+// asked for is not a crash; a panic, abort, watchdog or brownout is).
+func (s *boardServer) Crashed() error {
+	s.mu.Lock()
+	from := s.crashSeen
+	s.crashSeen = s.b.Console().Mark()
+	s.mu.Unlock()
+	if crashes := s.b.Console().Crashes(from); len(crashes) > 0 {
+		l := crashes[0]
+		return fmt.Errorf("the board crashed (%s): %s (serial log: server.log)", l.Crash, l.Text)
+	}
+	return nil
 }
 
 func (s *boardServer) noteBoot(info *board.BootInfo) {
