@@ -141,6 +141,18 @@ var corpusCases = []corpusCase{
 	{name: "noncanonical-id-encoding", payload: p("00", "ee"+strings.Repeat("ff", 30)+"7f", "00"), decoded: decodedJSON("ee" + strings.Repeat("ff", 30) + "7f"), canonical: true, note: "y = p+1 encodes y = 1; decompression does not check canonicity and the bytes are kept"},
 	{name: "relay-url-normalized", payload: p("00", idA, "01", "00 0e", hex.EncodeToString([]byte("HTTP://Derp.ME"))), decoded: decodedJSON(idA, `{"type":"relay","url":"http://derp.me/"}`), canonical: false,
 		note: "iroh parses relay URLs (WHATWG) and writes them normalized"},
+	{name: "trailing-bytes", payload: p("00", idA, "00 00"), decoded: decodedJSON(idA), canonical: false,
+		note: "iroh decodes with postcard::from_bytes, which ignores bytes after the ticket (ParseStrict refuses them)"},
+	{name: "trailing-bytes-after-address", payload: p("00", idA, "01", ip4Sample, "ff ff ff"), decoded: decodedJSON(idA, jIP4Sample), canonical: false,
+		note: "bytes after the last address are ignored, whatever they are"},
+	// Malformed iroh 0.97–1.0.3 custom addresses: read as current custom addresses followed by
+	// ignored bytes, exactly as iroh 1.4.1 reads them.
+	{name: "legacy-inline-size-31", payload: p("00", idA, "01 02 07 00 1f", zeros(30)), decoded: decodedJSON(idA, `{"type":"custom","id":7,"data":""}`), canonical: false, encoding: "current",
+		acceptedBy: "iroh after 1.0.3 as shown; iroh 0.97.0 to 1.0.3 read it and then panic on use (fixed by commit 4706ec97)", note: "legacy inline size above the 30-byte buffer"},
+	{name: "legacy-inline-nonzero-padding", payload: p("00", idA, "01 02 07 00 02 abcd 01", zeros(27)), decoded: decodedJSON(idA, `{"type":"custom","id":7,"data":""}`), canonical: false, encoding: "current",
+		acceptedBy: "iroh after 1.0.3 as shown; iroh 0.97.0 to 1.0.3 read data abcd and keep the hidden padding", note: "legacy inline data with non-zero padding"},
+	{name: "legacy-heap-short", payload: p("00", idA, "01 02 07 01 02 abcd"), decoded: decodedJSON(idA, `{"type":"custom","id":7,"data":"02"}`), canonical: false, encoding: "current",
+		acceptedBy: "iroh after 1.0.3 as shown; iroh 0.97.0 to 1.0.3 read data abcd stored on the heap", note: "legacy heap form for data of 30 bytes or less"},
 	{name: "relay-non-special-scheme", payload: p("00", idA, "01", "00 0a", hex.EncodeToString([]byte("iroh:relay"))), decoded: decodedJSON(idA, `{"type":"relay","url":"iroh:relay"}`), canonical: true, note: "any absolute URL is a relay URL to iroh"},
 
 	// ---- invalid: text ----------------------------------------------------------------------
@@ -168,7 +180,7 @@ var corpusCases = []corpusCase{
 	{name: "count-exceeds-addrs", payload: p("00", idA, "02", ip4Local), kind: ticket.Truncated},
 	{name: "count-exceeds-bytes", payload: p("00", idA, "ffff03", ip4Local), kind: ticket.Truncated},
 	{name: "truncated-custom-data", payload: p("00", idA, "01 02 05 04 0001"), kind: ticket.Truncated},
-	{name: "trailing-bytes", payload: p("00", idA, "00 00"), kind: ticket.TrailingBytes},
+
 	{name: "not-ed25519-point", payload: p("00 02", zeros(31), "00"), kind: ticket.NotEd25519Point, note: "y = 2 has no x on the curve"},
 	{name: "unknown-addr-variant", payload: p("00", idA, "01 03 00"), kind: ticket.UnknownAddrVariant},
 	{name: "unknown-addr-variant-128", payload: p("00", idA, "01 80 01 00"), kind: ticket.UnknownAddrVariant, note: "variant 80 01 = 128, not 0"},
@@ -183,12 +195,8 @@ var corpusCases = []corpusCase{
 	{name: "relay-not-absolute", payload: p("00", idA, "01 00 04", hex.EncodeToString([]byte("derp"))), kind: ticket.BadRelayURL},
 	{name: "relay-no-host", payload: p("00", idA, "01 00 07", hex.EncodeToString([]byte("http://"))), kind: ticket.BadRelayURL},
 	{name: "relay-space", payload: p("00", idA, "01 00 0b", hex.EncodeToString([]byte("http://a b/"))), kind: ticket.BadRelayURL},
-	{name: "legacy-inline-size-31", payload: p("00", idA, "01 02 07 00 1f", zeros(30)), kind: ticket.BadCustomAddr,
-		acceptedBy: "iroh 0.97.0 to 1.0.3 read it and then panic on use (fixed by commit 4706ec97)", note: "inline size above the 30-byte buffer"},
-	{name: "legacy-inline-nonzero-padding", payload: p("00", idA, "01 02 07 00 02 abcd 01", zeros(27)), kind: ticket.BadCustomAddr,
-		acceptedBy: "iroh 0.97.0 to 1.0.3 (keeps the hidden padding)", note: "refused here so that every accepted ticket re-encodes byte for byte"},
-	{name: "legacy-heap-short", payload: p("00", idA, "01 02 07 01 02 abcd"), kind: ticket.BadCustomAddr,
-		acceptedBy: "iroh 0.97.0 to 1.0.3 (a value unequal to the same address stored inline)", note: "iroh 1.0.3 itself stores 30 bytes or less inline"},
+	{name: "legacy-inline-size-31-then-more", payload: p("00", idA, "02 02 07 00 1f", zeros(30), "07"), kind: ticket.BadCustomAddr,
+		note: "no reading consumes it: as current, the second address has variant 31; as legacy, the inline size is above 30"},
 }
 
 func mustHex(s string) []byte {
@@ -283,6 +291,7 @@ func TestCorpus(t *testing.T) {
 			}
 		})
 	}
+	kinds[string(ticket.TrailingBytes)] = true // only ParseStrict reports it: TestParseStrict
 	for _, k := range ticket.ErrorKinds {
 		if !kinds[string(k)] {
 			t.Errorf("no corpus entry has error kind %s", k)
@@ -314,4 +323,32 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 		t.Fatal(err)
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// TestParseStrict: iroh ignores bytes after the last address; the strict reading names them.
+func TestParseStrict(t *testing.T) {
+	entries, err := tickettest.LoadDefaultCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name, "trailing-bytes") {
+			continue
+		}
+		seen++
+		tk, err := ticket.Parse(e.Ticket)
+		if err != nil || len(tk.Trailing) == 0 {
+			t.Fatalf("%s: Parse = %v, trailing %x; want accepted with trailing bytes", e.Name, err, tk.Trailing)
+		}
+		if _, err := ticket.ParseStrict(e.Ticket); ticket.KindOf(err) != ticket.TrailingBytes {
+			t.Fatalf("%s: ParseStrict = %v, want %s", e.Name, err, ticket.TrailingBytes)
+		}
+		if _, err := ticket.ParseStrict(tk.String()); err != nil {
+			t.Fatalf("%s: the re-encoded ticket has no trailing bytes, ParseStrict = %v", e.Name, err)
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no trailing-bytes entries in the corpus")
+	}
 }

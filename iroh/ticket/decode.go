@@ -88,6 +88,8 @@ func (r *reader) length(what string) (int, *Error) {
 // decode reads the whole payload with one custom address encoding. sawCustom tells whether it
 // reached a custom address, so the caller knows whether the other encoding is worth a try;
 // progress is how many bytes were consumed before an error was found.
+// Bytes after the last address are not an error here: iroh decodes with postcard::from_bytes,
+// which ignores them. They are returned in t.Trailing.
 func decode(raw []byte, enc CustomEncoding) (t Ticket, err *Error, sawCustom bool, progress int) {
 	r := &reader{b: raw, enc: enc}
 	t, err = r.ticket()
@@ -95,6 +97,12 @@ func decode(raw []byte, enc CustomEncoding) (t Ticket, err *Error, sawCustom boo
 		return Ticket{}, err, r.sawCustom, r.off
 	}
 	return t, nil, r.sawCustom, r.off
+}
+
+// trailingError is the strict reading's error for bytes after the last address.
+func trailingError(raw []byte, t Ticket) *Error {
+	off := len(raw) - len(t.Trailing)
+	return byteError(TrailingBytes, off, "%s after the last address: %x", plural(len(t.Trailing), "byte"), t.Trailing)
 }
 
 func (r *reader) ticket() (Ticket, *Error) {
@@ -137,10 +145,10 @@ func (r *reader) ticket() (Ticket, *Error) {
 		}
 		addrs = append(addrs, a)
 	}
-	if r.off != len(r.b) {
-		return Ticket{}, byteError(TrailingBytes, r.off, "%s after the last address: %x", plural(len(r.b)-r.off, "byte"), r.b[r.off:])
-	}
 	t := New(id, addrs...)
+	if r.off != len(r.b) {
+		t.Trailing = append([]byte(nil), r.b[r.off:]...)
+	}
 	if t.HasCustom() {
 		t.CustomEncoding = r.enc
 	}

@@ -52,6 +52,10 @@ type Ticket struct {
 	// CustomEncoding is the encoding a parsed ticket's custom addresses used, and the one String
 	// writes. It matters only when there are custom addresses.
 	CustomEncoding CustomEncoding
+	// Trailing holds bytes a parsed ticket had after its last address. iroh ignores them (it
+	// decodes with postcard::from_bytes), so Parse does too; String does not write them, and
+	// ParseStrict refuses them.
+	Trailing []byte
 }
 
 // New builds a ticket in canonical form: addresses sorted as iroh sorts them, duplicates removed.
@@ -100,6 +104,20 @@ func (t Ticket) Equal(u Ticket) bool {
 // String is the canonical ticket text.
 func (t Ticket) String() string { return Prefix + key.EncodeBase32(t.Bytes()) }
 
+// ParseStrict is Parse that also refuses bytes after the last address (TrailingBytes), which
+// iroh itself accepts and ignores.
+func ParseStrict(s string) (Ticket, error) {
+	t, err := Parse(s)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if len(t.Trailing) > 0 {
+		raw, _ := key.DecodeBase32(strings.TrimPrefix(s, Prefix))
+		return Ticket{}, trailingError(raw, t)
+	}
+	return t, nil
+}
+
 // Parse decodes a ticket as iroh-tickets' EndpointTicket::from_str does.
 func Parse(s string) (Ticket, error) {
 	rest, ok := strings.CutPrefix(s, Prefix)
@@ -135,16 +153,21 @@ func prefixError(s string) error {
 // current encoding first, as current iroh does; only if that fails is the iroh 0.97–1.0.3
 // encoding tried. When both fail, the error of the reading that consumed more bytes wins (the
 // current one on a tie) and its detail names the other reading's error too.
+//
+// A reading that consumes every byte is preferred; only when neither does is a reading with
+// bytes left over taken (current first), as iroh takes it.
 func FromBytes(raw []byte) (Ticket, error) {
 	t, err, sawCustom, progress := decode(raw, CustomCurrent)
-	if err == nil {
+	if err == nil && (len(t.Trailing) == 0 || !sawCustom) {
 		return t, nil
 	}
-	if !sawCustom {
-		return Ticket{}, err
-	}
 	lt, lerr, _, lprogress := decode(raw, CustomLegacy)
-	if lerr == nil {
+	switch {
+	case lerr == nil && len(lt.Trailing) == 0:
+		return lt, nil
+	case err == nil:
+		return t, nil
+	case lerr == nil:
 		return lt, nil
 	}
 	if lerr.Kind == err.Kind && lerr.Offset == err.Offset {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,6 +60,18 @@ func (m *Matrix) Register() bool {
 		m.runDir = string(data)
 		m.prepareAll(ctx) // idempotent: on process 1 this only reads what is already prepared
 	}, NodeTimeout(30*time.Minute))
+
+	// Peers that hold something for the whole run (a dialing container) let go of it on every
+	// process, whatever happened.
+	SynchronizedAfterSuite(func(ctx SpecContext) {
+		for _, p := range m.peers() {
+			if c, ok := p.(io.Closer); ok {
+				if err := c.Close(); err != nil {
+					fmt.Fprintf(os.Stderr, "irohconf: closing %s: %v\n", p.Manifest().Name, err)
+				}
+			}
+		}
+	}, func(ctx SpecContext) {}, NodeTimeout(2*time.Minute))
 
 	for _, client := range m.Clients {
 		for _, server := range m.Servers {
@@ -208,6 +221,7 @@ func (m *Matrix) runCell(ctx SpecContext, k Case, client ClientPeer, server Serv
 	if err == nil {
 		cctx, cancel := context.WithTimeout(ctx, k.timeout())
 		err = runProtected(cctx, k, cell)
+		timedOut := cctx.Err() != nil && ctx.Err() == nil
 		cancel()
 		if cw, ok := srv.(CrashWatcher); ok {
 			if crash := cw.Crashed(); crash != nil && err == nil {
@@ -216,7 +230,7 @@ func (m *Matrix) runCell(ctx SpecContext, k Case, client ClientPeer, server Serv
 				err = fmt.Errorf("%w; and the server crashed: %v", err, crash)
 			}
 		}
-		if err != nil && cctx.Err() != nil && ctx.Err() == nil {
+		if err != nil && timedOut {
 			err = fmt.Errorf("the case did not finish within %s: %w", k.timeout(), err)
 		}
 	}

@@ -27,6 +27,15 @@ func InteropSet() (Set, error) {
 	s.Clients = append(s.Clients, g)
 	s.Servers = append(s.Servers, g)
 
+	ups, err := NewUpstreamPeers()
+	if err != nil {
+		return s, err
+	}
+	for _, u := range ups {
+		s.Clients = append(s.Clients, u)
+		s.Servers = append(s.Servers, u)
+	}
+
 	vp, err := LoadBoardProfile("virtual")
 	if err != nil {
 		return s, err
@@ -66,6 +75,13 @@ func HilSet(boardProfile, portPath string) (Set, error) {
 		return s, err
 	}
 	s.Clients = append(s.Clients, g)
+	ups, err := NewUpstreamPeers()
+	if err != nil {
+		return s, err
+	}
+	for _, u := range ups {
+		s.Clients = append(s.Clients, u)
+	}
 	return s, nil
 }
 

@@ -1,0 +1,208 @@
+package peers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/irohconf/irohconf/containers"
+	"github.com/irohconf/irohconf/reports"
+	"github.com/irohconf/irohconf/suites/framework"
+)
+
+// UpstreamPeer is one pinned version of upstream iroh, run through containers/ (Docker with
+// host networking, or the same static binary as a process where no Docker engine answers).
+// Servers get an Upstream of their own, so their output goes to the pair's server log; dials
+// and ticket decodes share one, exec'd into one long-running container.
+type UpstreamPeer struct {
+	manifest framework.Manifest
+	version  containers.Version
+
+	mu      sync.Mutex
+	client  *containers.Upstream
+	runtime containers.Runtime
+	clientW switchWriter
+}
+
+// NewUpstreamPeers returns one peer per version the upstream manifest declares.
+func NewUpstreamPeers() ([]*UpstreamPeer, error) {
+	m, err := Manifest("upstream")
+	if err != nil {
+		return nil, err
+	}
+	var out []*UpstreamPeer
+	for _, vm := range m.Expand() {
+		out = append(out, &UpstreamPeer{manifest: vm, version: containers.Version(vm.Version)})
+	}
+	return out, nil
+}
+
+func (p *UpstreamPeer) Manifest() framework.Manifest { return p.manifest }
+func (p *UpstreamPeer) Version() string              { return "iroh " + string(p.version) }
+
+func (p *UpstreamPeer) Runtime() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch p.runtime {
+	case containers.Docker:
+		return reports.RuntimeDocker
+	case containers.Process:
+		return reports.RuntimeProcessFallback
+	}
+	return "not started"
+}
+
+// Prepare finds the binary, picks the runtime and builds the image when it is missing or stale.
+func (p *UpstreamPeer) Prepare(ctx context.Context) error {
+	_, err := p.clientUpstream(ctx)
+	return err
+}
+
+func (p *UpstreamPeer) clientUpstream(ctx context.Context) (*containers.Upstream, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.client != nil {
+		return p.client, nil
+	}
+	u, err := containers.New(ctx, p.version, containers.Options{Log: &p.clientW})
+	if err != nil {
+		return nil, err
+	}
+	p.client, p.runtime = u, u.Runtime()
+	return u, nil
+}
+
+// Close releases the dialing container.
+func (p *UpstreamPeer) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.client == nil {
+		return nil
+	}
+	err := p.client.Close()
+	p.client = nil
+	return err
+}
+
+// StartServer runs `serve` in a container of its own.
+func (p *UpstreamPeer) StartServer(ctx context.Context, opts framework.ServerOptions, log *framework.Tap) (framework.Server, error) {
+	u, err := containers.New(ctx, p.version, containers.Options{Log: log})
+	if err != nil {
+		return nil, err
+	}
+	so := containers.ServeOptions{ALPNs: opts.ALPNs, Secret: opts.Secret}
+	if opts.KeyLogDir != "" {
+		so.KeyLog = opts.KeyLogDir + "/keylog-server.txt"
+	}
+	s, err := u.Serve(ctx, so)
+	if err != nil {
+		return nil, errors.Join(err, u.Close())
+	}
+	return &upstreamServer{u: u, s: s}, nil
+}
+
+type upstreamServer struct {
+	u    *containers.Upstream
+	s    *containers.Server
+	once sync.Once
+	err  error
+}
+
+func (s *upstreamServer) ID() string      { return s.s.Ready.EndpointID }
+func (s *upstreamServer) Ticket() string  { return s.s.Ready.Ticket }
+func (s *upstreamServer) Addrs() []string { return s.s.Ready.Addrs }
+
+func (s *upstreamServer) WaitConnection(ctx context.Context, remoteID string) (framework.ConnEvent, error) {
+	c, err := s.s.WaitConnection(ctx, remoteID)
+	if err != nil {
+		return framework.ConnEvent{}, err
+	}
+	var ev framework.ConnEvent
+	return ev, convert(c, &ev)
+}
+
+func (s *upstreamServer) Stop(ctx context.Context) error {
+	s.once.Do(func() { s.err = errors.Join(s.s.Stop(ctx), s.u.Close()) })
+	return s.err
+}
+
+// Dial runs `dial` in the version's dialing container.
+func (p *UpstreamPeer) Dial(ctx context.Context, req framework.DialRequest, log *framework.Tap) (framework.DialResult, error) {
+	u, err := p.clientUpstream(ctx)
+	if err != nil {
+		return framework.DialResult{}, err
+	}
+	p.clientW.set(log)
+	defer p.clientW.set(nil)
+	opts := containers.DialOptions{
+		Ticket: req.Ticket, ALPN: req.ALPN, Size: req.Size, Count: req.Count, Streams: req.Streams,
+		Timeout: req.Timeout, Idle: req.Idle, Secret: req.Secret, KeyLog: req.KeyLog,
+	}
+	if req.Size == 0 {
+		opts.Extra = append(opts.Extra, "--size", "0") // DialOptions leaves a zero size to the default
+	}
+	res, err := u.Dial(ctx, opts)
+	if err != nil {
+		return framework.DialResult{}, err
+	}
+	switch res.ExitCode {
+	case 0, 1:
+	case 127:
+		return framework.DialResult{}, framework.NotDeclared("%s answered 127 (unsupported): %s", p.manifest.Name, res.Stderr)
+	default:
+		return framework.DialResult{}, fmt.Errorf("%s dial exited %d: %s", p.manifest.Name, res.ExitCode, res.Stderr)
+	}
+	var out framework.DialResult
+	return out, convert(res.Result, &out)
+}
+
+// DecodeTickets runs `ticket decode -` once for the whole batch.
+func (p *UpstreamPeer) DecodeTickets(ctx context.Context, tickets []string) ([]framework.DecodedTicket, error) {
+	u, err := p.clientUpstream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	got, err := u.DecodeTickets(ctx, tickets)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]framework.DecodedTicket, len(got))
+	for i, d := range got {
+		out[i] = framework.DecodedTicket{Ticket: d.Ticket, EndpointID: d.EndpointID, Addrs: d.Addrs, Error: d.Error}
+	}
+	return out, nil
+}
+
+// convert moves a contract line between the two packages' types through its JSON, which is
+// what the contract defines.
+func convert(from, to any) error {
+	b, err := json.Marshal(from)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, to)
+}
+
+// switchWriter sends the dialing Upstream's output to the tap of the cell that dials.
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w = w
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return len(p), nil
+	}
+	return s.w.Write(p)
+}
