@@ -87,8 +87,11 @@ func (p *UpstreamPeer) Close() error {
 	return err
 }
 
-// StartServer runs `serve` in a container of its own.
+// StartServer runs `serve` in a container of its own. The container outlives the setup node
+// that starts it (and testcontainers streams its output only while the start context lives),
+// so it is started without that node's cancellation; containers bounds the start itself.
 func (p *UpstreamPeer) StartServer(ctx context.Context, opts framework.ServerOptions, log *framework.Tap) (framework.Server, error) {
+	ctx = context.WithoutCancel(ctx)
 	u, err := containers.New(ctx, p.version, containers.Options{Log: log})
 	if err != nil {
 		return nil, err
