@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	whatwgurl "github.com/nlnwa/whatwg-url/url"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -217,53 +217,23 @@ func (a *Addr) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// defaultPorts are the WHATWG special schemes with a host, and the port the URL standard drops.
-var defaultPorts = map[string]string{"http": "80", "https": "443", "ws": "80", "wss": "443"}
+// relayURLParser parses like iroh's url crate: the WHATWG URL standard, which iroh's RelayUrl
+// is built on (any absolute URL; the standard's own normalization and error handling).
+var relayURLParser = whatwgurl.NewParser()
 
-// NormalizeRelayURL checks a relay URL and brings it to the form iroh's url crate serializes for
-// the common cases: lowercase scheme; for http, https, ws and wss a host is required, the host
-// is lowercased, a default port is dropped and an empty path becomes "/". Other absolute URLs
-// are kept as written. This is not a full WHATWG URL parser: exotic URLs (IDNA hosts,
-// percent-encoding, dot segments) may serialize differently in iroh.
+// NormalizeRelayURL parses a relay URL as the WHATWG URL standard does and returns its
+// serialization, which is what iroh writes into tickets. An input the standard refuses (no
+// scheme, a bad host or port) is a BadRelayURL error.
 func NormalizeRelayURL(s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", textError(BadUTF8, nil, "relay URL %q is not UTF-8", s)
 	}
-	for i, r := range s {
-		if r <= 0x20 || r == 0x7f {
-			return "", textError(BadRelayURL, nil, "relay URL %q has a space or control character at byte %d", s, i)
-		}
+	u, err := relayURLParser.Parse(s)
+	if err != nil && !strings.Contains(s, ":") {
+		return "", textError(BadRelayURL, err, "relay URL %q is not absolute (no scheme)", s)
 	}
-	u, err := url.Parse(s)
 	if err != nil {
 		return "", textError(BadRelayURL, err, "relay URL %q: %v", s, err)
 	}
-	if u.Scheme == "" {
-		return "", textError(BadRelayURL, nil, "relay URL %q is not absolute (no scheme)", s)
-	}
-	scheme := strings.ToLower(u.Scheme)
-	defPort, special := defaultPorts[scheme]
-	if !special {
-		return scheme + s[len(u.Scheme):], nil
-	}
-	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
-		return "", textError(BadRelayURL, nil, "relay URL %q has no host", s)
-	}
-	u.Scheme = scheme
-	host := strings.ToLower(u.Hostname())
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if port := u.Port(); port != "" && port != defPort {
-		if n, perr := strconv.ParseUint(port, 10, 16); perr != nil {
-			return "", textError(BadRelayURL, perr, "relay URL %q: port %q is not 0–65535", s, port)
-		} else {
-			host += ":" + strconv.FormatUint(n, 10)
-		}
-	}
-	u.Host = host
-	if u.Path == "" && u.RawPath == "" {
-		u.Path = "/"
-	}
-	return u.String(), nil
+	return u.Href(false), nil
 }

@@ -147,6 +147,12 @@ func TestNormalizeRelayURL(t *testing.T) {
 		"https://relay.example:8443/x?y": "https://relay.example:8443/x?y",
 		"http://[::1]:80":                "http://[::1]/",
 		"iroh:relay":                     "iroh:relay",
+		// WHATWG URL parsing, as iroh's url crate does it:
+		"http:///x":                "http://x/",
+		"https:w/relay.example./":  "https://w/relay.example./",
+		"\x03https://derp.me./":    "https://derp.me./",
+		"http://derp.me/a b":       "http://derp.me/a%20b",
+		"http://d\u00e9rp.me/":     "http://xn--drp-bma.me/",
 	} {
 		got, err := ticket.NormalizeRelayURL(in)
 		if err != nil || got != want {
@@ -157,7 +163,7 @@ func TestNormalizeRelayURL(t *testing.T) {
 			t.Errorf("NormalizeRelayURL is not idempotent on %q: %q, %v", got, again, err)
 		}
 	}
-	for _, bad := range []string{"", "derp.me", "http://", "http:///x", "http://a b/", "https://x:99999/", "http://x\x00/"} {
+	for _, bad := range []string{"", "derp.me", "http://", "http://a b/", "https://x:99999/", "http://x\x00/"} {
 		if got, err := ticket.NormalizeRelayURL(bad); err == nil {
 			t.Errorf("NormalizeRelayURL(%q) accepted: %q", bad, got)
 		}
