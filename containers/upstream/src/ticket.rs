@@ -57,23 +57,26 @@ pub fn decode(text: &str) -> Result<(), Failure> {
 }
 
 fn decode_one(text: &str) -> Result<Value, Failure> {
-    let ticket = EndpointTicket::decode_string(text)
-        .map_err(|err| Failure::Invalid(format!("invalid ticket: {err}")))?;
     // iroh-base 1.0.x deserializes a custom address's inline length without checking it and
-    // panics when the data is read; report that as the failure it is, not as a crash.
-    std::panic::catch_unwind(AssertUnwindSafe(|| describe(ticket.endpoint_addr()))).map_err(
-        |panic| {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            Failure::Failed(format!(
-                "iroh {} accepted the ticket but panicked reading it: {message}",
-                crate::IROH_VERSION
-            ))
-        },
-    )
+    // panics when the data is read: while describing the ticket, or already while decoding it
+    // (ordering the address set compares the data). Report that as the failure it is, not as
+    // a crash that would take a whole batch down.
+    std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let ticket = EndpointTicket::decode_string(text)
+            .map_err(|err| Failure::Invalid(format!("invalid ticket: {err}")))?;
+        Ok(describe(ticket.endpoint_addr()))
+    }))
+    .unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Err(Failure::Failed(format!(
+            "iroh {} panicked on the ticket: {message}",
+            crate::IROH_VERSION
+        )))
+    })
 }
 
 pub fn encode(args: &EncodeArgs) -> Result<(), Failure> {
