@@ -14,8 +14,8 @@ const EchoALPN = "echo/0"
 func Interop() []framework.Case {
 	cs := []framework.Case{
 		Handshake(),
-		RefuseWrongID(), RefuseUnservedALPN(), RefusePlainX509(), RefuseNoClientKey(),
-		SNINone(), SNIIrohInvalid(),
+		RefuseWrongID(), RefuseUnservedALPN(), RefuseUnservedALPNLargeHello(), RefusePlainX509(), RefuseNoClientKey(),
+		SNINone(), SNIIrohInvalid(), PostQuantumHello(),
 		TicketDials(), TicketDifferential(),
 	}
 	cs = append(cs, EchoSizes()...)

@@ -36,7 +36,7 @@ func refusalCase(r refusal) framework.Case {
 			if !ok {
 				return framework.Testbed(fmt.Errorf("client %s declares %s but its driver cannot misbehave", c.Client.Manifest().Name, framework.FeatureMisbehavingClient))
 			}
-			req := framework.DialRequest{Ticket: c.Server.Ticket(), ALPN: EchoALPN, Size: 13, Count: 1, Timeout: 2 * refusalBound, KeyLog: c.KeyLogPath("client")}
+			req := framework.DialRequest{Ticket: c.Server.Ticket(), ALPN: EchoALPN, Size: 13, Count: 1, Timeout: refusalBound + time.Second, KeyLog: c.KeyLogPath("client")}
 			c.Notef("misbehaving dial: %s", r.how)
 			start := time.Now()
 			res, err := mc.DialMisbehaving(ctx, req, r.how, c.ClientLog)
@@ -79,6 +79,39 @@ func RefuseUnservedALPN() framework.Case {
 		description: "an ALPN the server does not serve is refused with no_application_protocol (0x0178)",
 		codes:       []uint64{codeNoApplicationProtocol},
 	})
+}
+
+// RefuseUnservedALPNLargeHello: the same refusal when the ClientHello spans two QUIC Initial
+// packets (a post-quantum key share): the server must still deliver its CONNECTION_CLOSE.
+func RefuseUnservedALPNLargeHello() framework.Case {
+	return refusalCase(refusal{
+		name: "refuse-alpn-large-hello", abbr: "RA2", how: framework.MisbehaveUnknownALPNLargeHello,
+		description: "an unserved ALPN in a ClientHello spanning two Initial packets is refused with 0x0178, not left to time out",
+		codes:       []uint64{codeNoApplicationProtocol},
+	})
+}
+
+// PostQuantumHello: a ClientHello that spans two Initial packets (X25519MLKEM768 key share
+// first) completes the handshake and echoes; servers without the group pick X25519.
+func PostQuantumHello() framework.Case {
+	return framework.Case{
+		Name: "kx-large-hello", Abbr: "PQ",
+		Description: "a ClientHello spanning two Initial packets (X25519MLKEM768 key share first) handshakes and echoes",
+		Needs:       clientHas(framework.FeatureKeyShareControl),
+		Timeout:     20 * time.Second,
+		Run: func(ctx context.Context, c *framework.Cell) error {
+			kc, ok := c.Client.(framework.KeyShareClient)
+			if !ok {
+				return framework.Testbed(fmt.Errorf("client %s declares %s but its driver cannot choose groups", c.Client.Manifest().Name, framework.FeatureKeyShareControl))
+			}
+			req := framework.DialRequest{Ticket: c.Server.Ticket(), ALPN: EchoALPN, Size: 13, Count: 1, Timeout: 10 * time.Second, KeyLog: c.KeyLogPath("client")}
+			res, err := kc.DialPostQuantum(ctx, req, c.ClientLog)
+			if err != nil {
+				return framework.Testbed(err)
+			}
+			return checkDialed(c, req, res)
+		},
+	}
 }
 
 // RefusePlainX509: a client without raw public keys (plain X.509 TLS) is refused.

@@ -32,6 +32,9 @@ const (
 	FeatureMisbehavingClient Feature = "misbehaving-client"
 	// FeatureSNIControl: the client can send no SNI or iroh <= 1.0.3's synthetic name.
 	FeatureSNIControl Feature = "sni-control"
+	// FeatureKeyShareControl: the client can offer a post-quantum key share (X25519MLKEM768),
+	// which makes its ClientHello span two QUIC Initial packets.
+	FeatureKeyShareControl Feature = "key-share-control"
 	// FeatureIdleDial: the client can hold a connection idle before echoing (`dial --idle`).
 	FeatureIdleDial Feature = "idle-dial"
 	// FeatureConsole: the peer is a board with console commands (help, id, ticket, status, reset).
@@ -122,7 +125,7 @@ func LoadManifest(path string) (Manifest, error) {
 	return m, nil
 }
 
-var knownFeatures = []Feature{FeatureTicketDecoder, FeatureMisbehavingClient, FeatureSNIControl,
+var knownFeatures = []Feature{FeatureTicketDecoder, FeatureMisbehavingClient, FeatureSNIControl, FeatureKeyShareControl,
 	FeatureIdleDial, FeatureConsole, FeatureReset, FeatureFixedSecret}
 
 func (m Manifest) validate() error {

@@ -119,7 +119,17 @@ const (
 	MisbehaveUnknownALPN Misbehaviour = "unserved-alpn"
 	MisbehavePlainX509   Misbehaviour = "plain-x509"
 	MisbehaveNoClientKey Misbehaviour = "no-client-key"
+	// MisbehaveUnknownALPNLargeHello: an unserved ALPN in a ClientHello that spans two QUIC
+	// Initial packets (a post-quantum key share), so the refusal must survive reassembly.
+	MisbehaveUnknownALPNLargeHello Misbehaviour = "unserved-alpn-two-packet-hello"
 )
+
+// KeyShareClient is a client that can choose its key exchange groups.
+type KeyShareClient interface {
+	// DialPostQuantum dials offering X25519MLKEM768 first: its key share makes the ClientHello
+	// span two QUIC Initial packets.
+	DialPostQuantum(ctx context.Context, req DialRequest, log *Tap) (DialResult, error)
+}
 
 // SNIMode is the server name a client sends.
 type SNIMode string

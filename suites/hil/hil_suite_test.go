@@ -25,12 +25,17 @@ var matrix = func() *framework.Matrix {
 	if err != nil {
 		panic(err) // no board named, or a broken profile: nothing to run
 	}
+	expected, err := framework.LoadExpectedFailures(peers.ExpectedFailuresFile())
+	if err != nil {
+		panic(err)
+	}
 	return &framework.Matrix{
 		Suite:      "hil",
 		Clients:    set.Clients,
 		Servers:    set.Servers,
 		Cases:      cases.Hil(),
 		ReportRoot: peers.ReportRoot(),
+		Expected:   expected,
 	}
 }()
 

@@ -23,12 +23,17 @@ var matrix = func() *framework.Matrix {
 	if err != nil {
 		panic(err) // a broken manifest: nothing to run
 	}
+	expected, err := framework.LoadExpectedFailures(peers.ExpectedFailuresFile())
+	if err != nil {
+		panic(err)
+	}
 	return &framework.Matrix{
 		Suite:      "interop",
 		Clients:    set.Clients,
 		Servers:    set.Servers,
 		Cases:      cases.Interop(),
 		ReportRoot: peers.ReportRoot(),
+		Expected:   expected,
 	}
 }()
 

@@ -2,6 +2,7 @@ package peers
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,6 +124,15 @@ func (p *GoPeer) DialWithSNI(ctx context.Context, req framework.DialRequest, sni
 	return p.dial(ctx, req, opts, log)
 }
 
+// postQuantumGroups puts X25519MLKEM768 first: its 1.2 kB key share makes the ClientHello span
+// two QUIC Initial packets.
+var postQuantumGroups = []tls.CurveID{tls.X25519MLKEM768, tls.X25519}
+
+// DialPostQuantum dials with a post-quantum key share first.
+func (p *GoPeer) DialPostQuantum(ctx context.Context, req framework.DialRequest, log *framework.Tap) (framework.DialResult, error) {
+	return p.dial(ctx, req, endpoint.DialOptions{Groups: postQuantumGroups}, log)
+}
+
 // DialMisbehaving dials breaking the rules on purpose.
 func (p *GoPeer) DialMisbehaving(ctx context.Context, req framework.DialRequest, how framework.Misbehaviour, log *framework.Tap) (framework.DialResult, error) {
 	var opts endpoint.DialOptions
@@ -133,6 +143,9 @@ func (p *GoPeer) DialMisbehaving(ctx context.Context, req framework.DialRequest,
 		opts.NoClientKey = true
 	case framework.MisbehaveUnknownALPN:
 		req.ALPN = "irohconf/unserved/0"
+	case framework.MisbehaveUnknownALPNLargeHello:
+		req.ALPN = "irohconf/unserved/0"
+		opts.Groups = postQuantumGroups
 	case framework.MisbehaveWrongID:
 		other, err := key.GenerateSecretKey()
 		if err != nil {

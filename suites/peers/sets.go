@@ -104,3 +104,8 @@ func ReportRoot() string {
 	}
 	return filepath.Join(RepoRoot(), "reports")
 }
+
+// ExpectedFailuresFile is the list of cells known to fail (suites/expected-failures.yaml).
+func ExpectedFailuresFile() string {
+	return filepath.Join(RepoRoot(), "suites", "expected-failures.yaml")
+}

@@ -1,0 +1,118 @@
+package framework
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseManifestIsStrict(t *testing.T) {
+	good := "name: p\nroles: [client, server]\nalpns: [echo/0]\nfeatures: [idle-dial]\n"
+	if _, err := ParseManifest([]byte(good)); err != nil {
+		t.Fatalf("good manifest refused: %v", err)
+	}
+	for name, bad := range map[string]string{
+		"unknown field":   good + "colour: blue\n",
+		"unknown feature": "name: p\nroles: [client]\nfeatures: [telepathy]\n",
+		"unknown role":    "name: p\nroles: [relay]\n",
+		"server no alpns": "name: p\nroles: [server]\n",
+		"no name":         "roles: [client]\n",
+	} {
+		if _, err := ParseManifest([]byte(bad)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestExpandAndCustomEncodings(t *testing.T) {
+	m, err := ParseManifest([]byte("name: up\nroles: [client]\nversions: [\"1.0.0\", \"1.4.1\"]\ncustom_addr_encodings:\n  \"1.0.0\": [legacy]\n  default: [current]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := m.Expand()
+	if len(ms) != 2 || ms[0].Name != "up-1.0.0" || ms[1].Name != "up-1.4.1" {
+		t.Fatalf("expanded to %+v", ms)
+	}
+	if got := strings.Join(ms[0].CustomEncodings(), ","); got != "legacy" {
+		t.Errorf("1.0.0 reads %q, want legacy", got)
+	}
+	if got := strings.Join(ms[1].CustomEncodings(), ","); got != "current" {
+		t.Errorf("1.4.1 reads %q, want current (the default)", got)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		err    error
+		want   Outcome
+		reason string
+	}{
+		{nil, Succeeded, ""},
+		{NotDeclared("x declares %d streams", 1), Unsupported, "x declares 1 streams"},
+		{Testbed(errors.New("no engine")), Errored, "no engine"},
+		{Testbed(NotDeclared("answered 127")), Unsupported, "answered 127"},
+		{errors.New("echo differs"), Failed, "echo differs"},
+	}
+	for _, c := range cases {
+		got, reason := Classify(c.err)
+		if got != c.want || reason != c.reason {
+			t.Errorf("Classify(%v) = %s %q, want %s %q", c.err, got, reason, c.want, c.reason)
+		}
+	}
+}
+
+func TestTapWaitForAndSince(t *testing.T) {
+	tap := NewTap("peer", nil)
+	m := tap.Mark()
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		tap.Write([]byte("first\r\nsecond line with id abc"))
+		tap.Write([]byte("d\n"))
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, sm, next, err := tap.WaitFor(ctx, m, regexp.MustCompile(`id (\w+)`))
+	if err != nil || sm[1] != "abcd" {
+		t.Fatalf("WaitFor = %v, %v; want the id split across writes", sm, err)
+	}
+	if lines := tap.Since(m); len(lines) != 2 || lines[0].Text != "first" {
+		t.Fatalf("Since = %+v", lines)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if _, _, _, err := tap.WaitFor(short, next, regexp.MustCompile("never")); err == nil || !strings.Contains(err.Error(), "never") {
+		t.Fatalf("a wait that times out must say what it waited for, got %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "log")
+	if err := tap.WriteFile(path, m); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), " first\n") {
+		t.Fatalf("log file %q lacks the lines", b)
+	}
+}
+
+func TestExpectedFailures(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.yaml")
+	os.WriteFile(path, []byte("- client: go\n  server: upstream-*\n  case: refuse-alpn\n  reason: a known bug\n"), 0o644)
+	list, err := LoadExpectedFailures(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := expectedFailure(list, "go", "upstream-1.4.1", "refuse-alpn"); !ok {
+		t.Error("pattern did not match")
+	}
+	if _, ok := expectedFailure(list, "go", "go", "refuse-alpn"); ok {
+		t.Error("matched another server")
+	}
+	os.WriteFile(path, []byte("- client: go\n  server: x\n  case: y\n"), 0o644)
+	if _, err := LoadExpectedFailures(path); err == nil {
+		t.Error("an entry without a reason was accepted")
+	}
+}
