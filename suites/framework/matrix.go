@@ -360,16 +360,9 @@ func (m *Matrix) writeReport(r Report) {
 	run := reports.Run{Suite: m.Suite, Start: r.StartTime, End: r.EndTime, Host: reports.HostInfo()}
 	for _, p := range m.peers() {
 		man := p.Manifest()
-		roles := make([]string, 0, len(man.Roles))
-		for _, role := range man.Roles {
-			roles = append(roles, string(role))
-		}
-		if man.Has(FeatureConsole) {
-			roles = append(roles, reports.RoleConsole)
-		}
 		run.Peers = append(run.Peers, reports.Peer{
 			Name: man.Name, Kind: man.Kind, Version: p.Version(), Runtime: p.Runtime(),
-			Roles: roles, Manifest: man,
+			Roles: m.rolesIn(man.Name), Unsupported: m.declaredUnsupported(man.Name), Manifest: man,
 		})
 	}
 	for _, k := range m.Cases {
@@ -401,4 +394,49 @@ func progress(line string) {
 		}
 	}
 	fmt.Fprintln(os.Stderr, line)
+}
+
+// rolesIn are the roles a peer plays in this matrix (not every role its manifest declares).
+func (m *Matrix) rolesIn(name string) []string {
+	var roles []string
+	for _, c := range m.Clients {
+		if c.Manifest().Name == name {
+			roles = append(roles, reports.RoleClient)
+			break
+		}
+	}
+	for _, s := range m.Servers {
+		if s.Manifest().Name == name {
+			roles = append(roles, reports.RoleServer)
+			if s.Manifest().Has(FeatureConsole) {
+				roles = append(roles, reports.RoleConsole)
+			}
+			break
+		}
+	}
+	return roles
+}
+
+// declaredUnsupported are the cases a peer's own declarations rule out in every cell it is in.
+func (m *Matrix) declaredUnsupported(name string) []string {
+	var out []string
+	for _, k := range m.Cases {
+		in, ruledOut := 0, 0
+		for _, c := range m.Clients {
+			for _, s := range m.Servers {
+				cm, sm := c.Manifest(), s.Manifest()
+				if cm.Name != name && sm.Name != name {
+					continue
+				}
+				in++
+				if err := k.needs(cm, sm); err != nil && strings.Contains(err.Error(), name+" ") {
+					ruledOut++
+				}
+			}
+		}
+		if in > 0 && ruledOut == in {
+			out = append(out, k.Name)
+		}
+	}
+	return out
 }
