@@ -115,7 +115,7 @@ func TestNoDockerFallsBackToProcess(t *testing.T) {
 		defer cancel()
 		ups := upstreams(t, Options{})
 		for _, u := range ups {
-			if u.Runtime() != Process || u.Image() != "" {
+			if u.Runtime() != Process || u.RuntimeName() != FallbackRuntime || u.Image() != "" {
 				t.Fatalf("%s runs on %q (image %q), want the process runtime", u.name(), u.Runtime(), u.Image())
 			}
 		}

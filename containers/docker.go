@@ -90,9 +90,10 @@ func (u *Upstream) serveInContainer(ctx context.Context, args []string, keyLog s
 	}
 	s.halt = func(ctx context.Context) (int, error) {
 		var errs []error
-		grace := int(stopGrace / time.Second)
-		// SIGTERM, then SIGKILL after the grace; the engine does both.
-		if _, err := u.docker.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &grace}); err != nil {
+		// SIGTERM, then SIGKILL after the grace (the engine does both); once the container has
+		// stopped, testcontainers lets the log stream drain before ending it.
+		grace := stopGrace
+		if err := ctr.Stop(ctx, &grace); err != nil {
 			errs = append(errs, fmt.Errorf("stop: %w", err))
 		}
 		exitCode := -1

@@ -39,16 +39,26 @@ var (
 	detected = map[string]Runtime{}
 )
 
+// FallbackRuntime is how reports name Process chosen because no Docker engine answered (as
+// opposed to Process chosen on purpose).
+const FallbackRuntime = "process-fallback"
+
 // DetectRuntime picks Docker when an engine answers at DOCKER_HOST (or the default socket).
 // Otherwise it says so in one line on stderr (and on log) and picks Process, unless
 // IROHCONF_REQUIRE_DOCKER=1, when it returns an error. IROHCONF_UPSTREAM_RUNTIME overrides.
 func DetectRuntime(ctx context.Context, log io.Writer) (Runtime, error) {
+	r, _, err := detectRuntime(ctx, log)
+	return r, err
+}
+
+// detectRuntime is DetectRuntime, also telling whether Process is a fallback.
+func detectRuntime(ctx context.Context, log io.Writer) (r Runtime, fellBack bool, err error) {
 	switch r := Runtime(os.Getenv(EnvRuntime)); r {
 	case Docker, Process:
-		return r, nil
+		return r, false, nil
 	case "":
 	default:
-		return "", fmt.Errorf("%s=%q: want docker or process", EnvRuntime, r)
+		return "", false, fmt.Errorf("%s=%q: want docker or process", EnvRuntime, r)
 	}
 	host := dockerHost()
 	require := os.Getenv(EnvRequireDocker) == "1"
@@ -57,15 +67,15 @@ func DetectRuntime(ctx context.Context, log io.Writer) (Runtime, error) {
 	detectMu.Lock()
 	defer detectMu.Unlock()
 	if r, ok := detected[cacheKey]; ok {
-		return r, nil
+		return r, r == Process, nil
 	}
-	err := pingDocker(ctx)
+	err = pingDocker(ctx)
 	switch {
 	case err == nil:
 		detected[cacheKey] = Docker
-		return Docker, nil
+		return Docker, false, nil
 	case require:
-		return "", fmt.Errorf("no Docker engine answers at %s: %w (%s=1: upstream must run in Docker)", host, err, EnvRequireDocker)
+		return "", false, fmt.Errorf("no Docker engine answers at %s: %w (%s=1: upstream must run in Docker)", host, err, EnvRequireDocker)
 	}
 	line := fmt.Sprintf("irohconf: no Docker engine answers at %s: %v; running upstream iroh as a local process\n", host, err)
 	fmt.Fprint(os.Stderr, line)
@@ -73,7 +83,7 @@ func DetectRuntime(ctx context.Context, log io.Writer) (Runtime, error) {
 		fmt.Fprint(log, line)
 	}
 	detected[cacheKey] = Process
-	return Process, nil
+	return Process, true, nil
 }
 
 // dockerHost is where the Docker client looks: DOCKER_HOST or the platform's default.

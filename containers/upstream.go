@@ -51,10 +51,11 @@ type Options struct {
 // Upstream is one pinned version of upstream iroh, ready to run servers and one-shot commands
 // (dial, ticket, key, version). Close releases what it started.
 type Upstream struct {
-	version Version
-	binary  string
-	runtime Runtime
-	opts    Options
+	version  Version
+	binary   string
+	runtime  Runtime
+	fellBack bool
+	opts     Options
 
 	docker *client.Client // Docker runtime only
 	image  string
@@ -84,7 +85,7 @@ func New(ctx context.Context, v Version, opts Options) (*Upstream, error) {
 	u := &Upstream{version: v, binary: binary, opts: opts, servers: map[*Server]struct{}{}}
 	u.runtime = opts.Runtime
 	if u.runtime == "" {
-		if u.runtime, err = DetectRuntime(ctx, opts.Log); err != nil {
+		if u.runtime, u.fellBack, err = detectRuntime(ctx, opts.Log); err != nil {
 			return nil, err
 		}
 	}
@@ -134,6 +135,15 @@ func repoRoot() string {
 
 func (u *Upstream) Version() Version { return u.version }
 func (u *Upstream) Runtime() Runtime { return u.runtime }
+
+// RuntimeName is the runtime as reports name it: docker, process, or process-fallback when no
+// Docker engine answered.
+func (u *Upstream) RuntimeName() string {
+	if u.fellBack {
+		return FallbackRuntime
+	}
+	return string(u.runtime)
+}
 
 // Image is the image the containers run (Docker runtime), else "".
 func (u *Upstream) Image() string { return u.image }
