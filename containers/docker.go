@@ -29,7 +29,12 @@ const containerKeyLog = "/keylog.txt"
 // runContainer starts a container of the image with cmd, streams its output into out, and waits
 // (up to ReadyTimeout) until readyPattern's first group is printed; onReady gets that text. On
 // failure the container is removed before returning.
+//
+// testcontainers streams a container's output only while the context it was started with
+// lives, and the container must outlive the caller's (often short) start context: the start
+// runs without ctx's cancellation, bounded by ReadyTimeout instead.
 func (u *Upstream) runContainer(ctx context.Context, role string, cmd []string, readyPattern string, out *output, onReady func(string) error) (*testcontainers.DockerContainer, error) {
+	ctx = context.WithoutCancel(ctx)
 	ready := wait.ForLog(readyPattern).AsRegexp().
 		WithStartupTimeout(u.opts.ReadyTimeout).
 		WithPollInterval(20 * time.Millisecond).

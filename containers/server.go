@@ -57,7 +57,8 @@ type Server struct {
 }
 
 // Serve starts `serve` and returns once its ready line is printed (within Options.ReadyTimeout).
-// The server runs until Stop or Upstream.Close.
+// The server runs, and its output streams, until Stop or Upstream.Close, whatever becomes of
+// ctx after the start.
 func (u *Upstream) Serve(ctx context.Context, o ServeOptions) (*Server, error) {
 	args := []string{"serve"}
 	bind := o.Bind
