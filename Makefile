@@ -157,12 +157,14 @@ interop: overlay virtual-board upstream
 ## ---- suites: hardware in the loop ----------------------------------------------------
 # make hil PORT=/dev/ttyUSB0     a board on that port, with a default profile (classic reset)
 # make hil BOARD=<profile>       a profile from fixtures/boards/ (or a path to one)
-# make hil-virtual               the virtual board (what CI runs)
+# make hil-virtual               the virtual board, as our firmware and as the iroh ESP32 examples'
+#                                firmware (what CI runs)
 BOARD ?=
+, := ,
 .PHONY: hil hil-virtual
 hil: overlay
 	@test -n "$(PORT)$(BOARD)" || { echo "make hil: set PORT=/dev/ttyUSB0 or BOARD=<profile in fixtures/boards>" >&2; exit 2; }
 	@$(call SUITE_RUN,hil,IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)')
 
 hil-virtual: overlay virtual-board
-	@$(call SUITE_RUN,hil,IROHCONF_BOARD=virtual)
+	@$(call SUITE_RUN,hil,IROHCONF_BOARD=virtual$(,)virtual-example-firmware)

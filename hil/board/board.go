@@ -114,6 +114,7 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 			Binary: bin,
 			Bind:   p.VirtualBoard.Bind,
 			Secret: p.VirtualBoard.Secret,
+			Args:   p.VirtualBoard.Args,
 			Stderr: &noteWriter{c: b.console, prefix: "stderr: "},
 		})
 		if err != nil {

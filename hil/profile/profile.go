@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -111,6 +112,9 @@ type VirtualBoard struct {
 	Bind   string `yaml:"bind"`
 	// Secret is a fixed 64-hex secret key (IROH_SECRET); empty lets the board make one.
 	Secret string `yaml:"secret"`
+	// Args are extra arguments, e.g. --example-firmware (behave like the iroh ESP32
+	// examples' firmware: their lines only, no console commands).
+	Args []string `yaml:"args"`
 }
 
 var (
@@ -209,11 +213,13 @@ func (p *Profile) resolve() error {
 		if p.Flash != nil {
 			bad("flash", "a virtual board is not flashed; remove flash")
 		}
-		if p.Firmware == Foreign {
-			bad("firmware", "the virtual board runs our firmware: want irohconf")
-		}
 		if p.VirtualBoard == nil {
 			p.VirtualBoard = &VirtualBoard{}
+		}
+		// Foreign firmware on the virtual board is its --example-firmware mode: the iroh ESP32
+		// examples' lines, no console commands.
+		if p.Firmware == Foreign && !slices.Contains(p.VirtualBoard.Args, "--example-firmware") {
+			bad("firmware", "the virtual board plays foreign firmware only with args: [--example-firmware]")
 		}
 		if p.VirtualBoard.Binary == "" {
 			p.VirtualBoard.Binary = DefaultBinary

@@ -108,7 +108,7 @@ func TestParseErrors(t *testing.T) {
 		{"negative baud", serial + "baud: -1\n", "baud: -1 is negative"},
 		{"virtual with port", "name: v\nkind: virtual\nfirmware: irohconf\nport: {path: /dev/x}\n", "remove port"},
 		{"virtual with flash", "name: v\nkind: virtual\nfirmware: irohconf\nflash: {elf: x}\n", "remove flash"},
-		{"virtual foreign", "name: v\nkind: virtual\nfirmware: foreign\nreset: none\n", "want irohconf"},
+		{"virtual foreign", "name: v\nkind: virtual\nfirmware: foreign\nreset: none\n", "only with args: [--example-firmware]"},
 		{"virtual classic", "name: v\nkind: virtual\nfirmware: irohconf\nreset: classic\n", "no modem lines"},
 		{"virtual bad secret", "name: v\nkind: virtual\nfirmware: irohconf\nvirtual: {secret: abc}\n", "virtual.secret"},
 		{"serial with virtual", serial + "virtual: {bind: 127.0.0.1:0}\n", "only for kind virtual"},

@@ -23,6 +23,7 @@ type Options struct {
 	Bind   string // --bind, e.g. 127.0.0.1:0
 	Secret string // IROH_SECRET, 64 hex; empty lets the board make one
 	Link   string // --link: a symlink to the pty, optional
+	Args   []string // more arguments, passed as they are
 	// Stderr receives the board's diagnostics (stderr, and anything unexpected on stdout).
 	Stderr io.Writer
 	// StartTimeout bounds the wait for the "console <path>" line; 0 means 15s.
@@ -65,6 +66,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	if o.Link != "" {
 		args = append(args, "--link", o.Link)
 	}
+	args = append(args, o.Args...)
 	cmd := exec.Command(o.Binary, args...)
 	cmd.Env = os.Environ()
 	if o.Secret != "" {

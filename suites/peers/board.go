@@ -34,17 +34,17 @@ type BoardPeer struct {
 func NewBoardPeer(p *profile.Profile) (*BoardPeer, error) {
 	kind := "board"
 	switch {
-	case p.Kind == profile.Virtual:
-		kind = "virtual-board"
 	case !p.HasConsole():
 		kind = "iroh-esp32-example"
+	case p.Kind == profile.Virtual:
+		kind = "virtual-board"
 	}
 	m, err := Manifest(kind)
 	if err != nil {
 		return nil, err
 	}
-	if p.Kind != profile.Virtual {
-		m.Name = p.Name // the matrix names a real board by its profile
+	if kind != "virtual-board" {
+		m.Name = p.Name // the matrix names a board by its profile
 	}
 	if p.ResetMethod == profile.ResetNone {
 		m.Features = without(m.Features, framework.FeatureReset)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/suites/framework"
@@ -48,28 +49,37 @@ func InteropSet() (Set, error) {
 	return s, nil
 }
 
-// HilSet is the hardware-in-the-loop matrix: one board (a profile name or path, or a bare port
-// that gets a default profile) as server, the Go peer and every upstream version as clients.
-func HilSet(boardProfile, portPath string) (Set, error) {
+// HilSet is the hardware-in-the-loop matrix: the boards (profile names or paths, separated by
+// commas, or a bare port that gets a default profile) as servers, the Go peer and every upstream
+// version as clients.
+func HilSet(boardProfiles, portPath string) (Set, error) {
 	var s Set
-	var prof *profile.Profile
-	var err error
+	var profiles []*profile.Profile
 	switch {
-	case boardProfile != "":
-		prof, err = LoadBoardProfile(boardProfile)
+	case boardProfiles != "":
+		for _, name := range strings.Split(boardProfiles, ",") {
+			prof, err := LoadBoardProfile(strings.TrimSpace(name))
+			if err != nil {
+				return s, err
+			}
+			profiles = append(profiles, prof)
+		}
 	case portPath != "":
-		prof, err = profile.ForPort(portPath)
+		prof, err := profile.ForPort(portPath)
+		if err != nil {
+			return s, err
+		}
+		profiles = append(profiles, prof)
 	default:
-		err = fmt.Errorf("no board: set BOARD=<profile> or PORT=<serial port>")
+		return s, fmt.Errorf("no board: set BOARD=<profile> or PORT=<serial port>")
 	}
-	if err != nil {
-		return s, err
+	for _, prof := range profiles {
+		b, err := NewBoardPeer(prof)
+		if err != nil {
+			return s, err
+		}
+		s.Servers = append(s.Servers, b)
 	}
-	b, err := NewBoardPeer(prof)
-	if err != nil {
-		return s, err
-	}
-	s.Servers = append(s.Servers, b)
 	g, err := NewGoPeer()
 	if err != nil {
 		return s, err

@@ -32,6 +32,9 @@ pub struct Config {
     pub advertise_ip: Option<IpAddr>,
     /// The TLS crypto provider: [`profile::crypto_provider`] on every build of the firmware.
     pub crypto: Arc<CryptoProvider>,
+    /// Print only what the iroh ESP32 examples' firmware prints (no boot banner) and take no
+    /// console commands, so the suite can be checked against such firmware without a board.
+    pub example_firmware: bool,
 }
 
 impl Config {
@@ -42,6 +45,7 @@ impl Config {
             bind,
             advertise_ip: None,
             crypto: profile::crypto_provider(),
+            example_firmware: false,
         }
     }
 }
@@ -86,7 +90,9 @@ pub async fn run(
     stop: impl Future<Output = ()>,
 ) -> Result<Exit, RunError> {
     let log = Log::new(platform.clock.clone(), platform.console.clone());
-    log.info(Lines::banner(crate::VERSION, boot));
+    if !config.example_firmware {
+        log.info(Lines::banner(crate::VERSION, boot));
+    }
 
     let Started {
         router,
@@ -121,6 +127,9 @@ pub async fn run(
                     input_open = false;
                     continue;
                 };
+                if config.example_firmware {
+                    continue; // the examples' firmware reads nothing from its console
+                }
                 assembler.push(&bytes, &mut lines);
                 for line in lines.drain(..) {
                     match Command::parse(&line) {

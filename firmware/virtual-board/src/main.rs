@@ -19,7 +19,7 @@ use fw_app::{Config, Exit, SecretKey};
 use tokio::signal::unix::{SignalKind, signal};
 
 const USAGE: &str =
-    "usage: virtual-board [--link PATH] [--bind IP:PORT]   (env IROH_SECRET=<64 hex>)";
+    "usage: virtual-board [--link PATH] [--bind IP:PORT] [--example-firmware]   (env IROH_SECRET=<64 hex>)";
 
 /// Exit code for bad flags or a bad IROH_SECRET, as the peer contract uses it.
 const EXIT_INVALID_INPUT: u8 = 2;
@@ -28,12 +28,15 @@ const EXIT_INVALID_INPUT: u8 = 2;
 struct Args {
     link: Option<PathBuf>,
     bind: SocketAddr,
+    /// Behave like the iroh ESP32 examples' firmware: their lines only, no console commands.
+    example_firmware: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         link: None,
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        example_firmware: false,
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -56,6 +59,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--bind: {text:?} is not IP:PORT"))?;
             }
+            "--example-firmware" if inline.is_none() => parsed.example_firmware = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -119,7 +123,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = Config::new(secret_key, args.bind);
+    let mut config = Config::new(secret_key, args.bind);
+    config.example_firmware = args.example_firmware;
     let code = runtime.block_on(run_board(config, &pty));
     remove_link(args.link.as_deref(), pty.path());
     code
@@ -249,5 +254,7 @@ mod tests {
         );
         assert!(parse(&["--link"]).unwrap_err().contains("needs a value"));
         assert!(parse(&["--frob"]).unwrap_err().contains("unknown argument"));
+        assert!(parse(&["--example-firmware"]).unwrap().example_firmware);
+        assert!(!parse(&[]).unwrap().example_firmware);
     }
 }
