@@ -91,29 +91,6 @@ func RefuseUnservedALPNLargeHello() framework.Case {
 	})
 }
 
-// PostQuantumHello: a ClientHello that spans two Initial packets (X25519MLKEM768 key share
-// first) completes the handshake and echoes; servers without the group pick X25519.
-func PostQuantumHello() framework.Case {
-	return framework.Case{
-		Name: "kx-large-hello", Abbr: "PQ",
-		Description: "a ClientHello spanning two Initial packets (X25519MLKEM768 key share first) handshakes and echoes",
-		Needs:       clientHas(framework.FeatureKeyShareControl),
-		Timeout:     20 * time.Second,
-		Run: func(ctx context.Context, c *framework.Cell) error {
-			kc, ok := c.Client.(framework.KeyShareClient)
-			if !ok {
-				return framework.Testbed(fmt.Errorf("client %s declares %s but its driver cannot choose groups", c.Client.Manifest().Name, framework.FeatureKeyShareControl))
-			}
-			req := framework.DialRequest{Ticket: c.Server.Ticket(), ALPN: EchoALPN, Size: 13, Count: 1, Timeout: 10 * time.Second, KeyLog: c.KeyLogPath("client")}
-			res, err := kc.DialPostQuantum(ctx, req, c.ClientLog)
-			if err != nil {
-				return framework.Testbed(err)
-			}
-			return checkDialed(c, req, res)
-		},
-	}
-}
-
 // RefusePlainX509: a client without raw public keys (plain X.509 TLS) is refused.
 func RefusePlainX509() framework.Case {
 	return refusalCase(refusal{
@@ -150,36 +127,4 @@ func codes(list []uint64) string {
 		s += fmt.Sprintf("%#x", c)
 	}
 	return s
-}
-
-// sniCase: a client sending the given SNI is accepted and echoes.
-func sniCase(name, abbr, description string, mode framework.SNIMode) framework.Case {
-	return framework.Case{
-		Name: name, Abbr: abbr, Description: description,
-		Needs:   clientHas(framework.FeatureSNIControl),
-		Timeout: 20 * time.Second,
-		Run: func(ctx context.Context, c *framework.Cell) error {
-			sc, ok := c.Client.(framework.SNIClient)
-			if !ok {
-				return framework.Testbed(fmt.Errorf("client %s declares %s but its driver cannot choose SNI", c.Client.Manifest().Name, framework.FeatureSNIControl))
-			}
-			req := framework.DialRequest{Ticket: c.Server.Ticket(), ALPN: EchoALPN, Size: 13, Count: 1, Timeout: 10 * time.Second, KeyLog: c.KeyLogPath("client")}
-			c.Notef("dial with SNI %s", mode)
-			res, err := sc.DialWithSNI(ctx, req, mode, c.ClientLog)
-			if err != nil {
-				return framework.Testbed(err)
-			}
-			return checkDialed(c, req, res)
-		},
-	}
-}
-
-// SNINone: a client that sends no SNI (iroh after 1.0.3) is accepted.
-func SNINone() framework.Case {
-	return sniCase("sni-none", "N0", "a client that sends no SNI (iroh after 1.0.3) is accepted", framework.SNINone)
-}
-
-// SNIIrohInvalid: a client that sends <base32hex(id)>.iroh.invalid (iroh up to 1.0.3) is accepted.
-func SNIIrohInvalid() framework.Case {
-	return sniCase("sni-iroh-invalid", "N1", "a client that sends <base32hex(id)>.iroh.invalid as SNI (iroh up to 1.0.3) is accepted", framework.SNIIrohInvalid)
 }
