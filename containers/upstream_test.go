@@ -205,3 +205,34 @@ func TestConcurrentDials(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestStopRightAfterReady: SIGTERM sent the moment the ready line is out still ends the server
+// cleanly (exit 0): the program catches signals before it announces readiness.
+func TestStopRightAfterReady(t *testing.T) {
+	runtimes := []Runtime{Process}
+	if rt, err := DetectRuntime(context.Background(), testLog{t}); err == nil && rt == Docker {
+		runtimes = append(runtimes, Docker)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, rt := range runtimes {
+		for _, v := range Pinned {
+			u, err := New(ctx, v, Options{Runtime: rt, Log: testLog{t}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 5 {
+				s, err := u.Serve(ctx, ServeOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Stop(ctx); err != nil {
+					t.Errorf("%s on %s: %v", u.name(), rt, err)
+				}
+			}
+			if err := u.Close(); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}

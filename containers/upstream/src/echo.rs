@@ -48,6 +48,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Failure> {
     if alpns.iter().any(String::is_empty) {
         return Err(Failure::Invalid("--alpn: an ALPN cannot be empty".into()));
     }
+    let shutdown = endpoint::ShutdownSignal::install()?;
     // The Router sets the endpoint's ALPNs to exactly the protocols it serves.
     let endpoint = endpoint::bind(args.bind, secret, Vec::new(), args.keylog.as_ref()).await?;
     let router = alpns
@@ -72,7 +73,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Failure> {
         "version": version_label(),
     }));
 
-    endpoint::shutdown_signal().await?;
+    shutdown.wait().await;
     // Closes every connection (code 0) and the endpoint; bounded so a stuck peer cannot hold
     // the process past the container's stop timeout.
     match tokio::time::timeout(CLOSE_GRACE, router.shutdown()).await {

@@ -62,16 +62,33 @@ pub fn generate_key() -> serde_json::Value {
     })
 }
 
-/// Waits for SIGINT or SIGTERM.
-pub async fn shutdown_signal() -> Result<(), Failure> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())
-        .map_err(|err| Failure::Failed(format!("installing SIGTERM handler: {err}")))?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term.recv() => {},
+/// SIGINT and SIGTERM, caught from the moment this is created: create it before announcing
+/// readiness, or a signal sent right after the announcement kills the process instead.
+pub struct ShutdownSignal {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    pub fn install() -> Result<Self, Failure> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let catch = |kind: SignalKind, name: &str| {
+            signal(kind)
+                .map_err(|err| Failure::Failed(format!("installing the {name} handler: {err}")))
+        };
+        Ok(ShutdownSignal {
+            interrupt: catch(SignalKind::interrupt(), "SIGINT")?,
+            terminate: catch(SignalKind::terminate(), "SIGTERM")?,
+        })
     }
-    Ok(())
+
+    /// Waits for SIGINT or SIGTERM.
+    pub async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+    }
 }
 
 /// The QUIC error code of a connection that was refused or closed with an error: the

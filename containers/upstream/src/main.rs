@@ -157,8 +157,10 @@ fn main() -> ExitCode {
             runtime().block_on(echo::dial(args))
         }
         Command::Idle => runtime().block_on(async {
+            let shutdown = endpoint::ShutdownSignal::install()?;
             print_json(&serde_json::json!({"event": "idle", "version": output::version_label()}));
-            endpoint::shutdown_signal().await
+            shutdown.wait().await;
+            Ok(())
         }),
     };
     match result {
