@@ -56,7 +56,7 @@ test: overlay test-tls-std test-reports test-firmware virtual-board test-hil-dri
 # Its tests run in `go test ./...` above. Benchmarks: handshake time and echo throughput, Go to Go
 # on loopback (one echo of the named size per iteration; MB/s is payload one way).
 .PHONY: bench bench-go-peer
-bench: bench-go-peer
+bench: bench-go-peer bench-upstream
 bench-go-peer: overlay
 	go test -run '^$$' -bench . -benchmem -count=1 ./iroh/endpoint/
 
@@ -132,9 +132,14 @@ test-hil-driver: overlay virtual-board
 # Static binaries build/bin/iroh-upstream-<version> (containers/upstream/build.sh); the versions
 # share one Cargo target dir, $(IROHCONF_CACHE)/cargo/upstream. Images irohconf/upstream:<version>
 # are built from them by the tests (FROM scratch, nothing pulled). Tests: `go test ./containers/`.
-.PHONY: upstream
+.PHONY: upstream bench-upstream
 upstream:
 	containers/upstream/build.sh
+
+# What a matrix cell costs with upstream: image build and check, serve+stop, one dial (Docker and
+# process runtimes).
+bench-upstream: overlay upstream
+	go test -run '^$$' -bench . -benchtime 20x ./containers/
 
 ## ---- suites: the interop matrix -------------------------------------------------------
 # Cells run in parallel Ginkgo processes (most of a cell's time is spent waiting on the network).
