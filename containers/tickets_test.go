@@ -167,3 +167,30 @@ func discardUnlessFailed(t *testing.T) *bufferedLog {
 }
 
 type bufferedLog struct{ bytes.Buffer }
+
+// TestTicketDecodeOddInput: mutated tickets that are not UTF-8, hold a line break, or make iroh
+// 1.0.0 panic each get their own answer, in order, from one batch.
+func TestTicketDecodeOddInput(t *testing.T) {
+	ups := upstreams(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const valid = "endpointaceas375nuyerll4cbigiwxfxd57ommwhwesvprie43kp65l3dzbeaa"
+	// An inline custom address of size 31: iroh 1.0.0 reads it and panics on use.
+	const oversizedInline = "endpointaceas375nuyerll4cbigiwxfxd57ommwhwesvprie43kp65l3dzbeaica4ab6aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	tickets := []string{"endpoint\xff\xfe", valid, "endpointaceas\nbogus", oversizedInline, valid + "\r", valid}
+	for _, v := range Pinned {
+		answers, err := ups[v].DecodeTickets(ctx, tickets)
+		if err != nil {
+			t.Fatalf("iroh %s: %v", v, err)
+		}
+		for i, a := range answers {
+			wantOK := tickets[i] == valid || (v == "1.4.1" && tickets[i] == oversizedInline)
+			if (a.Error == "") != wantOK {
+				t.Errorf("iroh %s, ticket %d %q: %s, want ok=%t", v, i, tickets[i], describeAnswer(a), wantOK)
+			}
+		}
+		if v == "1.0.0" && !strings.Contains(answers[3].Error, "panicked") {
+			t.Errorf("iroh 1.0.0 on an oversized inline custom address: %q, want the panic reported", answers[3].Error)
+		}
+	}
+}

@@ -120,7 +120,7 @@ pub struct DialArgs {
 #[derive(Subcommand)]
 enum TicketCommand {
     /// Print the endpoint id and addresses in TICKET ("-": one ticket per line of stdin).
-    Decode { ticket: String },
+    Decode { ticket: std::ffi::OsString },
     /// Build a ticket from its parts.
     Encode(ticket::EncodeArgs),
 }

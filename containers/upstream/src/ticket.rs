@@ -2,7 +2,7 @@
 //! Addresses are printed in iroh's own order (the `BTreeSet` of `EndpointAddr`: relay < ip <
 //! custom), so differences with another decoder show up byte for byte.
 
-use std::{io::BufRead, net::SocketAddr, panic::AssertUnwindSafe};
+use std::{ffi::OsStr, io::BufRead, net::SocketAddr, panic::AssertUnwindSafe};
 
 use clap::Args;
 use iroh_base::{CustomAddr, EndpointAddr, RelayUrl, TransportAddr};
@@ -33,23 +33,33 @@ pub struct EncodeArgs {
 /// `ticket decode TICKET`: the ticket's content, or exit 2. `ticket decode -`: one answer per
 /// line of stdin, in order, each naming its input (`{"ticket": ..., ...}` or `{"ticket": ...,
 /// "error": ...}`); exit 0 once every line was answered.
-pub fn decode(text: &str) -> Result<(), Failure> {
-    if text != "-" {
+pub fn decode(ticket: &OsStr) -> Result<(), Failure> {
+    if ticket != "-" {
+        let text = ticket
+            .to_str()
+            .ok_or_else(|| Failure::Invalid("invalid ticket: not UTF-8 text".into()))?;
         return decode_one(text).map(|described| print_json(&described));
     }
-    for line in std::io::stdin().lock().lines() {
+    // Lines are read as bytes: a mutated ticket need not be UTF-8, and it still gets its answer.
+    for line in std::io::stdin().lock().split(b'\n') {
         let line = line.map_err(|err| Failure::Failed(format!("reading stdin: {err}")))?;
         // The line terminator is not part of the input; anything else is, as it came.
-        let input = line.strip_suffix('\r').unwrap_or(&line);
-        let answer = match decode_one(input) {
-            Ok(mut described) => {
-                described["ticket"] = json!(input);
-                described
-            }
-            Err(Failure::Invalid(err) | Failure::Failed(err) | Failure::Unsupported(err)) => {
-                json!({ "ticket": input, "error": err })
-            }
-            Err(Failure::Reported(_)) => unreachable!("decode_one prints nothing"),
+        let input = line.strip_suffix(b"\r").unwrap_or(&line);
+        let answer = match std::str::from_utf8(input) {
+            Err(err) => json!({
+                "ticket": String::from_utf8_lossy(input),
+                "error": format!("invalid ticket: not UTF-8 text: {err}"),
+            }),
+            Ok(text) => match decode_one(text) {
+                Ok(mut described) => {
+                    described["ticket"] = json!(text);
+                    described
+                }
+                Err(Failure::Invalid(err) | Failure::Failed(err) | Failure::Unsupported(err)) => {
+                    json!({ "ticket": text, "error": err })
+                }
+                Err(Failure::Reported(_)) => unreachable!("decode_one prints nothing"),
+            },
         };
         print_json(&answer);
     }
@@ -61,12 +71,16 @@ fn decode_one(text: &str) -> Result<Value, Failure> {
     // panics when the data is read: while describing the ticket, or already while decoding it
     // (ordering the address set compares the data). Report that as the failure it is, not as
     // a crash that would take a whole batch down.
-    std::panic::catch_unwind(AssertUnwindSafe(|| {
+    // The panic becomes the answer's error, so the default hook's report on stderr is dropped.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
         let ticket = EndpointTicket::decode_string(text)
             .map_err(|err| Failure::Invalid(format!("invalid ticket: {err}")))?;
         Ok(describe(ticket.endpoint_addr()))
-    }))
-    .unwrap_or_else(|panic| {
+    }));
+    std::panic::set_hook(hook);
+    decoded.unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<String>()
             .cloned()
