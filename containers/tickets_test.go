@@ -184,6 +184,9 @@ func TestTicketDecodeOddInput(t *testing.T) {
 			t.Fatalf("iroh %s: %v", v, err)
 		}
 		for i, a := range answers {
+			if a.Ticket != tickets[i] {
+				t.Errorf("iroh %s, answer %d is for %q, want %q", v, i, a.Ticket, tickets[i])
+			}
 			wantOK := tickets[i] == valid || (v == "1.4.1" && tickets[i] == oversizedInline)
 			if (a.Error == "") != wantOK {
 				t.Errorf("iroh %s, ticket %d %q: %s, want ok=%t", v, i, tickets[i], describeAnswer(a), wantOK)

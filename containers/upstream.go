@@ -412,8 +412,12 @@ func (u *Upstream) DecodeTickets(ctx context.Context, tickets []string) ([]Decod
 		if err := json.Unmarshal([]byte(l), &answers[i]); err != nil {
 			return nil, fmt.Errorf("%s ticket decode -: answer %d is not JSON: %w: %s", u.name(), j+1, err, l)
 		}
-		// A ticket that is not UTF-8 comes back with its bad bytes replaced (JSON is text).
-		if answers[i].Ticket != tickets[i] && utf8.ValidString(tickets[i]) {
+		// A ticket that is not UTF-8 comes back with its bad bytes replaced (JSON is text); the
+		// answer is in its place, so it gets the ticket as it was given.
+		if !utf8.ValidString(tickets[i]) {
+			answers[i].Ticket = tickets[i]
+		}
+		if answers[i].Ticket != tickets[i] {
 			return nil, fmt.Errorf("%s ticket decode -: answer %d is for %q, not %q", u.name(), j+1, answers[i].Ticket, tickets[i])
 		}
 	}
