@@ -33,7 +33,7 @@ func BenchmarkImageBuild(b *testing.B) {
 	ctx := context.Background()
 	const tag Version = "benchmark"
 	remove := func() {
-		if _, err := u.docker.ImageRemove(ctx, ImageTag(tag), client.ImageRemoveOptions{Force: true}); err != nil {
+		if _, err := u.docker.ImageRemove(ctx, ImageTag(tag), client.ImageRemoveOptions{Force: true, PruneChildren: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -85,12 +85,29 @@ func ensureImage(ctx context.Context, cli *client.Client, v Version, binary stri
 		return "", fmt.Errorf("building %s from %s: %w", tag, binary, err)
 	}
 	fmt.Fprintf(log, "upstream-%s: built image %s (binary sha256 %s)\n", v, tag, sum[:12])
-	if previousID != "" {
-		// The old image lost its tag; remove it so rebuilds do not pile up. A container still
-		// using it keeps it alive, which is fine.
-		_, _ = cli.ImageRemove(ctx, previousID, client.ImageRemoveOptions{})
-	}
+	removeUntagged(ctx, cli, previousID)
 	return tag, nil
+}
+
+// removeUntagged removes images of ours that lost their tag to a rebuild (this one's, or one
+// in another process at the same time), so rebuilds do not pile up. An image a container still
+// uses stays; a later rebuild removes it.
+func removeUntagged(ctx context.Context, cli *client.Client, previousID string) {
+	ids := map[string]bool{}
+	if previousID != "" {
+		ids[previousID] = true
+	}
+	list, err := cli.ImageList(ctx, client.ImageListOptions{
+		Filters: make(client.Filters).Add("dangling", "true").Add("label", labelBinarySHA256),
+	})
+	if err == nil {
+		for _, img := range list.Items {
+			ids[img.ID] = true
+		}
+	}
+	for id := range ids {
+		_, _ = cli.ImageRemove(ctx, id, client.ImageRemoveOptions{PruneChildren: true})
+	}
 }
 
 func fileSHA256(path string) (string, error) {
