@@ -40,7 +40,7 @@ type Options struct {
 	// Runtime chooses Docker or Process; empty means DetectRuntime.
 	Runtime Runtime
 	// Log receives every line the peers print (prefixed with who printed it) and what this
-	// package does; nil discards them.
+	// package does, one line per Write, never two Writes at once; nil discards them.
 	Log io.Writer
 	// Labels are added to every container, on top of org.irohconf.peer=upstream (a run id lets
 	// a caller find its containers).
@@ -76,6 +76,8 @@ func New(ctx context.Context, v Version, opts Options) (*Upstream, error) {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
+	// Lines come from several goroutines (log streams, testcontainers, commands).
+	opts.Log = &lockedWriter{w: opts.Log}
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 30 * time.Second
 	}
@@ -422,4 +424,16 @@ func (u *Upstream) DecodeTickets(ctx context.Context, tickets []string) ([]Decod
 		}
 	}
 	return answers, nil
+}
+
+// lockedWriter serializes writes to a log.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
