@@ -155,6 +155,13 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 			if m.ServerOptions != nil {
 				opts = m.ServerOptions(server)
 			}
+			// The server lives as long as the pair: its key log goes in the pair's folder.
+			if opts.KeyLogDir == "" {
+				pairDir := filepath.Join(m.runDir, reports.LogsDir, reports.PathSegment(cname)+"__"+reports.PathSegment(sname))
+				if err := os.MkdirAll(pairDir, 0o755); err == nil {
+					opts.KeyLogDir = pairDir
+				}
+			}
 			s, err := server.StartServer(ctx, opts, serverLog)
 			if err != nil {
 				startErr = Testbed(fmt.Errorf("starting server %s: %w", sname, err))
