@@ -147,10 +147,11 @@ bench-upstream: overlay upstream
 # stderr, since Ginkgo does not show a passing worker's output.
 INTEROP_PROCS ?= 4
 LABELS        ?=
-# SUITE_RUN runs one suite ($1, with the environment $2) and ends with the path of its report page.
+# SUITE_RUN runs one suite ($1, with the environment $2, in $3 parallel processes, default
+# INTEROP_PROCS) and ends with the path of its report page.
 define SUITE_RUN
 	export IROHCONF_PROGRESS=/proc/$$$$/fd/2 $(2); \
-	$(GINKGO) -p --procs=$(INTEROP_PROCS) --output-interceptor-mode=none --silence-skips --no-color \
+	$(GINKGO) -p --procs=$(or $(3),$(INTEROP_PROCS)) --output-interceptor-mode=none --silence-skips --no-color \
 	  $(if $(LABELS),--label-filter='$(LABELS)') ./suites/$(1); rc=$$?; \
 	echo "report: $$(readlink -f reports/latest)/index.html"; exit $$rc
 endef
@@ -169,7 +170,7 @@ BOARD ?=
 .PHONY: hil hil-virtual
 hil: overlay
 	@test -n "$(PORT)$(BOARD)" || { echo "make hil: set PORT=/dev/ttyUSB0 or BOARD=<profile in fixtures/boards>" >&2; exit 2; }
-	@$(call SUITE_RUN,hil,IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)')
+	@$(call SUITE_RUN,hil,IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)',1) # one port: one pair at a time
 
 hil-virtual: overlay virtual-board
 	@$(call SUITE_RUN,hil,IROHCONF_BOARD=virtual$(,)virtual-example-firmware)

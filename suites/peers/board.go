@@ -13,6 +13,7 @@ import (
 
 	"github.com/irohconf/irohconf/hil/board"
 	"github.com/irohconf/irohconf/hil/boardlines"
+	"github.com/irohconf/irohconf/hil/port"
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/reports"
@@ -88,9 +89,21 @@ func (p *BoardPeer) Runtime() string {
 	return reports.RuntimeSerial
 }
 
-// Prepare checks that the virtual board's binary is there (make builds it).
-func (p *BoardPeer) Prepare(context.Context) error {
+// Prepare checks that the board can be reached: the virtual board's binary is there (make
+// builds it), a serial board's port exists. A missing board is then one clear error for every
+// cell, not a wait per pair.
+func (p *BoardPeer) Prepare(ctx context.Context) error {
 	if p.profile.Kind != profile.Virtual {
+		vid, pid := p.profile.VIDPID()
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		path, err := port.Find(fctx, port.Selector{Path: p.profile.Port.Path, SerialNumber: p.profile.Port.USBSerial, VID: vid, PID: pid})
+		if err == nil {
+			_, err = os.Stat(path)
+		}
+		if err != nil {
+			return fmt.Errorf("board %s is not connected: %w", p.profile.Name, err)
+		}
 		return nil
 	}
 	bin, err := board.VirtualBoardBinary(p.profile)
