@@ -155,3 +155,72 @@ func TestNoDockerFallsBackToProcess(t *testing.T) {
 		}
 	})
 }
+
+// childProcesses lists this process's children whose command name starts with prefix.
+func childProcesses(t *testing.T, prefix string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		s := string(b)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		fields := strings.Fields(s[end+1:])
+		if len(fields) > 1 && fields[1] == strconv.Itoa(os.Getpid()) && strings.HasPrefix(s[open+1:end], prefix) {
+			found = append(found, e.Name()+" "+s[open+1:end]+" "+fields[0])
+		}
+	}
+	return found
+}
+
+// TestNoProcessLeftBehind: the process runtime leaves no process after servers, a failed dial,
+// a server that exits at once and one whose ready wait times out.
+func TestNoProcessLeftBehind(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	u, err := New(ctx, Pinned[0], Options{Log: testLog{t}, Runtime: Process})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := u.Serve(ctx, ServeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := u.Dial(ctx, DialOptions{Ticket: server.Ready.Ticket, ALPN: "not-served/0", Timeout: 3 * time.Second}); err != nil || res.OK {
+		t.Fatalf("a dial on an unserved ALPN must fail: %v %+v", err, res)
+	}
+	if _, err := u.Serve(ctx, ServeOptions{Extra: []string{"--no-such-flag"}}); err == nil {
+		t.Error("a server with a bad flag became ready")
+	}
+	impatient, err := New(ctx, Pinned[0], Options{Log: testLog{t}, Runtime: Process, ReadyTimeout: time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := impatient.Serve(ctx, ServeOptions{}); err == nil {
+		t.Error("a server became ready within 1 µs")
+	}
+	if running := childProcesses(t, "iroh-upstream"); len(running) != 1 {
+		t.Errorf("while serving: %v, want the one server", running)
+	}
+	if err := u.Close(); err != nil {
+		t.Error(err)
+	}
+	if err := impatient.Close(); err != nil {
+		t.Error(err)
+	}
+	if left := childProcesses(t, "iroh-upstream"); len(left) != 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
+}
