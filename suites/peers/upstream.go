@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/irohconf/irohconf/containers"
-	"github.com/irohconf/irohconf/reports"
 	"github.com/irohconf/irohconf/suites/framework"
 )
 
@@ -23,7 +22,7 @@ type UpstreamPeer struct {
 
 	mu      sync.Mutex
 	client  *containers.Upstream
-	runtime containers.Runtime
+	runtime string // docker, process, or process-fallback (no engine answered)
 	clientW switchWriter
 }
 
@@ -46,13 +45,10 @@ func (p *UpstreamPeer) Version() string              { return "iroh " + string(p
 func (p *UpstreamPeer) Runtime() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch p.runtime {
-	case containers.Docker:
-		return reports.RuntimeDocker
-	case containers.Process:
-		return reports.RuntimeProcessFallback
+	if p.runtime == "" {
+		return "not started"
 	}
-	return "not started"
+	return p.runtime
 }
 
 // Prepare finds the binary, picks the runtime and builds the image when it is missing or stale.
@@ -71,7 +67,7 @@ func (p *UpstreamPeer) clientUpstream(ctx context.Context) (*containers.Upstream
 	if err != nil {
 		return nil, err
 	}
-	p.client, p.runtime = u, u.Runtime()
+	p.client, p.runtime = u, u.RuntimeName()
 	return u, nil
 }
 
@@ -87,9 +83,9 @@ func (p *UpstreamPeer) Close() error {
 	return err
 }
 
-// StartServer runs `serve` in a container of its own. The container outlives the setup node
-// that starts it (and testcontainers streams its output only while the start context lives),
-// so it is started without that node's cancellation; containers bounds the start itself.
+// StartServer runs `serve` in a container of its own. The server outlives the setup node that
+// starts it, so it is started without that node's cancellation; containers bounds the start
+// itself (a ready line within its ReadyTimeout).
 func (p *UpstreamPeer) StartServer(ctx context.Context, opts framework.ServerOptions, log *framework.Tap) (framework.Server, error) {
 	ctx = context.WithoutCancel(ctx)
 	u, err := containers.New(ctx, p.version, containers.Options{Log: log})
