@@ -157,7 +157,7 @@ define SUITE_RUN
 endef
 
 .PHONY: interop
-interop: overlay virtual-board upstream
+interop: overlay build virtual-board upstream
 	@$(call SUITE_RUN,interop)
 
 ## ---- suites: hardware in the loop ----------------------------------------------------

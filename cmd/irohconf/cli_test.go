@@ -194,3 +194,62 @@ func TestVersionAndUnknownCommands(t *testing.T) {
 		t.Fatalf("--help: %d %q", r.code, r.stdout)
 	}
 }
+
+// `ticket decode -` answers every line of stdin in order, naming each input, with the same
+// content as one-ticket decodes; bad lines are answers, not a failed command.
+func TestTicketDecodeBatch(t *testing.T) {
+	entries, err := tickettest.LoadDefaultCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in strings.Builder
+	var kept []tickettest.Entry
+	for _, e := range entries {
+		if strings.ContainsAny(e.Ticket, "\r\n") {
+			continue // one line per ticket: a ticket with a line break cannot be given this way
+		}
+		kept = append(kept, e)
+		in.WriteString(e.Ticket + "\r\n")
+	}
+	entries = kept
+	cmd := exec.Command(binary, "ticket", "decode", "-")
+	cmd.Stdin = strings.NewReader(in.String())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ticket decode -: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != len(entries) {
+		t.Fatalf("%d answers for %d tickets", len(lines), len(entries))
+	}
+	for i, e := range entries {
+		var a struct {
+			Ticket     string          `json:"ticket"`
+			EndpointID string          `json:"endpoint_id"`
+			Addrs      json.RawMessage `json:"addrs"`
+			Error      string          `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(lines[i]), &a); err != nil {
+			t.Fatalf("answer %d is not JSON: %v: %s", i, err, lines[i])
+		}
+		if a.Ticket != e.Ticket {
+			t.Fatalf("answer %d is for %q, want %q", i, a.Ticket, e.Ticket)
+		}
+		if e.Valid != (a.Error == "") {
+			t.Fatalf("%s: valid=%v but answer %s", e.Name, e.Valid, lines[i])
+		}
+		if !e.Valid {
+			if !strings.Contains(a.Error, e.ErrorKind) {
+				t.Fatalf("%s: error %q does not name %s", e.Name, a.Error, e.ErrorKind)
+			}
+			continue
+		}
+		var want, got map[string]any
+		json.Unmarshal(e.Decoded, &want)
+		json.Unmarshal([]byte(lines[i]), &got)
+		delete(got, "ticket")
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("%s: decoded %v, want %v", e.Name, got, want)
+		}
+	}
+}

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -23,10 +26,13 @@ func newTicketCommand() *cobra.Command {
 
 func newTicketDecodeCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "decode TICKET",
-		Short: `Print {"endpoint_id":..,"addrs":[..]} with addresses in canonical order`,
+		Use:   "decode TICKET | -",
+		Short: `Print {"endpoint_id":..,"addrs":[..]} with addresses in canonical order; "-" reads one ticket per line from stdin`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == "-" {
+				return decodeBatch(cmd)
+			}
 			tk, err := ticket.Parse(args[0])
 			if err != nil {
 				return cli.Invalid(err)
@@ -34,6 +40,49 @@ func newTicketDecodeCommand() *cobra.Command {
 			return cli.Stdout(cmd).Line(tk)
 		},
 	}
+}
+
+// batchAnswer is one line of `ticket decode -`: the input, then its content or what is wrong.
+type batchAnswer struct {
+	Ticket     string          `json:"ticket"`
+	EndpointID string          `json:"endpoint_id,omitempty"`
+	Addrs      json.RawMessage `json:"addrs,omitempty"`
+	Error      string          `json:"error,omitempty"`
+}
+
+// decodeBatch answers every line of stdin, in order, for differential corpora; a bad ticket is
+// an answer, not a failure of the command.
+func decodeBatch(cmd *cobra.Command) error {
+	in := bufio.NewScanner(cmd.InOrStdin())
+	in.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	out := cli.Stdout(cmd)
+	for in.Scan() {
+		text := strings.TrimSuffix(in.Text(), "\r")
+		a := batchAnswer{Ticket: text}
+		if tk, err := ticket.Parse(text); err != nil {
+			a.Error = err.Error()
+		} else {
+			var j struct {
+				EndpointID string          `json:"endpoint_id"`
+				Addrs      json.RawMessage `json:"addrs"`
+			}
+			b, err := json.Marshal(tk)
+			if err != nil {
+				return cli.Failed(err)
+			}
+			if err := json.Unmarshal(b, &j); err != nil {
+				return cli.Failed(err)
+			}
+			a.EndpointID, a.Addrs = j.EndpointID, j.Addrs
+		}
+		if err := out.Line(a); err != nil {
+			return err
+		}
+	}
+	if err := in.Err(); err != nil {
+		return cli.Failed(fmt.Errorf("reading stdin: %w", err))
+	}
+	return nil
 }
 
 func newTicketEncodeCommand() *cobra.Command {

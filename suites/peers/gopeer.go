@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -203,29 +206,47 @@ func (p *GoPeer) dial(ctx context.Context, req framework.DialRequest, opts endpo
 	return out, nil
 }
 
-// DecodeTickets decodes with the Go decoder, through the contract's JSON.
-func (p *GoPeer) DecodeTickets(_ context.Context, tickets []string) ([]framework.DecodedTicket, error) {
-	out := make([]framework.DecodedTicket, 0, len(tickets))
-	for _, s := range tickets {
-		d := framework.DecodedTicket{Ticket: s}
-		t, err := ticket.Parse(s)
-		if err != nil {
-			d.Error = err.Error()
-		} else {
-			var j struct {
-				EndpointID string          `json:"endpoint_id"`
-				Addrs      json.RawMessage `json:"addrs"`
+// DecodeTickets runs the irohconf binary's `ticket decode -` (make build), so the Go peer is
+// checked as a program, like upstream; a ticket with a line break gets a call of its own.
+func (p *GoPeer) DecodeTickets(ctx context.Context, tickets []string) ([]framework.DecodedTicket, error) {
+	bin := filepath.Join(RepoRoot(), "build", "bin", "irohconf")
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("the irohconf binary is not built (make build): %w", err)
+	}
+	out := make([]framework.DecodedTicket, len(tickets))
+	var batch []string
+	var index []int
+	for i, t := range tickets {
+		if strings.ContainsAny(t, "\r\n") {
+			res, err := exec.CommandContext(ctx, bin, "ticket", "decode", t).Output()
+			var exit *exec.ExitError
+			if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 2) {
+				return nil, fmt.Errorf("irohconf ticket decode: %w", err)
 			}
-			b, err := json.Marshal(t)
-			if err != nil {
-				return nil, err
+			if err := json.Unmarshal(res, &out[i]); err != nil {
+				return nil, fmt.Errorf("irohconf ticket decode: answer is not JSON: %w: %s", err, res)
 			}
-			if err := json.Unmarshal(b, &j); err != nil {
-				return nil, err
-			}
-			d.EndpointID, d.Addrs = j.EndpointID, j.Addrs
+			out[i].Ticket = t
+			continue
 		}
-		out = append(out, d)
+		batch, index = append(batch, t), append(index, i)
+	}
+	cmd := exec.CommandContext(ctx, bin, "ticket", "decode", "-")
+	cmd.Stdin = strings.NewReader(strings.Join(batch, "\n") + "\n")
+	res, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("irohconf ticket decode -: %w", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(res), "\n"), "\n")
+	if len(lines) != len(batch) {
+		return nil, fmt.Errorf("irohconf ticket decode -: %d answers for %d tickets", len(lines), len(batch))
+	}
+	for j, l := range lines {
+		i := index[j]
+		if err := json.Unmarshal([]byte(l), &out[i]); err != nil {
+			return nil, fmt.Errorf("irohconf ticket decode -: answer %d is not JSON: %w: %s", j+1, err, l)
+		}
+		out[i].Ticket = tickets[i] // JSON cannot carry bytes that are not UTF-8 as they were
 	}
 	return out, nil
 }
