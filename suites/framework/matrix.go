@@ -253,8 +253,12 @@ func (m *Matrix) runCell(ctx SpecContext, k Case, client ClientPeer, server Serv
 		cell.Notef("listed as an expected failure (%s) but succeeded", known.Reason)
 	}
 	if outcome != Unsupported {
+		serverFile := "server.log"
+		if _, isBoard := srv.(Board); isBoard {
+			serverFile = "serial.log" // a board's output is its serial console
+		}
 		_ = clientLog.WriteFile(filepath.Join(logDir, "client.log"), cmark)
-		_ = serverLog.WriteFile(filepath.Join(logDir, "server.log"), smark)
+		_ = serverLog.WriteFile(filepath.Join(logDir, serverFile), smark)
 	}
 	_ = cell.writeNotes(outcome, reason)
 

@@ -154,7 +154,7 @@ func (s *boardServer) Crashed() error {
 	s.mu.Unlock()
 	if crashes := s.b.Console().Crashes(from); len(crashes) > 0 {
 		l := crashes[0]
-		return fmt.Errorf("the board crashed (%s): %s (serial log: server.log)", l.Crash, l.Text)
+		return fmt.Errorf("the board crashed (%s): %s (serial log: serial.log)", l.Crash, l.Text)
 	}
 	return nil
 }
