@@ -22,21 +22,13 @@ func TestHil(t *testing.T) {
 
 var matrix = func() *framework.Matrix {
 	set, err := peers.HilSet(os.Getenv("IROHCONF_BOARD"), os.Getenv("IROHCONF_PORT"))
-	if err != nil {
-		panic(err) // no board named, or a broken profile: nothing to run
+	if err == nil {
+		var m *framework.Matrix
+		if m, err = peers.NewMatrix("hil", set, cases.Hil()); err == nil {
+			return m
+		}
 	}
-	expected, err := framework.LoadExpectedFailures(peers.ExpectedFailuresFile())
-	if err != nil {
-		panic(err)
-	}
-	return &framework.Matrix{
-		Suite:      "hil",
-		Clients:    set.Clients,
-		Servers:    set.Servers,
-		Cases:      cases.Hil(),
-		ReportRoot: peers.ReportRoot(),
-		Expected:   expected,
-	}
+	panic(err) // a broken manifest, profile or list of expected failures: nothing to run
 }()
 
 var _ = matrix.Register()

@@ -20,21 +20,13 @@ func TestInterop(t *testing.T) {
 
 var matrix = func() *framework.Matrix {
 	set, err := peers.InteropSet()
-	if err != nil {
-		panic(err) // a broken manifest: nothing to run
+	if err == nil {
+		var m *framework.Matrix
+		if m, err = peers.NewMatrix("interop", set, cases.Interop()); err == nil {
+			return m
+		}
 	}
-	expected, err := framework.LoadExpectedFailures(peers.ExpectedFailuresFile())
-	if err != nil {
-		panic(err)
-	}
-	return &framework.Matrix{
-		Suite:      "interop",
-		Clients:    set.Clients,
-		Servers:    set.Servers,
-		Cases:      cases.Interop(),
-		ReportRoot: peers.ReportRoot(),
-		Expected:   expected,
-	}
+	panic(err) // a broken manifest, profile or list of expected failures: nothing to run
 }()
 
 var _ = matrix.Register()

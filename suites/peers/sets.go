@@ -119,3 +119,20 @@ func ReportRoot() string {
 func ExpectedFailuresFile() string {
 	return filepath.Join(RepoRoot(), "suites", "expected-failures.yaml")
 }
+
+// NewMatrix is a suite's matrix over a set of peers: the cases, the report folder and the list of
+// expected failures.
+func NewMatrix(suite string, set Set, cases []framework.Case) (*framework.Matrix, error) {
+	expected, err := framework.LoadExpectedFailures(ExpectedFailuresFile())
+	if err != nil {
+		return nil, err
+	}
+	return &framework.Matrix{
+		Suite:      suite,
+		Clients:    set.Clients,
+		Servers:    set.Servers,
+		Cases:      cases,
+		ReportRoot: ReportRoot(),
+		Expected:   expected,
+	}, nil
+}
