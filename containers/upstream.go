@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/irohconf/irohconf/internal/repo"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,22 +118,17 @@ func BinaryPath(v Version, binDir string) (string, error) {
 		binDir = os.Getenv(EnvBinDir)
 	}
 	if binDir == "" {
-		binDir = filepath.Join(repoRoot(), "build", "bin")
+		root, err := repo.Root()
+		if err != nil {
+			return "", err
+		}
+		binDir = filepath.Join(root, "build", "bin")
 	}
 	path := filepath.Join(binDir, "iroh-upstream-"+string(v))
 	if _, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("upstream iroh %s: %w (build it with `make upstream`)", v, err)
 	}
 	return path, nil
-}
-
-// repoRoot is the checkout this package was compiled from.
-func repoRoot() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "."
-	}
-	return filepath.Dir(filepath.Dir(file))
 }
 
 func (u *Upstream) Version() Version { return u.version }

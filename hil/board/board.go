@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/irohconf/irohconf/internal/repo"
 	"io"
 	"net/netip"
 	"os"
@@ -558,29 +559,11 @@ func VirtualBoardBinary(p *profile.Profile) (string, error) {
 	if filepath.IsAbs(bin) {
 		return bin, nil
 	}
-	root, err := RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return "", err
 	}
 	return filepath.Join(root, bin), nil
-}
-
-// RepoRoot is the nearest folder at or above the working directory that holds go.mod.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory: cannot resolve the virtual board's path")
-		}
-		dir = parent
-	}
 }
 
 // noteWriter turns a stream (espflash's output, the virtual board's stderr) into log notes.

@@ -19,10 +19,10 @@ import (
 
 // Options for Start.
 type Options struct {
-	Binary string // the virtual-board program
-	Bind   string // --bind, e.g. 127.0.0.1:0
-	Secret string // IROH_SECRET, 64 hex; empty lets the board make one
-	Link   string // --link: a symlink to the pty, optional
+	Binary string   // the virtual-board program
+	Bind   string   // --bind, e.g. 127.0.0.1:0
+	Secret string   // IROH_SECRET, 64 hex; empty lets the board make one
+	Link   string   // --link: a symlink to the pty, optional
 	Args   []string // more arguments, passed as they are
 	// Stderr receives the board's diagnostics (stderr, and anything unexpected on stdout).
 	Stderr io.Writer

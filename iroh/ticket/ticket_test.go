@@ -148,11 +148,11 @@ func TestNormalizeRelayURL(t *testing.T) {
 		"http://[::1]:80":                "http://[::1]/",
 		"iroh:relay":                     "iroh:relay",
 		// WHATWG URL parsing, as iroh's url crate does it:
-		"http:///x":                "http://x/",
-		"https:w/relay.example./":  "https://w/relay.example./",
-		"\x03https://derp.me./":    "https://derp.me./",
-		"http://derp.me/a b":       "http://derp.me/a%20b",
-		"http://d\u00e9rp.me/":     "http://xn--drp-bma.me/",
+		"http:///x":               "http://x/",
+		"https:w/relay.example./": "https://w/relay.example./",
+		"\x03https://derp.me./":   "https://derp.me./",
+		"http://derp.me/a b":      "http://derp.me/a%20b",
+		"http://d\u00e9rp.me/":    "http://xn--drp-bma.me/",
 	} {
 		got, err := ticket.NormalizeRelayURL(in)
 		if err != nil || got != want {

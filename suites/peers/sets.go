@@ -2,9 +2,9 @@ package peers
 
 import (
 	"fmt"
+	"github.com/irohconf/irohconf/internal/repo"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/irohconf/irohconf/hil/profile"
@@ -95,16 +95,14 @@ func HilSet(boardProfiles, portPath string) (Set, error) {
 	return s, nil
 }
 
-// RepoRoot is the checkout the suite runs from (where go.mod is).
+// RepoRoot is the checkout the suite runs from (internal/repo); "." when it cannot be found, so
+// that paths under it fail with an error naming the file.
 func RepoRoot() string {
-	if r := os.Getenv("IROHCONF_ROOT"); r != "" {
-		return r
-	}
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
+	root, err := repo.Root()
+	if err != nil {
 		return "."
 	}
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	return root
 }
 
 // ReportRoot is where runs land: reports/ of the checkout, unless IROHCONF_REPORTS says otherwise.

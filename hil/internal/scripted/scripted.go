@@ -6,8 +6,8 @@ package scripted
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
+	"github.com/irohconf/irohconf/internal/repo"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,7 +190,7 @@ func idf(msg string) string { return "\x1b[0;32mI (51234) irohconf_fw: " + msg +
 // BootLog reads fixtures/boot-logs/<name> from the repository.
 func BootLog(t testing.TB, name string) []byte {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,28 +204,11 @@ func BootLog(t testing.TB, name string) []byte {
 // Fixture is the path of a file under fixtures/.
 func Fixture(t testing.TB, rel string) string {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return filepath.Join(root, "fixtures", rel)
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // The values in the boot log fixtures.

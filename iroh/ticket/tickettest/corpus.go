@@ -6,8 +6,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/irohconf/irohconf/internal/repo"
 	"os"
-	"path/filepath"
 )
 
 // Entry is one line of the corpus.
@@ -33,23 +33,8 @@ type Entry struct {
 // CorpusFile is the corpus path relative to the module root.
 const CorpusFile = "fixtures/tickets/corpus.jsonl"
 
-// CorpusPath finds the corpus by walking up from the working directory to the module root.
-func CorpusPath() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, CorpusFile), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory, so no %s", CorpusFile)
-		}
-		dir = parent
-	}
-}
+// CorpusPath is the corpus in this checkout.
+func CorpusPath() (string, error) { return repo.Path(CorpusFile) }
 
 // LoadCorpus reads a JSON-lines corpus.
 func LoadCorpus(path string) ([]Entry, error) {
