@@ -145,6 +145,9 @@ type Cell struct {
 	// PeerVersions maps peer name to the version that ran this cell, when a peer reports it
 	// per connection (e.g. a board's firmware build read from its console).
 	PeerVersions map[string]string `json:"peer_versions,omitempty"`
+	// ExpectedFailure is set on a failed cell listed as a known defect of a peer (the suite's
+	// list of expected failures): the reason it is known. Such a cell does not fail the run.
+	ExpectedFailure string `json:"expected_failure,omitempty"`
 }
 
 // Run is one run of a suite: its peers, its cases and every cell.

@@ -160,6 +160,9 @@ func renderSummary(run Run) []byte {
 		p("### %s %s → %s: %s (%s)\n\n", c.Outcome.Symbol(), md(c.Client), md(c.Server),
 			md(c.Case), md(m.label(c.Case)))
 		p("%s after %.0f ms.", c.Outcome, c.DurationMS)
+		if c.ExpectedFailure != "" {
+			p(" Expected failure (a known defect of a peer): %s.", md(c.ExpectedFailure))
+		}
 		if c.Logs != "" {
 			p(" Logs: [%s](%s)", md(c.Logs), linkTarget(c.Logs, true))
 		}

@@ -278,6 +278,9 @@ func (m *Matrix) runCell(ctx SpecContext, k Case, client ClientPeer, server Serv
 		delete(rec.Metrics, "throughput_mbps")
 	}
 	rec.PeerVersions = map[string]string{cname: client.Version(), sname: server.Version()}
+	if isKnown && outcome == Failed {
+		rec.ExpectedFailure = known.Reason
+	}
 	AddReportEntry(cellEntry, rec, ReportEntryVisibilityNever)
 
 	switch {
