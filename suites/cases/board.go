@@ -111,7 +111,7 @@ func ResetRecovery() framework.Case {
 				return err
 			}
 			idBefore := c.Server.ID()
-			// One long stream (64 MiB through the board's 16 KiB windows) that the reset cuts
+			// One long stream (128 MiB through the board's 16 KiB windows) that the reset cuts
 			// short. One stream, so the board prints nothing until it ends and its console stays
 			// readable for the reset. A reset board sends no CONNECTION_CLOSE, so the client
 			// would notice only at its idle timeout: the case ends the dial itself.
@@ -124,7 +124,7 @@ func ResetRecovery() framework.Case {
 			defer cancelDial()
 			mark := c.ServerLog.Mark()
 			go func() {
-				res, err := c.Dial(dctx, framework.DialRequest{Ticket: c.Server.Ticket(), ALPN: EchoALPN, Size: 64 << 20, Count: 1, Timeout: 5 * time.Minute})
+				res, err := c.Dial(dctx, framework.DialRequest{Ticket: c.Server.Ticket(), ALPN: EchoALPN, Size: 128 << 20, Count: 1, Timeout: 5 * time.Minute})
 				done <- dialed{res, err}
 			}()
 			wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
@@ -151,7 +151,7 @@ func ResetRecovery() framework.Case {
 			}
 			c.Notef("the interrupted dial: ok=%v error=%q", d.res.OK, d.res.Error)
 			if d.res.OK {
-				return fmt.Errorf("the 64 MiB echo finished before the reset: it was not interrupted (a faster board needs a longer echo)")
+				return fmt.Errorf("the 128 MiB echo finished before the reset: it was not interrupted (a faster board needs a longer echo)")
 			}
 			if c.Server.ID() != idBefore {
 				return fmt.Errorf("the id changed across the reset: %s, then %s", idBefore, c.Server.ID())
