@@ -153,7 +153,7 @@ define SUITE_RUN
 	export IROHCONF_PROGRESS=/proc/$$$$/fd/2 $(2); \
 	$(GINKGO) -p --procs=$(or $(3),$(INTEROP_PROCS)) --output-interceptor-mode=none --silence-skips --no-color \
 	  $(if $(LABELS),--label-filter='$(LABELS)') ./suites/$(1); rc=$$?; \
-	echo "report: $$(readlink -f reports/latest)/index.html"; exit $$rc
+	echo "report: $$(readlink -f reports/latest)/index.html (every run: $(CURDIR)/reports/index.html)"; exit $$rc
 endef
 
 .PHONY: interop

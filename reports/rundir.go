@@ -119,7 +119,7 @@ func pointLatest(runDir string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("pointing %s at the run: %w", link, err)
 	}
-	return nil
+	return WriteRunsIndex(root)
 }
 
 // HostInfo describes this machine for Run.Host: OS, architecture, kernel, CPUs, Go version and
