@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/irohconf/irohconf/internal/repo"
+	"github.com/irohconf/irohconf/internal/syncio"
 	"io"
 	"os"
 	"path/filepath"
@@ -77,7 +78,7 @@ func New(ctx context.Context, v Version, opts Options) (*Upstream, error) {
 		opts.Log = io.Discard
 	}
 	// Lines come from several goroutines (log streams, testcontainers, commands).
-	opts.Log = &lockedWriter{w: opts.Log}
+	opts.Log = syncio.NewWriter(opts.Log)
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 30 * time.Second
 	}
@@ -419,16 +420,4 @@ func (u *Upstream) DecodeTickets(ctx context.Context, tickets []string) ([]Decod
 		}
 	}
 	return answers, nil
-}
-
-// lockedWriter serializes writes to a log.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/irohconf/irohconf/internal/syncio"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,23 +20,6 @@ import (
 	"github.com/irohconf/irohconf/hil/port"
 	"github.com/irohconf/irohconf/hil/profile"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // serialProfile is a profile for a scripted board on path.
 func serialProfile(t *testing.T, path, firmware, reset, extra string) *profile.Profile {
@@ -85,7 +68,7 @@ func ourBoard(t *testing.T, boots ...string) *scripted.Board {
 
 func TestBootOurFirmware(t *testing.T) {
 	sb := ourBoard(t, "irohconf-normal.log")
-	var log syncBuffer
+	var log syncio.Buffer
 	b := openBoard(t, serialProfile(t, sb.Path, "irohconf", "console", ""), &log)
 	if b.HasModemLines() {
 		t.Error("a pty reported modem lines")
@@ -246,7 +229,7 @@ func TestBootFailures(t *testing.T) {
 
 func TestGarbageBootsFine(t *testing.T) {
 	sb := ourBoard(t, "irohconf-normal.log", "garbage.log")
-	var log syncBuffer
+	var log syncio.Buffer
 	b := openBoard(t, serialProfile(t, sb.Path, "irohconf", "console", ""), &log)
 	info, err := b.Boot(within(t, 30*time.Second))
 	if err != nil {
@@ -323,7 +306,7 @@ func TestFlash(t *testing.T) {
 	if err := os.WriteFile(elf, []byte("\x7fELF"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var log syncBuffer
+	var log syncio.Buffer
 	b := openBoard(t, serialProfile(t, sb.Path, "irohconf", "console", "flash: {baud: 460800, args: [--chip, esp32s3]}\n"), &log)
 	ctx := within(t, 30*time.Second)
 

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
+	"github.com/irohconf/irohconf/internal/syncio"
 	"os"
 	"regexp"
 	"strings"
@@ -46,7 +47,7 @@ var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func TestVirtualBoard(t *testing.T) {
 	p := requireVirtualBoard(t, "")
-	var log syncBuffer
+	var log syncio.Buffer
 	b := openBoard(t, p, &log)
 	ctx := within(t, 60*time.Second)
 	if b.HasModemLines() {

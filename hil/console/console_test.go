@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/irohconf/irohconf/internal/syncio"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -40,23 +40,6 @@ func bootLog(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n"))
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestLineParsing(t *testing.T) {
@@ -112,7 +95,7 @@ func TestCrashClassification(t *testing.T) {
 }
 
 func TestExpectReturnsSubmatchesAndBefore(t *testing.T) {
-	var log syncBuffer
+	var log syncio.Buffer
 	c, w := feedConsole(t, Config{Log: &log})
 	go w.Write(bootLog(t, "irohconf-normal.log"))
 	ctx := within(t, 5*time.Second)
@@ -206,7 +189,7 @@ func TestExpectFailsOnCrashWithContext(t *testing.T) {
 }
 
 func TestGarbageIsKeptNotFatal(t *testing.T) {
-	var log syncBuffer
+	var log syncio.Buffer
 	c, w := feedConsole(t, Config{Log: &log})
 	go w.Write(bootLog(t, "garbage.log"))
 	ctx := within(t, 5*time.Second)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/irohconf/irohconf/internal/syncio"
 	"io"
 	"os"
 	"os/exec"
@@ -78,7 +79,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	if o.Stderr != nil {
 		stderr = io.MultiWriter(o.Stderr, st)
 	}
-	cmd.Stderr = &lockedWriter{w: stderr}
+	cmd.Stderr = syncio.NewWriter(stderr)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("virtual board: %w", err)
@@ -196,15 +197,4 @@ func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.b)
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

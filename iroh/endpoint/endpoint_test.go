@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"github.com/irohconf/irohconf/internal/syncio"
 	"os"
 	"path/filepath"
 
@@ -280,7 +281,7 @@ func TestSNIModes(t *testing.T) {
 }
 
 func TestKeyLog(t *testing.T) {
-	var srvLog, clLog syncBuffer
+	var srvLog, clLog syncio.Buffer
 	srv := listen(t, endpoint.Config{Handlers: (&echo.Server{}).Handlers(), KeyLog: &srvLog})
 	cl := listen(t, endpoint.Config{KeyLog: &clLog})
 	c := dial(t, cl, srv, echo.ALPN, endpoint.DialOptions{})
@@ -288,7 +289,7 @@ func TestKeyLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = c.Close(0, echo.CloseReason)
-	for name, log := range map[string]*syncBuffer{"server": &srvLog, "client": &clLog} {
+	for name, log := range map[string]*syncio.Buffer{"server": &srvLog, "client": &clLog} {
 		s := log.String()
 		for _, label := range []string{"CLIENT_HANDSHAKE_TRAFFIC_SECRET ", "SERVER_HANDSHAKE_TRAFFIC_SECRET ", "CLIENT_TRAFFIC_SECRET_0 ", "SERVER_TRAFFIC_SECRET_0 "} {
 			if !strings.Contains(s, label) {
@@ -505,22 +506,4 @@ func localTransportParameters(t *testing.T, path string) map[string]any {
 	}
 	t.Fatalf("%s has no local transport:parameters_set event", path)
 	return nil
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a key log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/irohconf/irohconf/internal/syncio"
 	"sync"
 
 	"github.com/irohconf/irohconf/containers"
@@ -22,8 +22,8 @@ type UpstreamPeer struct {
 
 	mu      sync.Mutex
 	client  *containers.Upstream
-	runtime string // docker, process, or process-fallback (no engine answered)
-	clientW switchWriter
+	runtime string        // docker, process, or process-fallback (no engine answered)
+	clientW syncio.Writer // the dialing Upstream's output, to the tap of the cell that dials
 }
 
 // NewUpstreamPeers returns one peer per version the upstream manifest declares.
@@ -134,8 +134,8 @@ func (p *UpstreamPeer) Dial(ctx context.Context, req framework.DialRequest, log 
 	if err != nil {
 		return framework.DialResult{}, err
 	}
-	p.clientW.set(log)
-	defer p.clientW.set(nil)
+	p.clientW.Set(log)
+	defer p.clientW.Set(nil)
 	opts := containers.DialOptions{
 		Ticket: req.Ticket, ALPN: req.ALPN, Size: req.Size, Count: req.Count, Streams: req.Streams,
 		Timeout: req.Timeout, Idle: req.Idle, Secret: req.Secret, KeyLog: req.KeyLog,
@@ -183,25 +183,4 @@ func convert(from, to any) error {
 		return err
 	}
 	return json.Unmarshal(b, to)
-}
-
-// switchWriter sends the dialing Upstream's output to the tap of the cell that dials.
-type switchWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *switchWriter) set(w io.Writer) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.w = w
-}
-
-func (s *switchWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.w == nil {
-		return len(p), nil
-	}
-	return s.w.Write(p)
 }
