@@ -117,6 +117,11 @@ struct TrustNothing {
     provider: Arc<CryptoProvider>,
 }
 
+/// What every check of [`TrustNothing`] answers.
+fn no_https() -> rustls::Error {
+    rustls::Error::General("this firmware makes no HTTPS connections".into())
+}
+
 impl ServerCertVerifier for TrustNothing {
     fn verify_server_cert(
         &self,
@@ -126,9 +131,7 @@ impl ServerCertVerifier for TrustNothing {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Err(rustls::Error::General(
-            "this firmware makes no HTTPS connections".into(),
-        ))
+        Err(no_https())
     }
 
     fn verify_tls12_signature(
@@ -137,9 +140,7 @@ impl ServerCertVerifier for TrustNothing {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General(
-            "this firmware makes no HTTPS connections".into(),
-        ))
+        Err(no_https())
     }
 
     fn verify_tls13_signature(
@@ -148,9 +149,7 @@ impl ServerCertVerifier for TrustNothing {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General(
-            "this firmware makes no HTTPS connections".into(),
-        ))
+        Err(no_https())
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
