@@ -59,7 +59,13 @@ func NewRunDir(root string, start time.Time) (string, error) {
 // logs/<client>__<server>/<case>. This is the value for Cell.Logs. Names are made safe for a
 // path (anything outside [A-Za-z0-9._+-] becomes _), so a name can never leave the folder.
 func CellLogPath(client, server, caseName string) string {
-	return path.Join(LogsDir, PathSegment(client)+"__"+PathSegment(server), PathSegment(caseName))
+	return path.Join(PairLogPath(client, server), PathSegment(caseName))
+}
+
+// PairLogPath is the folder of a (client, server) pair's cells, relative to the run folder:
+// logs/<client>__<server>. What lives as long as the pair (a server's key log) goes there.
+func PairLogPath(client, server string) string {
+	return path.Join(LogsDir, PathSegment(client)+"__"+PathSegment(server))
 }
 
 // CellLogDir creates a cell's log folder under runDir and returns its path on disk; put both

@@ -157,7 +157,7 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 			}
 			// The server lives as long as the pair: its key log goes in the pair's folder.
 			if opts.KeyLogDir == "" {
-				pairDir := filepath.Join(m.runDir, reports.LogsDir, reports.PathSegment(cname)+"__"+reports.PathSegment(sname))
+				pairDir := filepath.Join(m.runDir, filepath.FromSlash(reports.PairLogPath(cname, sname)))
 				if err := os.MkdirAll(pairDir, 0o755); err == nil {
 					opts.KeyLogDir = pairDir
 				}
