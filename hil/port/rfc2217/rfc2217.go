@@ -78,12 +78,12 @@ type Conn struct {
 	writeMu sync.Mutex // one telnet frame at a time
 	cmdMu   sync.Mutex // one command waiting for its answer at a time
 
-	mu        sync.Mutex
-	cond      *sync.Cond
-	data      bytes.Buffer // serial data read, not yet returned by Read
-	readErr   error        // why the reading ended
-	comPort   int          // 0 unknown, 1 accepted, -1 refused
-	answers   map[byte][]byte
+	mu      sync.Mutex
+	cond    *sync.Cond
+	data    bytes.Buffer // serial data read, not yet returned by Read
+	readErr error        // why the reading ended
+	comPort int          // 0 unknown, 1 accepted, -1 refused
+	answers map[byte][]byte
 }
 
 // Dial connects to addr (host:port), negotiates the options, and sets baud, 8N1 and no flow
