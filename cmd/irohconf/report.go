@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -22,6 +23,14 @@ func newReportCommand() *cobra.Command {
 	})
 	cmd.AddCommand(newReportMergeCommand(), newReportFlakyCommand())
 	return cmd
+}
+
+// defaultReportRoot is where the suites write runs: $IROHCONF_REPORTS, else reports/ here.
+func defaultReportRoot() string {
+	if r := os.Getenv("IROHCONF_REPORTS"); r != "" {
+		return r
+	}
+	return "reports"
 }
 
 func newReportMergeCommand() *cobra.Command {
@@ -66,7 +75,7 @@ func newReportMergeCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "the merged run's folder (new or empty); default: a new folder in ROOT/runs")
-	cmd.Flags().StringVar(&root, "root", "reports", "the reports folder that gets the merged run (runs/, latest, index.html)")
+	cmd.Flags().StringVar(&root, "root", defaultReportRoot(), "the reports folder that gets the merged run (runs/, latest, index.html)")
 	return cmd
 }
 
@@ -97,6 +106,6 @@ func newReportFlakyCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&root, "root", "reports", "the reports folder (holding runs/)")
+	cmd.Flags().StringVar(&root, "root", defaultReportRoot(), "the reports folder (holding runs/)")
 	return cmd
 }
