@@ -245,7 +245,7 @@ func TestShardsMergedEqualTheFullRun(t *testing.T) {
 	}
 }
 
-// A real run, when this checkout has one (reports/runs after `make interop` or `make hil-virtual`),
+// The newest real run, when this checkout has one (reports/runs after `make interop` or `make hil-virtual`),
 // split in two and three and merged back.
 func TestRealRunSplitAndMergedIsTheSame(t *testing.T) {
 	root, err := repo.Root()
@@ -259,7 +259,7 @@ func TestRealRunSplitAndMergedIsTheSame(t *testing.T) {
 		if run, err := reports.Load(dir); err == nil && run.Shard == nil && run.MergedFrom == nil && len(run.Cells) > 1 {
 			real = append(real, dir)
 		}
-		if len(real) == 3 {
+		if len(real) == 1 {
 			break
 		}
 	}
