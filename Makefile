@@ -179,9 +179,9 @@ interop: overlay build virtual-board upstream
 BOARD ?=
 , := ,
 .PHONY: hil hil-virtual
-hil: overlay
+hil: overlay build upstream
 	@test -n "$(PORT)$(BOARD)" || { echo "make hil: set PORT=/dev/ttyUSB0 or BOARD=<profile in fixtures/boards>" >&2; exit 2; }
 	@$(call SUITE_RUN,hil,IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)',1) # one port: one pair at a time
 
-hil-virtual: overlay virtual-board
+hil-virtual: overlay build virtual-board upstream
 	@$(call SUITE_RUN,hil,IROHCONF_BOARD=virtual$(,)virtual-example-firmware)
