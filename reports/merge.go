@@ -240,10 +240,22 @@ func MergeDirs(outDir string, dirs []string) (notes []string, err error) {
 	if err != nil {
 		return notes, err
 	}
-	if err := emptyOrNew(outDir); err != nil {
+	created, err := emptyOrNew(outDir)
+	if err != nil {
 		return notes, err
 	}
-	return writeMerged(outDir, dirs, runs, merged, notes)
+	notes, err = writeMerged(outDir, dirs, runs, merged, notes)
+	if err != nil {
+		// The folder was new or empty: whatever is in it now is this merge's half-written output.
+		entries, _ := os.ReadDir(outDir)
+		for _, e := range entries {
+			os.RemoveAll(filepath.Join(outDir, e.Name()))
+		}
+		if created {
+			os.Remove(outDir)
+		}
+	}
+	return notes, err
 }
 
 // MergeNew is MergeDirs into a new run folder under root (see NewRunDir), named by the merged
@@ -326,18 +338,19 @@ func labelled(name, label string) string {
 	return strings.TrimSuffix(name, ext) + "." + label + ext
 }
 
-func emptyOrNew(dir string) error {
+// emptyOrNew makes sure dir is an empty folder, creating it (created) when it does not exist.
+func emptyOrNew(dir string) (created bool, err error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return os.MkdirAll(dir, 0o755)
+		return true, os.MkdirAll(dir, 0o755)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(entries) > 0 {
-		return fmt.Errorf("%s is not empty: merge into a new folder", dir)
+		return false, fmt.Errorf("%s is not empty: merge into a new folder", dir)
 	}
-	return nil
+	return false, nil
 }
 
 // copyTree copies src into dst (a missing src is no error: a run may have kept no logs). A file

@@ -399,6 +399,17 @@ func TestMergeRunsOfSeveralBenchHosts(t *testing.T) {
 	if !bytes.Contains([]byte(got[reports.IndexFile]), []byte("ginkgo-report."+filepath.Base(a)+".json")) {
 		t.Errorf("index.html does not link the copied Ginkgo report")
 	}
+	// A merge that fails half-way (one input has a file where the other has a folder) leaves no
+	// half-written folder.
+	os.MkdirAll(filepath.Join(b, "logs", "odd"), 0o755)
+	mustWriteFile(t, filepath.Join(b, "logs", "odd", "x"), "a folder here")
+	mustWriteFile(t, filepath.Join(a, "logs", "odd"), "a file here")
+	if _, err := reports.MergeDirs(filepath.Join(tmp, "half"), []string{a, b}); err == nil {
+		t.Error("a merge with conflicting log paths succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "half")); !os.IsNotExist(err) {
+		t.Errorf("a failed merge left %s behind: %v", filepath.Join(tmp, "half"), err)
+	}
 	// Merging into a folder that is not empty is refused, and writes nothing there.
 	if _, err := reports.MergeDirs(a, []string{a, b}); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("MergeDirs into a run folder: %v", err)
