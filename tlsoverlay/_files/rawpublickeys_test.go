@@ -16,6 +16,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -546,6 +547,22 @@ func TestRawPublicKeysServerVerifyConnectionRefuses(t *testing.T) {
 		t.Fatalf("server: %v", serr)
 	}
 	wantRemoteAlert(t, "client", cerr, alertBadCertificate)
+}
+
+// The overlay's release check (irohconf_toolchain.go, generated next to this
+// file) lets this binary run and refuses a binary of any other release.
+func TestOverlayToolchainCheck(t *testing.T) {
+	if err := checkOverlayToolchain(runtime.Version()); err != nil {
+		t.Fatalf("this binary: %v", err)
+	}
+	if err := checkOverlayToolchain(overlayGoVersion + " X:nodwarf5"); err != nil {
+		t.Errorf("the same release with an experiment: %v", err)
+	}
+	for _, other := range []string{"go1.0.0", "devel go1.99-abcdef", overlayGoVersion + "rc1", ""} {
+		if err := checkOverlayToolchain(other); err == nil || !strings.Contains(err.Error(), "make overlay REGENERATE=1") {
+			t.Errorf("%q: err = %v, want a refusal", other, err)
+		}
+	}
 }
 
 // badSigner holds the right key but signs CertificateVerify wrongly: a peer
