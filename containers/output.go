@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"sync"
 
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // Stream names where a line came from.
@@ -168,3 +171,13 @@ func (o *output) waitFor(ctx context.Context, from int, match func(LogLine) bool
 }
 
 var errOutputEnded = fmt.Errorf("the peer's output ended")
+
+// stdoutOf is an output's stdout as the contract's waits read it.
+func stdoutOf(o *output) peercontract.Output { return stdoutLines{o} }
+
+type stdoutLines struct{ o *output }
+
+func (s stdoutLines) WaitLine(ctx context.Context, from int, re *regexp.Regexp) (string, int, error) {
+	l, next, err := s.o.waitFor(ctx, from, func(l LogLine) bool { return l.Stream == Stdout && re.MatchString(l.Text) })
+	return l.Text, next, err
+}
