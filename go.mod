@@ -8,6 +8,8 @@ require (
 	golang.org/x/net v0.60.0
 )
 
+require github.com/gopacket/gopacket v1.7.7 // indirect
+
 require (
 	dario.cat/mergo v1.0.2 // indirect
 	github.com/Azure/go-ansiterm v0.0.0-20261006220739-8c912ac31dd4 // indirect
