@@ -5,10 +5,9 @@ go 1.26.0
 require (
 	filippo.io/edwards25519 v1.2.0
 	github.com/google/go-cmp v0.7.0
+	github.com/gopacket/gopacket v1.7.7
 	golang.org/x/net v0.60.0
 )
-
-require github.com/gopacket/gopacket v1.7.7 // indirect
 
 require (
 	dario.cat/mergo v1.0.2 // indirect
