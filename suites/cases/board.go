@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/irohconf/irohconf/iroh/ticket"
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
 )
 
@@ -116,7 +117,7 @@ func ResetRecovery() framework.Case {
 			// readable for the reset. A reset board sends no CONNECTION_CLOSE, so the client
 			// would notice only at its idle timeout: the case ends the dial itself.
 			type dialed struct {
-				res framework.DialResult
+				res peercontract.Result
 				err error
 			}
 			done := make(chan dialed, 1)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
 )
 
@@ -45,7 +46,7 @@ func EchoSizes() []framework.Case {
 }
 
 // recordThroughput records the echo throughput: payload bytes over echo time, one way.
-func recordThroughput(c *framework.Cell, res framework.DialResult) {
+func recordThroughput(c *framework.Cell, res peercontract.Result) {
 	var total float64
 	for _, ms := range res.EchoMS {
 		total += ms

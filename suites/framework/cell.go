@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // Case is one entry of the catalogue: written once, run for every pair whose peers declare
@@ -79,7 +81,7 @@ func (c *Cell) KeyLogPath(name string) string {
 }
 
 // Dial runs one dial with the cell's client, logging the request and result.
-func (c *Cell) Dial(ctx context.Context, req DialRequest) (DialResult, error) {
+func (c *Cell) Dial(ctx context.Context, req DialRequest) (peercontract.Result, error) {
 	if req.KeyLog == "" {
 		req.KeyLog = c.KeyLogPath("client")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/irohconf/irohconf/hil/port"
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/reports"
 	"github.com/irohconf/irohconf/suites/framework"
 )
@@ -215,16 +216,16 @@ func (s *boardServer) Status(ctx context.Context) (framework.BoardStatus, error)
 
 // WaitConnection reads the board's console: "Accepted connection from <id>", then the bytes
 // it copied, then "Connection closed". The console names no ALPN and no close code.
-func (s *boardServer) WaitConnection(ctx context.Context, remoteID string) (framework.ConnEvent, error) {
+func (s *boardServer) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
 	accepted := boardlines.Accepted
 	if remoteID != "" {
 		accepted = regexp.MustCompile(`Accepted connection from ` + regexp.QuoteMeta(remoteID) + `\b`)
 	}
 	_, sm, next, err := s.tap.WaitFor(ctx, s.since, accepted)
 	if err != nil {
-		return framework.ConnEvent{}, err
+		return peercontract.Connection{}, err
 	}
-	ev := framework.ConnEvent{RemoteID: sm[1%len(sm)]}
+	ev := peercontract.Connection{RemoteID: sm[1%len(sm)]}
 	if remoteID != "" {
 		ev.RemoteID = remoteID
 	}
