@@ -62,6 +62,7 @@ test-unit: overlay lint-ci test-tls-std test-reports test-firmware virtual-board
 	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil -e /hil/ -e /reports)
 
 ## ---- CI files: .github/workflows/ checked by actionlint (a Go tool pinned in go.mod) ----------
+# actionlint checks `run:` scripts with shellcheck when it is installed (.ci/run installs it).
 .PHONY: lint-ci
 lint-ci:
 	$(GO_STOCK) tool actionlint
