@@ -17,8 +17,12 @@ type Case struct {
 	Name        string
 	Abbr        string
 	Description string
-	// Needs says whether the pair declares what the case needs; a non-nil error (made with
-	// NotDeclared) makes the cell unsupported without running it.
+	// ClientNeeds and ServerNeeds are the features the case needs of each side: a side that
+	// does not declare one makes the cell unsupported without running it, and the spec is
+	// labelled needs:<feature> for each.
+	ClientNeeds, ServerNeeds []Feature
+	// Needs, when set, checks what else the pair must declare (an ALPN, a payload size); a
+	// non-nil error (made with NotDeclared) makes the cell unsupported.
 	Needs func(client, server Manifest) error
 	// Run runs the case in one cell. Errors made with Testbed end the cell as error, others as
 	// failed.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,9 @@ const cellEntry = "irohconf-cell"
 // per case, labelled suite:, client:, server: and case: so any slice of the matrix runs with
 // --label-filter. Call it once, at the top level of a suite's test file.
 func (m *Matrix) Register() bool {
+	if err := m.Check(); err != nil {
+		panic(fmt.Sprintf("irohconf %s matrix: %v", m.Suite, err)) // nothing can run
+	}
 	SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		m.started = time.Now()
 		dir := os.Getenv("IROHCONF_RUN_DIR")
@@ -162,7 +166,7 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 					opts.KeyLogDir = pairDir
 				}
 			}
-			s, err := server.StartServer(ctx, opts, serverLog)
+			s, err := startServer(ctx, server, opts, serverLog)
 			if err != nil {
 				startErr = Testbed(fmt.Errorf("starting server %s: %w", sname, err))
 				return
@@ -176,7 +180,7 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 		}, NodeTimeout(5*time.Minute))
 
 		for _, k := range m.Cases {
-			It(k.Name, Label("case:"+k.Name), func(ctx SpecContext) {
+			It(k.Name, Label(k.labels()...), func(ctx SpecContext) {
 				m.runCell(ctx, k, client, server, srv, startErr, clientLog, serverLog)
 			}, SpecTimeout(k.timeout()+30*time.Second))
 		}
@@ -194,15 +198,36 @@ func (m *Matrix) anySupported(client ClientPeer, server ServerPeer) bool {
 
 func (k Case) needs(client, server Manifest) error {
 	if !client.HasRole(RoleClient) {
-		return NotDeclared("%s does not declare the client role", client.Name)
+		return NotDeclared(client.Name, "%s does not declare the client role", client.Name)
 	}
 	if !server.HasRole(RoleServer) {
-		return NotDeclared("%s does not declare the server role", server.Name)
+		return NotDeclared(server.Name, "%s does not declare the server role", server.Name)
+	}
+	for _, f := range k.ClientNeeds {
+		if !client.Has(f) {
+			return NotDeclared(client.Name, "client %s does not declare %s", client.Name, f)
+		}
+	}
+	for _, f := range k.ServerNeeds {
+		if !server.Has(f) {
+			return NotDeclared(server.Name, "server %s does not declare %s", server.Name, f)
+		}
 	}
 	if k.Needs == nil {
 		return nil
 	}
 	return k.Needs(client, server)
+}
+
+// labels are the spec's labels of the case: case:<name> and needs:<feature>.
+func (k Case) labels() []string {
+	labels := []string{"case:" + k.Name}
+	for _, f := range append(slices.Clone(k.ClientNeeds), k.ServerNeeds...) {
+		if l := "needs:" + string(f); !slices.Contains(labels, l) {
+			labels = append(labels, l)
+		}
+	}
+	return labels
 }
 
 func (k Case) timeout() time.Duration {
@@ -443,7 +468,7 @@ func (m *Matrix) declaredUnsupported(name string) []string {
 					continue
 				}
 				in++
-				if err := k.needs(cm, sm); err != nil && strings.Contains(err.Error(), name+" ") {
+				if blamed, ok := Blamed(k.needs(cm, sm)); ok && blamed == name {
 					ruledOut++
 				}
 			}
