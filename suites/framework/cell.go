@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -114,4 +115,44 @@ func (c *Cell) writeNotes(outcome Outcome, reason string) error {
 		fmt.Fprintf(f, "reason: %s\n", reason)
 	}
 	return f.Close()
+}
+func (k Case) needs(client, server Manifest) error {
+	if !client.HasRole(RoleClient) {
+		return NotDeclared(client.Name, "%s does not declare the client role", client.Name)
+	}
+	if !server.HasRole(RoleServer) {
+		return NotDeclared(server.Name, "%s does not declare the server role", server.Name)
+	}
+	for _, f := range k.ClientNeeds {
+		if !client.Has(f) {
+			return NotDeclared(client.Name, "client %s does not declare %s", client.Name, f)
+		}
+	}
+	for _, f := range k.ServerNeeds {
+		if !server.Has(f) {
+			return NotDeclared(server.Name, "server %s does not declare %s", server.Name, f)
+		}
+	}
+	if k.Needs == nil {
+		return nil
+	}
+	return k.Needs(client, server)
+}
+
+// labels are the spec's labels of the case: case:<name> and needs:<feature>.
+func (k Case) labels() []string {
+	labels := []string{"case:" + k.Name}
+	for _, f := range append(slices.Clone(k.ClientNeeds), k.ServerNeeds...) {
+		if l := "needs:" + string(f); !slices.Contains(labels, l) {
+			labels = append(labels, l)
+		}
+	}
+	return labels
+}
+
+func (k Case) timeout() time.Duration {
+	if k.Timeout > 0 {
+		return k.Timeout
+	}
+	return 30 * time.Second
 }

@@ -22,7 +22,7 @@ func (p *fakePeer) Runtime() string                   { return "in-process" }
 func (p *fakePeer) Prepare(ctx context.Context) error { return p.prepErr }
 
 func fakeManifest(name string, roles []Role, features ...Feature) Manifest {
-	return Manifest{Name: name, Kind: "fake", Roles: roles, ALPNs: []string{"echo/0"}, Features: features}
+	return Manifest{Name: name, Kind: "go", Roles: roles, ALPNs: []string{"echo/0"}, Features: features}
 }
 
 type fakeClient struct {
