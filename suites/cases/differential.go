@@ -26,16 +26,10 @@ func TicketDifferential() framework.Case {
 	return framework.Case{
 		Name: "ticket-differential", Abbr: "TD",
 		Description: fmt.Sprintf("the two peers' ticket decoders agree on accept/reject and content over the corpus plus %d mutations", Mutations),
-		Needs: func(client, server framework.Manifest) error {
-			for _, m := range []framework.Manifest{client, server} {
-				if !m.Has(framework.FeatureTicketDecoder) {
-					return framework.NotDeclared("%s does not declare %s", m.Name, framework.FeatureTicketDecoder)
-				}
-			}
-			return nil
-		},
-		Timeout: 60 * time.Second,
-		Run:     runDifferential,
+		ClientNeeds: []framework.Feature{framework.FeatureTicketDecoder},
+		ServerNeeds: []framework.Feature{framework.FeatureTicketDecoder},
+		Timeout:     60 * time.Second,
+		Run:         runDifferential,
 	}
 }
 

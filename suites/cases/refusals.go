@@ -24,8 +24,9 @@ type refusal struct {
 func refusalCase(r refusal) framework.Case {
 	return framework.Case{
 		Name: r.name, Abbr: r.abbr, Description: r.description,
-		Needs:   clientHas(framework.FeatureMisbehavingClient),
-		Timeout: 20 * time.Second,
+		ClientNeeds: []framework.Feature{framework.FeatureMisbehavingClient},
+		Needs:       servesEcho,
+		Timeout:     20 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			mc, ok := c.Client.(framework.MisbehavingClient)
 			if !ok {

@@ -16,8 +16,9 @@ func variantDial[T any](name, abbr, description string, feature framework.Featur
 	dial func(ctx context.Context, client T, req framework.DialRequest, log *framework.Tap) (peercontract.Result, error)) framework.Case {
 	return framework.Case{
 		Name: name, Abbr: abbr, Description: description,
-		Needs:   clientHas(feature),
-		Timeout: 20 * time.Second,
+		ClientNeeds: []framework.Feature{feature},
+		Needs:       servesEcho,
+		Timeout:     20 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			client, ok := c.Client.(T)
 			if !ok {

@@ -117,8 +117,17 @@ func (p *BoardPeer) Prepare(ctx context.Context) error {
 	return nil
 }
 
-// StartServer opens the board and boots it (a reset, so the whole boot log is read).
-func (p *BoardPeer) StartServer(ctx context.Context, _ framework.ServerOptions, log *framework.Tap) (framework.Server, error) {
+// StartServer starts the board (StartBoard).
+func (p *BoardPeer) StartServer(ctx context.Context, opts framework.ServerOptions, log *framework.Tap) (framework.Server, error) {
+	b, err := p.StartBoard(ctx, opts, log)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// StartBoard opens the board and boots it (a reset, so the whole boot log is read).
+func (p *BoardPeer) StartBoard(ctx context.Context, _ framework.ServerOptions, log *framework.Tap) (framework.Board, error) {
 	log.LinesAreStamped() // the console writes its own timestamped serial log
 	b, err := board.Open(ctx, p.profile, log)
 	if err != nil {

@@ -145,7 +145,7 @@ func (p *UpstreamPeer) Dial(ctx context.Context, req framework.DialRequest, log 
 	switch res.ExitCode {
 	case 0, 1:
 	case 127:
-		return peercontract.Result{}, framework.NotDeclared("%s answered 127 (unsupported): %s", p.manifest.Name, res.Stderr)
+		return peercontract.Result{}, framework.NotDeclared(p.manifest.Name, "%s answered 127 (unsupported): %s", p.manifest.Name, res.Stderr)
 	default:
 		return peercontract.Result{}, fmt.Errorf("%s dial exited %d: %s", p.manifest.Name, res.ExitCode, res.Stderr)
 	}
