@@ -43,6 +43,11 @@ type Cell struct {
 	// ServerPeer is the server's peer (for its manifest).
 	ServerPeer ServerPeer
 
+	// wire is the cell's relay and capture (wire.go); announced is the server as it announced
+	// itself, before the relay took its place in Server.
+	wire      *cellWire
+	announced Server
+
 	mu      sync.Mutex
 	metrics map[string]float64
 	notes   []string

@@ -33,6 +33,7 @@ func cellRecord(k Case, client ClientPeer, server ServerPeer, cell *Cell, v verd
 		delete(rec.Metrics, "throughput_mbps")
 	}
 	rec.PeerVersions = map[string]string{cname: client.Version(), sname: server.Version()}
+	rec.Evidence = cell.evidence(rec.Logs)
 	return rec
 }
 
@@ -57,6 +58,10 @@ func (m *Matrix) writeReport(r Report) {
 		if c, ok := cellFromSpec(sr); ok {
 			run.Cells = append(run.Cells, c)
 		}
+	}
+	if len(run.Cells) == 0 && !r.SuiteSucceeded {
+		progress(fmt.Sprintf("irohconf %s: no cell ran (%s): no report written", m.Suite, strings.Join(r.SpecialSuiteFailureReasons, "; ")))
+		return
 	}
 	if err := reporters.GenerateJSONReport(r, filepath.Join(dir, "ginkgo-report.json")); err != nil {
 		fmt.Fprintf(os.Stderr, "irohconf: writing Ginkgo's JSON report: %v\n", err)

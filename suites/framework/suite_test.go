@@ -51,6 +51,10 @@ func runFakeSuite() int {
 		},
 		ReportRoot: os.Getenv("IROHCONF_RUN_DIR"),
 	}
+	if os.Getenv(fakeSuiteEnv) == wireSuite {
+		m.Clients, m.Servers, m.Cases = []ClientPeer{newDialingClient("go-cl")}, []ServerPeer{newEchoServer("echo-sv")}, wireCases()
+		m.Expected = nil
+	}
 	m.Register()
 	t := &suiteT{}
 	RunSpecs(t, "irohconf framework on fake peers")
@@ -90,14 +94,25 @@ func fakeCases() []Case {
 // whether the run passed.
 func runSuite(t *testing.T, filter string) (reports.Run, bool) {
 	t.Helper()
+	run, _, passed := runSuiteIn(t, "1", filter)
+	return run, passed
+}
+
+// runSuiteIn runs one of the fake suites (fakeSuiteEnv's value: "1" the fake peers, wireSuite
+// the peers with real traffic) and also returns the run's folder.
+func runSuiteIn(t *testing.T, suite, filter string) (reports.Run, string, bool) {
+	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-ginkgo.label-filter="+filter, "-ginkgo.no-color")
-	cmd.Env = append(os.Environ(), fakeSuiteEnv+"=1", "IROHCONF_RUN_DIR="+dir,
+	cmd.Env = append(os.Environ(), fakeSuiteEnv+"="+suite, "IROHCONF_RUN_DIR="+dir,
 		"IROHCONF_PROGRESS="+filepath.Join(dir, "progress"))
 	if err := os.WriteFile(filepath.Join(dir, "progress"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err := cmd.CombinedOutput()
+	if testing.Verbose() {
+		t.Logf("the fake suite's output:\n%s", out)
+	}
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		t.Fatalf("running the fake suite: %v", err)
@@ -106,7 +121,7 @@ func runSuite(t *testing.T, filter string) (reports.Run, bool) {
 	if lerr != nil {
 		t.Fatalf("the fake suite wrote no report: %v\n%s", lerr, out)
 	}
-	return run, err == nil
+	return run, dir, err == nil
 }
 
 func cellOf(t *testing.T, run reports.Run, server, kase string) reports.Cell {
