@@ -91,7 +91,7 @@ func startWire(dir string, srv Server, path WirePath, serverKeyLog string) (*cel
 	}
 	w := &cellWire{dir: dir, serverKeyLog: serverKeyLog, relay: r, capture: f}
 	rs := &relayedServer{Server: srv, ticket: ticket.New(id, ticket.Addr{Kind: ticket.KindIP, IP: r.Addr()}).String(),
-		addrs: []string{r.Addr().String()}}
+		addrs: []string{r.Addr().String()}, target: target}
 	if b, ok := srv.(Board); ok {
 		return w, &relayedBoard{Board: b, relayedServer: rs}, nil
 	}
@@ -227,6 +227,7 @@ type relayedServer struct {
 	Server
 	ticket string
 	addrs  []string
+	target netip.AddrPort
 }
 
 func (s *relayedServer) Ticket() string  { return s.ticket }
@@ -302,4 +303,18 @@ func (c *Cell) evidence(logs string) *reports.Evidence {
 		Capture: path.Join(logs, CaptureFile), Wire: path.Join(logs, dissect.JSONFile),
 		FrameLog: path.Join(logs, dissect.FrameLogFile), KeyLog: path.Join(logs, KeyLogFile),
 	}
+}
+
+// Reset resets the board; the cell's relay keeps forwarding to the address it started with, so
+// a board that comes back elsewhere ends the cell as a test bed error rather than as a dial the
+// board never saw.
+func (b *relayedBoard) Reset(ctx context.Context) (time.Duration, error) {
+	took, err := b.Board.Reset(ctx)
+	if err != nil {
+		return took, err
+	}
+	if now, terr := relayTarget(b.Board.Addrs()); terr == nil && now != b.target {
+		return took, Testbed(fmt.Errorf("the board came back at %s after the reset, not at %s where the cell's relay forwards; the relay cannot follow a board that changes its address", now, b.target))
+	}
+	return took, nil
 }
