@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,7 +23,7 @@ func Handshake() framework.Case {
 			if err != nil {
 				return err
 			}
-			return checkServerSaw(ctx, c, res)
+			return errors.Join(checkServerSaw(ctx, c, res), checkEchoWire(ctx, c, EchoALPN, res.EndpointID))
 		},
 	}
 }

@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
+	"github.com/irohconf/irohconf/wire/dissect"
 )
 
 // refusalBound is how long a refusal may take: a refusal that only ends by timing out hangs.
@@ -19,6 +21,8 @@ type refusal struct {
 	how                     framework.Misbehaviour
 	// codes are the QUIC error codes iroh uses for this refusal (any one of them).
 	codes []peercontract.Code
+	// by is the side that must refuse: its CONNECTION_CLOSE is the first on the wire.
+	by dissect.Side
 }
 
 func refusalCase(r refusal) framework.Case {
@@ -42,19 +46,21 @@ func refusalCase(r refusal) framework.Case {
 			}
 			c.Notef("result: ok=%v error=%q code=%s after %s", res.OK, res.Error, peercontract.CodeOf(res.ErrorCode), took)
 			c.Record("refusal_ms", float64(took.Microseconds())/1000)
+			// What the wire shows is checked whatever the client says.
+			wireErr := checkRefusalWire(ctx, c, r.by, r.codes)
 			if res.OK {
-				return fmt.Errorf("the connection was accepted and echoed; want a refusal (%s)", r.how)
+				return errors.Join(fmt.Errorf("the connection was accepted and echoed; want a refusal (%s)", r.how), wireErr)
 			}
 			if res.ErrorCode == nil {
-				return fmt.Errorf("refused without a QUIC error code after %s (%s); want one of %s", took.Round(time.Millisecond), res.Error, codes(r.codes))
+				return errors.Join(fmt.Errorf("refused without a QUIC error code after %s (%s); want one of %s", took.Round(time.Millisecond), res.Error, codes(r.codes)), wireErr)
 			}
 			if got := peercontract.Code(*res.ErrorCode); !slices.Contains(r.codes, got) {
-				return fmt.Errorf("refused with error code %s (%s); iroh uses %s", got, res.Error, codes(r.codes))
+				return errors.Join(fmt.Errorf("refused with error code %s (%s); iroh uses %s", got, res.Error, codes(r.codes)), wireErr)
 			}
 			if took > refusalBound {
-				return fmt.Errorf("the refusal took %s, more than %s", took.Round(time.Millisecond), refusalBound)
+				return errors.Join(fmt.Errorf("the refusal took %s, more than %s", took.Round(time.Millisecond), refusalBound), wireErr)
 			}
-			return nil
+			return wireErr
 		},
 	}
 }
@@ -65,6 +71,7 @@ func RefuseWrongID() framework.Case {
 		name: "refuse-wrong-id", abbr: "RW", how: framework.MisbehaveWrongID,
 		description: "a client that expects another endpoint id refuses the server's key (bad_certificate)",
 		codes:       []peercontract.Code{peercontract.BadCertificate},
+		by:          dissect.Client,
 	})
 }
 
@@ -74,6 +81,7 @@ func RefuseUnservedALPN() framework.Case {
 		name: "refuse-alpn", abbr: "RA", how: framework.MisbehaveUnknownALPN,
 		description: "an ALPN the server does not serve is refused with " + peercontract.NoApplicationProtocol.String(),
 		codes:       []peercontract.Code{peercontract.NoApplicationProtocol},
+		by:          dissect.Server,
 	})
 }
 
@@ -84,6 +92,7 @@ func RefuseUnservedALPNLargeHello() framework.Case {
 		name: "refuse-alpn-large-hello", abbr: "RA2", how: framework.MisbehaveUnknownALPNLargeHello,
 		description: "an unserved ALPN in a ClientHello spanning two Initial packets is refused with " + peercontract.NoApplicationProtocol.String() + ", not left to time out",
 		codes:       []peercontract.Code{peercontract.NoApplicationProtocol},
+		by:          dissect.Server,
 	})
 }
 
@@ -93,6 +102,7 @@ func RefusePlainX509() framework.Case {
 		name: "refuse-x509", abbr: "RX", how: framework.MisbehavePlainX509,
 		description: "a client with plain X.509 TLS (no raw public keys) is refused with " + peercontract.HandshakeFailure.String(),
 		codes:       []peercontract.Code{peercontract.HandshakeFailure},
+		by:          dissect.Server,
 	})
 }
 
@@ -102,6 +112,7 @@ func RefuseNoClientKey() framework.Case {
 		name: "refuse-no-client-key", abbr: "RK", how: framework.MisbehaveNoClientKey,
 		description: "a client that sends no key of its own is refused with " + peercontract.CertificateRequired.String(),
 		codes:       []peercontract.Code{peercontract.CertificateRequired},
+		by:          dissect.Server,
 	})
 }
 

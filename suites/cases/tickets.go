@@ -51,8 +51,11 @@ func TicketDials() framework.Case {
 					return fmt.Errorf("ticket addresses %v do not include the listening address %s", addrs, a)
 				}
 			}
-			_, err = echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 13, Count: 1})
-			return err
+			res, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 13, Count: 1})
+			if err != nil {
+				return err
+			}
+			return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
 		},
 	}
 }

@@ -50,7 +50,7 @@ type WirePath struct {
 // (the last ACKs, a close), and quiet is how long no datagram must arrive to call the path idle.
 const (
 	settle = time.Second
-	quiet  = 100 * time.Millisecond
+	quiet  = 50 * time.Millisecond
 )
 
 // dissectTimeout bounds one dissection (tshark takes well under a second for a cell).
@@ -62,6 +62,7 @@ type cellWire struct {
 	serverKeyLog string
 	relay        *relay.Relay
 	capture      *os.File
+	notef        func(format string, args ...any)
 
 	once   sync.Once
 	frames int
@@ -71,7 +72,7 @@ type cellWire struct {
 
 // startWire starts the cell's relay in front of srv and returns the server as the case sees it:
 // its ticket and addresses are the relay's.
-func startWire(dir string, srv Server, path WirePath, serverKeyLog string) (*cellWire, Server, error) {
+func startWire(dir string, srv Server, path WirePath, serverKeyLog string, notef func(string, ...any)) (*cellWire, Server, error) {
 	target, err := relayTarget(srv.Addrs())
 	if err != nil {
 		return nil, nil, err
@@ -89,9 +90,9 @@ func startWire(dir string, srv Server, path WirePath, serverKeyLog string) (*cel
 		f.Close()
 		return nil, nil, err
 	}
-	w := &cellWire{dir: dir, serverKeyLog: serverKeyLog, relay: r, capture: f}
+	w := &cellWire{dir: dir, serverKeyLog: serverKeyLog, relay: r, capture: f, notef: notef}
 	rs := &relayedServer{Server: srv, ticket: ticket.New(id, ticket.Addr{Kind: ticket.KindIP, IP: r.Addr()}).String(),
-		addrs: []string{r.Addr().String()}, target: target}
+		addrs: []string{r.Addr().String()}, w: w}
 	if b, ok := srv.(Board); ok {
 		return w, &relayedBoard{Board: b, relayedServer: rs}, nil
 	}
@@ -143,6 +144,7 @@ func (w *cellWire) close(ctx context.Context) (*dissect.Wire, error) {
 		return nil, Testbed(err)
 	}
 	capturePath := filepath.Join(w.dir, CaptureFile)
+	start := time.Now()
 	var (
 		res *dissect.Result
 		err error
@@ -160,6 +162,7 @@ func (w *cellWire) close(ctx context.Context) (*dissect.Wire, error) {
 	if err != nil {
 		return nil, Testbed(fmt.Errorf("dissecting the cell's capture: %w", err))
 	}
+	w.notef("wire: %d datagrams through the relay, dissected in %s (%s, %s)", w.frames, time.Since(start).Round(time.Millisecond), dissect.JSONFile, dissect.FrameLogFile)
 	return res.Wire, nil
 }
 
@@ -225,9 +228,9 @@ func (c *Cell) Announced() Server {
 // relayedServer is a server whose ticket and addresses are its relay's.
 type relayedServer struct {
 	Server
+	w      *cellWire
 	ticket string
 	addrs  []string
-	target netip.AddrPort
 }
 
 func (s *relayedServer) Ticket() string  { return s.ticket }
@@ -258,7 +261,7 @@ func (m *Matrix) startCellWire(cell *Cell, k Case) error {
 		path = m.WirePath(k, cell.ClientManifest(), cell.ServerManifest())
 	}
 	pairDir := filepath.Dir(cell.LogDir)
-	w, relayed, err := startWire(cell.LogDir, cell.Server, path, filepath.Join(pairDir, ServerKeyLogFile))
+	w, relayed, err := startWire(cell.LogDir, cell.Server, path, filepath.Join(pairDir, ServerKeyLogFile), cell.Notef)
 	if err != nil {
 		return Testbed(fmt.Errorf("starting the cell's relay: %w", err))
 	}
@@ -305,16 +308,36 @@ func (c *Cell) evidence(logs string) *reports.Evidence {
 	}
 }
 
-// Reset resets the board; the cell's relay keeps forwarding to the address it started with, so
-// a board that comes back elsewhere ends the cell as a test bed error rather than as a dial the
-// board never saw.
+// Reset resets the board. A board that comes back at another address (a new port) gets the
+// cell's relay forwarding there, so the case's ticket still reaches it.
 func (b *relayedBoard) Reset(ctx context.Context) (time.Duration, error) {
 	took, err := b.Board.Reset(ctx)
 	if err != nil {
 		return took, err
 	}
-	if now, terr := relayTarget(b.Board.Addrs()); terr == nil && now != b.target {
-		return took, Testbed(fmt.Errorf("the board came back at %s after the reset, not at %s where the cell's relay forwards; the relay cannot follow a board that changes its address", now, b.target))
+	now, err := relayTarget(b.Board.Addrs())
+	if err != nil {
+		return took, Testbed(fmt.Errorf("after the reset: %w", err))
+	}
+	if was := b.w.relay.Target(); now != was {
+		if err := b.w.relay.Retarget(now); err != nil {
+			return took, Testbed(fmt.Errorf("the board came back at %s after the reset; moving the cell's relay there: %w", now, err))
+		}
+		b.w.notef("the board came back at %s after the reset (was %s): the relay forwards there now; the capture keeps naming the first address", now, was)
 	}
 	return took, nil
+}
+
+// dialKeyLog is the key log path of one dial: keylog-client.txt, then keylog-client-2.txt and
+// on. A client truncates the file it is given, and the capture of a cell of several dials needs
+// every connection's secrets.
+func (c *Cell) dialKeyLog() string {
+	c.mu.Lock()
+	c.keyLogs++
+	n := c.keyLogs
+	c.mu.Unlock()
+	if n == 1 {
+		return c.KeyLogPath("client")
+	}
+	return c.KeyLogPath(fmt.Sprintf("client-%d", n))
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -131,11 +129,7 @@ func (p *BoardPeer) StartServer(ctx context.Context, opts framework.ServerOption
 // StartBoard opens the board and boots it (a reset, so the whole boot log is read).
 func (p *BoardPeer) StartBoard(ctx context.Context, _ framework.ServerOptions, log *framework.Tap) (framework.Board, error) {
 	log.LinesAreStamped() // the console writes its own timestamped serial log
-	prof, err := fixedPort(p.profile)
-	if err != nil {
-		return nil, err
-	}
-	b, err := board.Open(ctx, prof, log)
+	b, err := board.Open(ctx, p.profile, log)
 	if err != nil {
 		return nil, err
 	}
@@ -277,29 +271,4 @@ func LoadBoardProfile(nameOrPath string) (*profile.Profile, error) {
 		path = filepath.Join(RepoRoot(), "fixtures", "boards", nameOrPath+".yaml")
 	}
 	return profile.Load(path)
-}
-
-// fixedPort gives a virtual board that binds port 0 a free port of its own for this start: an
-// in-process reset then binds the same address again, as the cell's relay in front of it
-// expects (a board's address is its network's business, not the relay's).
-func fixedPort(p *profile.Profile) (*profile.Profile, error) {
-	if p.Kind != profile.Virtual || p.VirtualBoard == nil {
-		return p, nil
-	}
-	bind, err := netip.ParseAddrPort(p.VirtualBoard.Bind)
-	if err != nil || bind.Port() != 0 {
-		return p, nil // the board reports a bad address itself; a fixed port stays
-	}
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(bind))
-	if err != nil {
-		return nil, fmt.Errorf("a port for the virtual board on %s: %w", bind.Addr(), err)
-	}
-	port := c.LocalAddr().(*net.UDPAddr).Port
-	if err := c.Close(); err != nil {
-		return nil, err
-	}
-	cp, vb := *p, *p.VirtualBoard
-	vb.Bind = netip.AddrPortFrom(bind.Addr(), uint16(port)).String()
-	cp.VirtualBoard = &vb
-	return &cp, nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 )
 
 // ErrNoTshark is returned when tshark is not installed.
@@ -25,18 +26,27 @@ func tsharkPath() (string, error) {
 	return p, nil
 }
 
+// versions caches `tshark --version` by tshark's path: starting tshark costs as much as a
+// small dissection, and every Dissect names the version.
+var versions sync.Map
+
 // TsharkVersion is the first line of `tshark --version`.
 func TsharkVersion(ctx context.Context) (string, error) {
 	p, err := tsharkPath()
 	if err != nil {
 		return "", err
 	}
+	if v, ok := versions.Load(p); ok {
+		return v.(string), nil
+	}
 	out, err := exec.CommandContext(ctx, p, "--version").Output()
 	if err != nil {
 		return "", fmt.Errorf("dissect: tshark --version: %w", err)
 	}
 	line, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimSpace(line), nil
+	line = strings.TrimSpace(line)
+	versions.Store(p, line)
+	return line, nil
 }
 
 // mergeKeyLogs writes every key log into one file for tshark; the caller removes it. Missing
