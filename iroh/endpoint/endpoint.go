@@ -137,9 +137,9 @@ func Listen(ctx context.Context, cfg Config) (*Endpoint, error) {
 	}
 	e := &Endpoint{
 		identity: rpk.NewIdentity(secret),
-		cfg:    cfg,
-		udp:    udp,
-		conns:  map[*Conn]struct{}{},
+		cfg:      cfg,
+		udp:      udp,
+		conns:    map[*Conn]struct{}{},
 		quicConf: &quic.Config{
 			Versions:             []quic.Version{quic.Version1},
 			HandshakeIdleTimeout: cfg.HandshakeTimeout,
