@@ -162,11 +162,15 @@ func Echo(ctx context.Context, c *endpoint.Conn, payload []byte) (time.Duration,
 }
 
 // readAll reads to the end of the stream, refusing more than want+1 bytes so a runaway peer
-// cannot fill memory.
+// cannot fill memory. It reads into one buffer of want+1 bytes: a bytes.Buffer of want bytes
+// grows (a second allocation of twice the size, and a copy) when it is nearly full.
 func readAll(r io.Reader, want int) ([]byte, error) {
-	buf := bytes.NewBuffer(make([]byte, 0, want))
-	_, err := io.Copy(buf, io.LimitReader(r, int64(want)+1))
-	return buf.Bytes(), err
+	buf := make([]byte, want+1)
+	n, err := io.ReadFull(r, buf)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = nil // the stream ended, at want bytes or short of them (compare says which)
+	}
+	return buf[:n], err
 }
 
 func compare(want, got []byte) error {
