@@ -33,9 +33,12 @@ help:
 	@echo "make bench                 benchmarks: Go peer handshake and echo throughput (Go to Go, loopback)"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
+# It refuses a Go release the patch was not tested with (IROHCONF_OVERLAY_ALLOW_UNTESTED=1 overrides)
+# and an overlay made from another toolchain (a changed Go release or GOROOT file): after a Go
+# update run `make overlay REGENERATE=1`, then `make test-tls-std`.
 .PHONY: overlay
 overlay:
-	@$(GO_STOCK) run ./tlsoverlay -out $(OVERLAY_DIR)
+	@$(GO_STOCK) run ./tlsoverlay -out $(OVERLAY_DIR) $(if $(REGENERATE),-regenerate)
 
 # Go's own crypto/tls tests, plus the patch's (rawpublickeys_test.go, added by the overlay), on the
 # patched package: the patch must not change standard behaviour.
