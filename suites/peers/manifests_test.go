@@ -25,8 +25,14 @@ func TestManifestsAndSets(t *testing.T) {
 	if _, err := NewMatrix("interop", set, nil); err != nil {
 		t.Fatalf("the interop matrix does not build: %v", err)
 	}
-	if _, err := HilSet("", ""); err == nil {
+	if _, err := HilSet("", "", ""); err == nil {
 		t.Fatal("a hil set without a board was accepted")
+	}
+	if _, err := HilSet("virtual", "", "profile"); err == nil {
+		t.Fatal("a virtual board was accepted for flashing")
+	}
+	if _, err := HilSet("virtual", "", ""); err != nil {
+		t.Fatalf("the virtual hil set: %v", err)
 	}
 }
 
