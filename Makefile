@@ -17,6 +17,8 @@ GINKGO   := go run github.com/onsi/ginkgo/v2/ginkgo
 .PHONY: help
 help:
 	@echo "make test                  unit tests (Go, Rust), then the suites on this machine"
+	@echo "make test-unit             everything but the suites (what CI runs before the suites' shards)"
+	@echo "make lint-ci               actionlint on .github/workflows/"
 	@echo "make overlay               generate the crypto/tls overlay into build/tls-overlay"
 	@echo "make test-tls-std          go test -short crypto/tls under the overlay (Go's tests and the patch's)"
 	@echo "make test-firmware         the firmware workspace tests (crypto provider KATs, app, virtual board)"
@@ -48,13 +50,21 @@ test-tls-std: overlay
 	go test -short -count=1 crypto/tls
 
 ## ---- tests ----------------------------------------------------------------------
-.PHONY: test
-test: overlay test-tls-std test-reports test-firmware virtual-board test-hil-driver upstream
-	go vet ./...
-	@# hil/ and reports/ ran in their own targets above; the suites run below.
-	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil -e /hil/ -e /reports)
+.PHONY: test test-unit
+test: test-unit
 	$(MAKE) interop
 	$(MAKE) hil-virtual
+
+# Everything but the suites (a CI job of its own before the suites' shards).
+test-unit: overlay lint-ci test-tls-std test-reports test-firmware virtual-board test-hil-driver upstream
+	go vet ./...
+	@# hil/ and reports/ ran in their own targets above; the suites run in `make test`.
+	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil -e /hil/ -e /reports)
+
+## ---- CI files: .github/workflows/ checked by actionlint (a Go tool pinned in go.mod) ----------
+.PHONY: lint-ci
+lint-ci:
+	$(GO_STOCK) tool actionlint
 
 ## ---- the Go peer: iroh/endpoint, iroh/echo, iroh/contract, irohconf serve and dial --------
 # Its tests run in `go test ./...` above. Benchmarks: handshake time and echo throughput, Go to Go

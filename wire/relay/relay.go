@@ -1,0 +1,391 @@
+package relay
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/irohconf/irohconf/wire/capture"
+	"github.com/irohconf/irohconf/wire/faults"
+)
+
+// Config describes a relay.
+type Config struct {
+	// Listen is where clients send; the zero value means 127.0.0.1 on a free port.
+	Listen netip.AddrPort
+	// Target is the server.
+	Target netip.AddrPort
+	// Capture receives the pcapng capture of both directions when set. The relay flushes it on
+	// Close but does not close it.
+	Capture io.Writer
+	// Profile is the fault profile (the zero value forwards everything); Seed drives its random
+	// decisions.
+	Profile faults.Profile
+	Seed    uint64
+	// MaxClients bounds the client addresses served at once (each costs a socket and a
+	// goroutine); zero means DefaultMaxClients. Datagrams of further clients are dropped.
+	MaxClients int
+}
+
+// DefaultMaxClients is how many client addresses a relay serves unless told otherwise.
+const DefaultMaxClients = 64
+
+// closeWait bounds how long Close waits for the relay's goroutines to end.
+const closeWait = 5 * time.Second
+
+// maxDatagram is the largest UDP payload read; QUIC datagrams are far smaller.
+const maxDatagram = 64 << 10
+
+// Record is what the relay did with one datagram. Records are numbered from 1 in arrival order,
+// like the frames of the capture: record N is frame N.
+type Record struct {
+	N    int
+	Time time.Time
+	Dir  faults.Direction
+	// Client is the client's address as the relay sees it (the source of its datagrams).
+	Client netip.AddrPort
+	// Src and Dst are the datagram's addresses as the server sees the path, as in the capture.
+	Src, Dst netip.AddrPort
+	Size     int
+	Decision faults.Decision
+}
+
+// String is one line for a frame log.
+func (r Record) String() string {
+	return fmt.Sprintf("%d %s %s %s -> %s %dB %s", r.N, r.Time.Format("15:04:05.000000"), r.Dir, r.Src, r.Dst, r.Size, r.Decision)
+}
+
+// Relay forwards datagrams between clients and one server. Close it when done.
+type Relay struct {
+	cfg    Config
+	listen *net.UDPConn
+	addr   netip.AddrPort
+	inj    *faults.Injector
+	sched  *scheduler
+	cap    *captureQueue // nil without a capture
+
+	readers sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	sessions map[netip.AddrPort]*session
+	records  []Record
+	errs     []error // what went wrong inside; Close returns them
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// session is one client address and the upstream sockets that speak for it towards the server.
+type session struct {
+	client netip.AddrPort
+	up     *upstream   // current
+	stale  []*upstream // replaced by a rebinding; what arrives on them is lost
+}
+
+type upstream struct {
+	conn  *net.UDPConn
+	local netip.AddrPort
+}
+
+// Start binds the relay and starts forwarding.
+func Start(cfg Config) (*Relay, error) {
+	if !cfg.Target.IsValid() || cfg.Target.Port() == 0 {
+		return nil, fmt.Errorf("relay: target %q is not an address with a port", cfg.Target)
+	}
+	if !cfg.Listen.IsValid() {
+		cfg.Listen = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 0)
+	}
+	if cfg.MaxClients == 0 {
+		cfg.MaxClients = DefaultMaxClients
+	}
+	if rb := cfg.Profile.Rebind; rb != nil && rb.Addr.IsValid() {
+		if !rb.Addr.IsLoopback() || !cfg.Target.Addr().IsLoopback() {
+			return nil, fmt.Errorf("relay: profile %s moves the client to %s, which needs a loopback target and a loopback address (target %s)", cfg.Profile.Name, rb.Addr, cfg.Target)
+		}
+		if rb.Addr.Is4() != cfg.Target.Addr().Is4() {
+			return nil, fmt.Errorf("relay: profile %s moves the client to %s, another address family than the target %s", cfg.Profile.Name, rb.Addr, cfg.Target)
+		}
+	}
+	listen, err := net.ListenUDP(network(cfg.Listen.Addr()), net.UDPAddrFromAddrPort(cfg.Listen))
+	if err != nil {
+		return nil, fmt.Errorf("relay: listening on %s: %w", cfg.Listen, err)
+	}
+	r := &Relay{
+		cfg:      cfg,
+		listen:   listen,
+		addr:     unmap(listen.LocalAddr().(*net.UDPAddr).AddrPort()),
+		inj:      faults.NewInjector(cfg.Profile, cfg.Seed),
+		sessions: map[netip.AddrPort]*session{},
+	}
+	if cfg.Capture != nil {
+		meta := capture.Meta{Server: cfg.Target, Relay: r.addr, Profile: cfg.Profile.Name, Seed: cfg.Seed}
+		if r.cap, err = newCaptureQueue(cfg.Capture, meta); err != nil {
+			_ = listen.Close()
+			return nil, err
+		}
+	}
+	r.sched = newScheduler()
+	r.readers.Add(1)
+	go r.readClients()
+	return r, nil
+}
+
+// Addr is the address clients send to.
+func (r *Relay) Addr() netip.AddrPort { return r.addr }
+
+// Target is the server's address.
+func (r *Relay) Target() netip.AddrPort { return r.cfg.Target }
+
+// Records returns what the relay did so far, one record per datagram.
+func (r *Relay) Records() []Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Record(nil), r.records...)
+}
+
+// Close stops forwarding, releases every socket and goroutine, and flushes the capture.
+// Datagrams still held back by a delay are not delivered. It returns what went wrong while the
+// relay ran (a capture that could not be written, a rebinding that failed), if anything.
+func (r *Relay) Close() error {
+	r.closeOnce.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		errs := []error{r.listen.Close()}
+		for _, s := range r.sessions {
+			errs = append(errs, s.up.conn.Close())
+			for _, u := range s.stale {
+				errs = append(errs, u.conn.Close())
+			}
+		}
+		r.mu.Unlock()
+		if !waitTimeout(&r.readers, closeWait) {
+			errs = append(errs, fmt.Errorf("relay: readers still running %s after their sockets closed", closeWait))
+		}
+		errs = append(errs, r.sched.close(closeWait))
+		if r.cap != nil {
+			errs = append(errs, r.cap.close(closeWait))
+		}
+		r.mu.Lock()
+		errs = append(errs, r.errs...)
+		r.mu.Unlock()
+		r.closeErr = errors.Join(errs...)
+	})
+	return r.closeErr
+}
+
+// readClients forwards what clients send to the server.
+func (r *Relay) readClients() {
+	defer r.readers.Done()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, from, err := r.listen.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if r.transient(err) {
+				continue
+			}
+			return
+		}
+		r.fromClient(unmap(from), buf[:n])
+	}
+}
+
+// readServer forwards what the server sends on u to the session's client.
+func (r *Relay) readServer(s *session, u *upstream) {
+	defer r.readers.Done()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, err := u.conn.Read(buf)
+		if err != nil {
+			if r.transient(err) {
+				continue
+			}
+			return
+		}
+		r.fromServer(s, u, buf[:n])
+	}
+}
+
+// transient reports whether a read error leaves the socket usable: an ICMP port unreachable
+// (the server is not up yet, or gone) surfaces as ECONNREFUSED on the next read. Other errors end
+// the reader; they are recorded unless the relay is closing.
+func (r *Relay) transient(err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.closed && !errors.Is(err, net.ErrClosed) {
+		r.errs = append(r.errs, fmt.Errorf("relay: reading: %w", err))
+	}
+	return false
+}
+
+func (r *Relay) fromClient(client netip.AddrPort, pkt []byte) {
+	now := time.Now().Round(0) // wall clock only, as the capture keeps it
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	s, err := r.sessionFor(client)
+	if err != nil {
+		r.record(now, faults.ClientToServer, client, client, r.cfg.Target, pkt, faults.Decision{Drop: true, Reason: "no-upstream"})
+		r.errs = append(r.errs, err)
+		r.mu.Unlock()
+		return
+	}
+	d := r.inj.Decide(faults.ClientToServer, pkt, now)
+	if d.Rebind {
+		if err := r.rebind(s, d.RebindAddr); err != nil {
+			r.errs = append(r.errs, err)
+			d.Rebind, d.Reason = false, "rebind failed"
+		}
+	}
+	up := s.up
+	r.record(now, faults.ClientToServer, client, up.local, r.cfg.Target, pkt, d)
+	r.mu.Unlock()
+	if d.Drop {
+		return
+	}
+	r.deliver(d, pkt, func(b []byte) { _, _ = up.conn.Write(b) })
+}
+
+func (r *Relay) fromServer(s *session, u *upstream, pkt []byte) {
+	now := time.Now().Round(0) // wall clock only, as the capture keeps it
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	if u != s.up {
+		r.record(now, faults.ServerToClient, s.client, r.cfg.Target, u.local, pkt, faults.Decision{Drop: true, Reason: "old-binding"})
+		r.mu.Unlock()
+		return
+	}
+	d := r.inj.Decide(faults.ServerToClient, pkt, now)
+	r.record(now, faults.ServerToClient, s.client, r.cfg.Target, u.local, pkt, d)
+	r.mu.Unlock()
+	if d.Drop {
+		return
+	}
+	client := s.client
+	r.deliver(d, pkt, func(b []byte) { _, _ = r.listen.WriteToUDPAddrPort(b, client) })
+}
+
+// deliver sends pkt now or later, corrupted and duplicated as d says. Send errors are not the
+// relay's concern: a datagram network may lose any datagram.
+func (r *Relay) deliver(d faults.Decision, pkt []byte, send func([]byte)) {
+	if len(d.Flips) > 0 || d.Delay > 0 {
+		pkt = append([]byte(nil), pkt...)
+		for _, f := range d.Flips {
+			pkt[f.Offset] ^= f.Mask
+		}
+	}
+	copies := 1
+	if d.Duplicate {
+		copies = 2
+	}
+	if d.Delay > 0 {
+		r.sched.after(d.Delay, func() {
+			for range copies {
+				send(pkt)
+			}
+		})
+		return
+	}
+	for range copies {
+		send(pkt)
+	}
+}
+
+// record appends a record and queues the datagram for the capture, in the same order, so that
+// frame numbers are record numbers. r.mu is held.
+func (r *Relay) record(now time.Time, dir faults.Direction, client, src, dst netip.AddrPort, pkt []byte, d faults.Decision) {
+	rec := Record{N: len(r.records) + 1, Time: now, Dir: dir, Client: client, Src: src, Dst: dst, Size: len(pkt), Decision: d}
+	r.records = append(r.records, rec)
+	if r.cap != nil {
+		r.cap.add(now, src, dst, pkt, d)
+	}
+}
+
+// sessionFor returns the client's session, opening one on its first datagram. r.mu is held.
+func (r *Relay) sessionFor(client netip.AddrPort) (*session, error) {
+	if s := r.sessions[client]; s != nil {
+		return s, nil
+	}
+	if len(r.sessions) >= r.cfg.MaxClients {
+		return nil, fmt.Errorf("relay: more than %d client addresses; dropping the datagrams of %s", r.cfg.MaxClients, client)
+	}
+	u, err := r.dialUpstream(netip.AddrPort{})
+	if err != nil {
+		return nil, err
+	}
+	s := &session{client: client, up: u}
+	r.sessions[client] = s
+	r.readers.Add(1)
+	go r.readServer(s, u)
+	return s, nil
+}
+
+// rebind gives the session a new upstream socket at addr (or the current address when addr is
+// invalid) on a new port. r.mu is held.
+func (r *Relay) rebind(s *session, addr netip.Addr) error {
+	if !addr.IsValid() {
+		addr = s.up.local.Addr()
+	}
+	u, err := r.dialUpstream(netip.AddrPortFrom(addr, 0))
+	if err != nil {
+		return fmt.Errorf("relay: rebinding %s: %w", s.client, err)
+	}
+	s.stale = append(s.stale, s.up)
+	s.up = u
+	r.readers.Add(1)
+	go r.readServer(s, u)
+	return nil
+}
+
+// dialUpstream opens a socket connected to the target, bound to local (any address when
+// invalid): the kernel then delivers only the server's datagrams to it.
+func (r *Relay) dialUpstream(local netip.AddrPort) (*upstream, error) {
+	var laddr *net.UDPAddr
+	if local.IsValid() {
+		laddr = net.UDPAddrFromAddrPort(local)
+	}
+	conn, err := net.DialUDP(network(r.cfg.Target.Addr()), laddr, net.UDPAddrFromAddrPort(r.cfg.Target))
+	if err != nil {
+		return nil, fmt.Errorf("relay: a socket towards %s: %w", r.cfg.Target, err)
+	}
+	return &upstream{conn: conn, local: unmap(conn.LocalAddr().(*net.UDPAddr).AddrPort())}, nil
+}
+
+func network(a netip.Addr) string {
+	if a.Unmap().Is4() {
+		return "udp4"
+	}
+	return "udp6"
+}
+
+func unmap(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// waitTimeout waits for wg at most limit and reports whether it finished.
+func waitTimeout(wg *sync.WaitGroup, limit time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(limit):
+		return false
+	}
+}
