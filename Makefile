@@ -17,6 +17,8 @@ GINKGO   := go run github.com/onsi/ginkgo/v2/ginkgo
 .PHONY: help
 help:
 	@echo "make test                  unit tests (Go, Rust), then the suites on this machine"
+	@echo "make test-unit             everything but the suites (what CI runs before the suites' shards)"
+	@echo "make lint-ci               actionlint on .github/workflows/"
 	@echo "make overlay               generate the crypto/tls overlay into build/tls-overlay"
 	@echo "make test-tls-std          go test -short crypto/tls under the overlay (Go's tests and the patch's)"
 	@echo "make test-firmware         the firmware workspace tests (crypto provider KATs, app, virtual board)"
@@ -33,9 +35,12 @@ help:
 	@echo "make bench                 benchmarks: Go peer handshake and echo throughput (Go to Go, loopback)"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
+# It refuses a Go release the patch was not tested with (IROHCONF_OVERLAY_ALLOW_UNTESTED=1 overrides)
+# and an overlay made from another toolchain (a changed Go release or GOROOT file): after a Go
+# update run `make overlay REGENERATE=1`, then `make test-tls-std`.
 .PHONY: overlay
 overlay:
-	@$(GO_STOCK) run ./tlsoverlay -out $(OVERLAY_DIR)
+	@$(GO_STOCK) run ./tlsoverlay -out $(OVERLAY_DIR) $(if $(REGENERATE),-regenerate)
 
 # Go's own crypto/tls tests, plus the patch's (rawpublickeys_test.go, added by the overlay), on the
 # patched package: the patch must not change standard behaviour.
@@ -45,13 +50,22 @@ test-tls-std: overlay
 	go test -short -count=1 crypto/tls
 
 ## ---- tests ----------------------------------------------------------------------
-.PHONY: test
-test: overlay test-tls-std test-reports test-firmware virtual-board test-hil-driver upstream
-	go vet ./...
-	@# hil/ and reports/ ran in their own targets above; the suites run below.
-	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil -e /hil/ -e /reports)
+.PHONY: test test-unit
+test: test-unit
 	$(MAKE) interop
 	$(MAKE) hil-virtual
+
+# Everything but the suites (a CI job of its own before the suites' shards).
+test-unit: overlay lint-ci test-tls-std test-reports test-firmware virtual-board test-hil-driver upstream
+	go vet ./...
+	@# hil/ and reports/ ran in their own targets above; the suites run in `make test`.
+	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil -e /hil/ -e /reports)
+
+## ---- CI files: .github/workflows/ checked by actionlint (a Go tool pinned in go.mod) ----------
+# actionlint checks `run:` scripts with shellcheck when it is installed (.ci/run installs it).
+.PHONY: lint-ci
+lint-ci:
+	$(GO_STOCK) tool actionlint
 
 ## ---- the Go peer: iroh/endpoint, iroh/echo, iroh/contract, irohconf serve and dial --------
 # Its tests run in `go test ./...` above. Benchmarks: handshake time and echo throughput, Go to Go
@@ -169,9 +183,9 @@ interop: overlay build virtual-board upstream
 BOARD ?=
 , := ,
 .PHONY: hil hil-virtual
-hil: overlay
+hil: overlay build upstream
 	@test -n "$(PORT)$(BOARD)" || { echo "make hil: set PORT=/dev/ttyUSB0 or BOARD=<profile in fixtures/boards>" >&2; exit 2; }
 	@$(call SUITE_RUN,hil,IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)',1) # one port: one pair at a time
 
-hil-virtual: overlay virtual-board
+hil-virtual: overlay build virtual-board upstream
 	@$(call SUITE_RUN,hil,IROHCONF_BOARD=virtual$(,)virtual-example-firmware)

@@ -292,8 +292,10 @@ type attempt struct {
 }
 
 // markAuthenticated returns a GetConfigForClient that serves base to each client and marks the
-// client's attempt authenticated once crypto/tls verified its key. (ClientHelloInfo's context is
-// the connection's, from ConnContext.)
+// client's attempt authenticated once crypto/tls verified its key. With raw public keys the
+// overlay calls VerifyConnection only after the client's CertificateVerify verified, so a client
+// refused for its signature stays unauthenticated and is reported as a failed handshake.
+// (ClientHelloInfo's context is the connection's, from ConnContext.)
 func markAuthenticated(base *tls.Config) func(*tls.ClientHelloInfo) (*tls.Config, error) {
 	return func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		a, _ := hello.Context().Value(attemptKey{}).(*attempt)

@@ -8,6 +8,7 @@ package rpk
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
@@ -15,6 +16,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"reflect"
 	"sync"
@@ -139,6 +141,20 @@ type ClientOptions struct {
 	// NoClientKey makes a misbehaving client: it offers raw public keys but
 	// has no key to send (iroh servers answer certificate_required).
 	NoClientKey bool
+	// BadSignature makes a misbehaving client: it sends its key but a
+	// CertificateVerify that does not verify (servers answer decrypt_error).
+	BadSignature bool
+}
+
+// badSigner signs with the right key and then spoils the signature.
+type badSigner struct{ ed25519.PrivateKey }
+
+func (s badSigner) Sign(r io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := s.PrivateKey.Sign(r, msg, opts)
+	if err == nil {
+		sig[0] ^= 1
+	}
+	return sig, err
 }
 
 // ErrWrongServerKey is returned (wrapped) when the server's key is not the
@@ -166,7 +182,11 @@ func ClientConfig(sk key.SecretKey, expected key.PublicKey, alpns []string, opts
 		return nil, fmt.Errorf("rpk: unknown SNI mode %d", int(opts.SNI))
 	}
 	if !opts.NoClientKey {
-		c.Certificates = []tls.Certificate{certificate(sk)}
+		cert := certificate(sk)
+		if opts.BadSignature {
+			cert.PrivateKey = badSigner{sk.Ed25519()}
+		}
+		c.Certificates = []tls.Certificate{cert}
 	}
 	want := expected.SPKI()
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {

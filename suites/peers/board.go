@@ -16,6 +16,7 @@ import (
 	"github.com/irohconf/irohconf/hil/port"
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/reports"
 	"github.com/irohconf/irohconf/suites/framework"
 )
@@ -116,8 +117,17 @@ func (p *BoardPeer) Prepare(ctx context.Context) error {
 	return nil
 }
 
-// StartServer opens the board and boots it (a reset, so the whole boot log is read).
-func (p *BoardPeer) StartServer(ctx context.Context, _ framework.ServerOptions, log *framework.Tap) (framework.Server, error) {
+// StartServer starts the board (StartBoard).
+func (p *BoardPeer) StartServer(ctx context.Context, opts framework.ServerOptions, log *framework.Tap) (framework.Server, error) {
+	b, err := p.StartBoard(ctx, opts, log)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// StartBoard opens the board and boots it (a reset, so the whole boot log is read).
+func (p *BoardPeer) StartBoard(ctx context.Context, _ framework.ServerOptions, log *framework.Tap) (framework.Board, error) {
 	log.LinesAreStamped() // the console writes its own timestamped serial log
 	b, err := board.Open(ctx, p.profile, log)
 	if err != nil {
@@ -215,16 +225,16 @@ func (s *boardServer) Status(ctx context.Context) (framework.BoardStatus, error)
 
 // WaitConnection reads the board's console: "Accepted connection from <id>", then the bytes
 // it copied, then "Connection closed". The console names no ALPN and no close code.
-func (s *boardServer) WaitConnection(ctx context.Context, remoteID string) (framework.ConnEvent, error) {
+func (s *boardServer) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
 	accepted := boardlines.Accepted
 	if remoteID != "" {
 		accepted = regexp.MustCompile(`Accepted connection from ` + regexp.QuoteMeta(remoteID) + `\b`)
 	}
 	_, sm, next, err := s.tap.WaitFor(ctx, s.since, accepted)
 	if err != nil {
-		return framework.ConnEvent{}, err
+		return peercontract.Connection{}, err
 	}
-	ev := framework.ConnEvent{RemoteID: sm[1%len(sm)]}
+	ev := peercontract.Connection{RemoteID: sm[1%len(sm)]}
 	if remoteID != "" {
 		ev.RemoteID = remoteID
 	}

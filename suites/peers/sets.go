@@ -125,12 +125,13 @@ func NewMatrix(suite string, set Set, cases []framework.Case) (*framework.Matrix
 	if err != nil {
 		return nil, err
 	}
-	return &framework.Matrix{
+	m := &framework.Matrix{
 		Suite:      suite,
 		Clients:    set.Clients,
 		Servers:    set.Servers,
 		Cases:      cases,
 		ReportRoot: ReportRoot(),
 		Expected:   expected,
-	}, nil
+	}
+	return m, m.Check()
 }
