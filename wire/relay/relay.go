@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,8 +22,11 @@ type Config struct {
 	Listen netip.AddrPort
 	// Target is the server.
 	Target netip.AddrPort
-	// Capture receives the pcapng capture of both directions when set. The relay flushes it on
-	// Close but does not close it.
+	// CapturePath, when set, is the file the relay creates for the pcapng capture of both
+	// directions (wire.pcapng next to a cell's other files) and closes on Close.
+	CapturePath string
+	// Capture, when set instead, receives the capture; the relay flushes it on Close but does
+	// not close it.
 	Capture io.Writer
 	// Profile is the fault profile (the zero value forwards everything); Seed drives its random
 	// decisions.
@@ -66,6 +70,7 @@ type Relay struct {
 	inj    *faults.Injector
 	sched  *scheduler
 	cap    *captureQueue // nil without a capture
+	file   *os.File      // the CapturePath file
 
 	readers sync.WaitGroup
 	reads   atomic.Int64 // socket reads; with GRO, fewer than datagrams
@@ -114,6 +119,9 @@ func Start(cfg Config) (*Relay, error) {
 			return nil, fmt.Errorf("relay: profile %s moves the client to %s, another address family than the target %s", cfg.Profile.Name, rb.Addr, cfg.Target)
 		}
 	}
+	if cfg.CapturePath != "" && cfg.Capture != nil {
+		return nil, errors.New("relay: both a capture path and a capture writer")
+	}
 	listen, err := net.ListenUDP(network(cfg.Listen.Addr()), net.UDPAddrFromAddrPort(cfg.Listen))
 	if err != nil {
 		return nil, fmt.Errorf("relay: listening on %s: %w", cfg.Listen, err)
@@ -126,10 +134,20 @@ func Start(cfg Config) (*Relay, error) {
 		inj:      faults.NewInjector(cfg.Profile, cfg.Seed),
 		sessions: map[netip.AddrPort]*session{},
 	}
+	if cfg.CapturePath != "" {
+		if r.file, err = os.Create(cfg.CapturePath); err != nil {
+			_ = listen.Close()
+			return nil, fmt.Errorf("relay: the capture: %w", err)
+		}
+		cfg.Capture = r.file
+	}
 	if cfg.Capture != nil {
 		meta := capture.Meta{Server: cfg.Target, Relay: r.addr, Profile: cfg.Profile.Name, Seed: cfg.Seed}
 		if r.cap, err = newCaptureQueue(cfg.Capture, meta); err != nil {
 			_ = listen.Close()
+			if r.file != nil {
+				_ = r.file.Close()
+			}
 			return nil, err
 		}
 	}
@@ -183,6 +201,9 @@ func (r *Relay) Close() error {
 		errs = append(errs, r.sched.close(closeWait))
 		if r.cap != nil {
 			errs = append(errs, r.cap.close(closeWait))
+		}
+		if r.file != nil {
+			errs = append(errs, r.file.Close())
 		}
 		r.mu.Lock()
 		errs = append(errs, r.errs...)
