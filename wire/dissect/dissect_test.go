@@ -133,6 +133,11 @@ func TestHandshakeAndEcho(t *testing.T) {
 	if last := log[len(log)-1]; !strings.Contains(last, `CONNECTION_CLOSE(0x1d 0x0 "bye!")`) {
 		t.Errorf("last frame log line %q", last)
 	}
+	// The capture now carries the key logs: it decrypts without them, as Wireshark opens it.
+	res, err := dissect.Dissect(ctx(t), dissect.Input{Capture: run.Capture()})
+	if err != nil || res.Wire.Undecrypted != 0 || res.Wire.Handshaken().Handshake.ALPN != echo.ALPN {
+		t.Errorf("the capture with embedded key logs: %v, %+v", err, res)
+	}
 	back, err := dissect.Load(filepath.Join(run.Dir, dissect.JSONFile))
 	if err != nil || back.Handshaken().Handshake.ALPN != echo.ALPN {
 		t.Errorf("wire.json reads back as %+v, %v", back, err)

@@ -141,3 +141,22 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(keep, "; ")
 }
+
+// embedKeyLog rewrites the capture with keylog in a Decryption Secrets Block.
+func embedKeyLog(ctx context.Context, pcap, keylog string) error {
+	editcap, err := exec.LookPath("editcap")
+	if err != nil {
+		return errors.New("dissect: editcap is not installed (it comes with Debian's tshark, in wireshark-common)")
+	}
+	tmp := pcap + ".keys.tmp"
+	out, err := exec.CommandContext(ctx, editcap, "--inject-secrets", "tls,"+keylog, pcap, tmp).CombinedOutput()
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("dissect: embedding the key logs in %s: %w: %s", pcap, err, lastLines(string(out), 5))
+	}
+	if err := os.Rename(tmp, pcap); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("dissect: %w", err)
+	}
+	return nil
+}
