@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 )
 
 // ErrNoTshark is returned when tshark is not installed.
@@ -25,19 +26,31 @@ func tsharkPath() (string, error) {
 	return p, nil
 }
 
-// TsharkVersion is the first line of `tshark --version`.
+// TsharkVersion is the first line of `tshark --version`, asked once per tshark binary (each
+// run of tshark costs a fifth of a second, and every cell dissects).
 func TsharkVersion(ctx context.Context) (string, error) {
 	p, err := tsharkPath()
 	if err != nil {
 		return "", err
+	}
+	versionMu.Lock()
+	defer versionMu.Unlock()
+	if v, ok := versions[p]; ok {
+		return v, nil
 	}
 	out, err := exec.CommandContext(ctx, p, "--version").Output()
 	if err != nil {
 		return "", fmt.Errorf("dissect: tshark --version: %w", err)
 	}
 	line, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimSpace(line), nil
+	versions[p] = strings.TrimSpace(line)
+	return versions[p], nil
 }
+
+var (
+	versionMu sync.Mutex
+	versions  = map[string]string{}
+)
 
 // mergeKeyLogs writes every key log into one file for tshark; the caller removes it. Missing
 // files are an error: a key log the caller names but that does not exist is a broken test bed.
