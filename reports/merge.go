@@ -103,6 +103,11 @@ func Merge(runs []Run) (merged Run, notes []string, err error) {
 					c.Client, c.Server, c.Case, prev.Outcome, runName(runs[j], j), c.Outcome, runName(r, i))
 				continue
 			}
+			if r.Shard != nil {
+				bad("cell %s → %s %s ran in %s and in %s: shards of one split never share a cell",
+					c.Client, c.Server, c.Case, runName(runs[j], j), runName(r, i))
+				continue
+			}
 			notes = append(notes, fmt.Sprintf("cell %s → %s %s ran twice (%s in %s and in %s); the report keeps the first, the other's logs stay in its run",
 				c.Client, c.Server, c.Case, c.Outcome, runName(runs[j], j), runName(r, i)))
 		}
@@ -142,6 +147,11 @@ func checkShards(runs []Run) []error {
 	cells := 0
 	for i, r := range runs {
 		s := *r.Shard
+		if s.Split != want.Split {
+			errs = append(errs, fmt.Errorf("%s split the cells by %s, %s by %s: shards of different splits",
+				runName(r, i), orUnknown(s.Split), runName(runs[0], 0), orUnknown(want.Split)))
+			continue
+		}
 		if s.Total != want.Total || s.Cells != want.Cells {
 			errs = append(errs, fmt.Errorf("%s is shard %s of %d cells, %s is shard %s of %d cells: shards of different splits",
 				runName(r, i), s, s.Cells, runName(runs[0], 0), want, want.Cells))

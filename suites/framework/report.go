@@ -42,7 +42,7 @@ func (m *Matrix) writeReport(r Report) {
 		fmt.Fprintln(os.Stderr, "irohconf: no run folder (the suite did not start): no report written")
 		return
 	}
-	run := reports.Run{Suite: m.Suite, Start: r.StartTime, End: r.EndTime, Host: reports.HostInfo()}
+	run := reports.Run{Suite: m.Suite, Start: r.StartTime, End: r.EndTime, Host: reports.HostInfo(), Shard: m.reportShard()}
 	for _, p := range m.peers() {
 		man := p.Manifest()
 		run.Peers = append(run.Peers, reports.Peer{
