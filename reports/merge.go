@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,7 +66,11 @@ func Merge(runs []Run) (merged Run, notes []string, err error) {
 				merged.Peers = append(merged.Peers, p)
 				continue
 			}
-			if !sameJSON(p, peerNamed(runs[j].Peers, p.Name)) {
+			known := &merged.Peers[slices.IndexFunc(merged.Peers, func(m Peer) bool { return m.Name == p.Name })]
+			// A version is empty in a run that never learned it (a board none of its cells booted).
+			known.Version = cmp.Or(known.Version, p.Version)
+			p.Version = cmp.Or(p.Version, known.Version)
+			if !sameJSON(p, *known) {
 				bad("peer %q is declared differently by %s and %s (kind, version, runtime, roles or manifest)",
 					p.Name, runName(runs[j], j), runName(r, i))
 			}
@@ -212,10 +217,6 @@ func orUnknown(v string) string {
 		return "(unknown)"
 	}
 	return v
-}
-
-func peerNamed(ps []Peer, name string) Peer {
-	return ps[slices.IndexFunc(ps, func(p Peer) bool { return p.Name == name })]
 }
 
 func caseNamed(cs []Case, name string) Case {

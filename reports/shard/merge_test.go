@@ -359,6 +359,14 @@ func TestMergeRefusesWhatDoesNotBelongTogether(t *testing.T) {
 		!strings.Contains(err.Error(), "shards of one split never share a cell") {
 		t.Errorf("Merge of shards that share a cell: %v", err)
 	}
+	// A board's version is empty in a shard that never booted it: the merge takes the other's.
+	unknown := shardOf(1, 2, 0)
+	unknown.Peers = slices.Clone(unknown.Peers)
+	unknown.Peers[2].Version = ""
+	merged, _, err = reports.Merge([]reports.Run{unknown, shardOf(2, 2, 1, 2)})
+	if err != nil || merged.Peers[2].Version != "fw 0.3.0" {
+		t.Errorf("Merge with a board version unknown to one shard: %v, %v", merged.Peers, err)
+	}
 	split := func(r reports.Run, by string) reports.Run { r.Shard.Split = by; return r }
 	if _, _, err := reports.Merge([]reports.Run{split(shardOf(1, 2, 0), "count"), split(shardOf(2, 2, 1), "durations sha256:0102")}); err == nil ||
 		!strings.Contains(err.Error(), "split the cells by durations sha256:0102") {
