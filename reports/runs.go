@@ -40,8 +40,9 @@ body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
 table { border-collapse: collapse; } th, td { border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left; }
 th { background: #f6f8fa; } .bad { color: #cf222e; font-weight: 600; } .muted { color: #656d76; }
 .mark { display: inline-block; width: 1.1rem; text-align: center; border-radius: 3px; margin-right: 1px; color: #fff; font-size: .8rem; background: #d0d7de; }
-.mark.succeeded { background: #1a7f37; } .mark.failed { background: #cf222e; } .mark.unsupported { background: #8c959f; } .mark.error { background: #bc4c00; }
-tr.flaky td:first-child { border-left: 4px solid #cf222e; } td.marks { white-space: nowrap; } svg.spark { vertical-align: middle; }
+.mark.succeeded { background: #1a7f37; } .mark.failed { background: #cf222e; }
+.mark.expected { background: repeating-linear-gradient(45deg, #cf222e 0 3px, #e8a0a4 3px 6px); } .mark.unsupported { background: #8c959f; } .mark.error { background: #bc4c00; }
+tr.flaky td:first-child { border-left: 4px solid #cf222e; } td.marks, td.plot { white-space: nowrap; } svg.spark { vertical-align: middle; }
 </style></head><body>
 <h1>irohconf runs</h1>
 <p class="muted">Newest first. <a href="latest/index.html">latest</a> is the most recent run of any suite.</p>
@@ -64,8 +65,8 @@ Handshake (ms) and throughput (Mbit/s) as measured in each run; hover for values
 <tr><th>cell</th><th>outcome per run</th><th>handshake</th><th>throughput</th></tr>
 {{range .Cells}}<tr data-trend="{{.String}}"{{if .Flaky}} data-flaky class="flaky"{{end}}>
 <td>{{.Client}} → {{.Server}} <b>{{.Case}}</b>{{if .Flaky}} <span class="bad">flaky</span>{{end}}</td>
-<td class="marks">{{range .Outcomes}}<span class="mark {{.Outcome}}" data-outcome="{{.Outcome}}" title="{{.Title}}">{{mark .Outcome}}</span>{{end}}</td>
-<td>{{.Handshake}}</td><td>{{.Throughput}}</td>
+<td class="marks">{{range .Outcomes}}<span class="mark {{.Outcome}}{{if .Expected}} expected{{end}}" data-outcome="{{.Outcome}}" title="{{.Title}}">{{mark .Outcome}}</span>{{end}}</td>
+<td class="plot">{{.Handshake}}</td><td class="plot">{{.Throughput}}</td>
 </tr>
 {{end}}</table>
 {{end}}

@@ -137,7 +137,9 @@ type cellTrend struct {
 
 type trendMark struct {
 	Outcome Outcome
-	Title   string
+	// Expected: a failure listed as a known defect of a peer (striped, as on the run's page).
+	Expected bool
+	Title    string
 }
 
 // trends arranges the last TrendRuns runs of each suite (runs and dirs oldest first) per cell:
@@ -191,10 +193,13 @@ func trends(runs []Run, dirs []string) []suiteTrend {
 				}
 				c := r.Cells[i]
 				title := fmt.Sprintf("%s (%s): %s", st.Runs[j].Dir, orUnknown(r.CodeVersion), c.Outcome)
+				if c.ExpectedFailure != "" {
+					title += " (expected: " + c.ExpectedFailure + ")"
+				}
 				if c.Reason != "" {
 					title += ": " + truncate(firstLine(c.Reason), 200)
 				}
-				ct.Outcomes = append(ct.Outcomes, trendMark{Outcome: c.Outcome, Title: printable(title)})
+				ct.Outcomes = append(ct.Outcomes, trendMark{Outcome: c.Outcome, Expected: c.ExpectedFailure != "", Title: printable(title)})
 				hs, tp = append(hs, c.HandshakeMS), append(tp, c.ThroughputMbps)
 			}
 			ct.Handshake = sparkline(hs, "handshake", "ms")
@@ -207,8 +212,8 @@ func trends(runs []Run, dirs []string) []suiteTrend {
 }
 
 // sparkline draws values (nil: not measured in that run) as a small inline SVG: a line through
-// the measured points, scaled between their minimum and maximum, the last one marked. It is ""
-// when nothing was measured.
+// the measured points, scaled between their minimum and maximum, the last one marked and
+// written beside it. It is "" when nothing was measured.
 func sparkline(values []*float64, what, unit string) template.HTML {
 	const w, h, pad = 96.0, 20.0, 2.0
 	lo, hi, n := 0.0, 0.0, 0
@@ -249,6 +254,7 @@ func sparkline(values []*float64, what, unit string) template.HTML {
 	title := fmt.Sprintf("%s: last %.4g %s, min %.4g, max %.4g over %d runs", what, last, unit, lo, hi, n)
 	// Only numbers and fixed words go into the markup, so it is safe to emit as HTML.
 	return template.HTML(fmt.Sprintf(`<svg class="spark" data-spark=%q data-points="%d" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img"><title>%s</title>`+
-		`<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="%s"/><circle cx="%.1f" cy="%.1f" r="2" fill="#0969da"/></svg>`,
-		what, n, w, h, w, h, template.HTMLEscapeString(title), strings.Join(points, " "), lastX, lastY))
+		`<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="%s"/><circle cx="%.1f" cy="%.1f" r="2" fill="#0969da"/></svg>`+
+		` <span class="muted" data-last>%.3g %s</span>`,
+		what, n, w, h, w, h, template.HTMLEscapeString(title), strings.Join(points, " "), lastX, lastY, last, unit))
 }

@@ -101,6 +101,13 @@ func TestRunsIndexShowsTrends(t *testing.T) {
 			t.Errorf("the failed mark's title does not name its run and reason: %q", attr(m, "title"))
 		}
 	}
+	var lasts []string
+	for _, l := range elementsWith(t, page, "data-last") {
+		lasts = append(lasts, textOf(l))
+	}
+	if !slices.Equal(lasts, []string{"6 ms", "750 Mbit/s"}) {
+		t.Errorf("last values beside the plots = %q", lasts)
+	}
 	sparks := elementsWith(t, page, "data-spark")
 	if len(sparks) != 2 {
 		t.Fatalf("want two plots (handshake of one cell, throughput of the other), got %d", len(sparks))
@@ -109,7 +116,7 @@ func TestRunsIndexShowsTrends(t *testing.T) {
 		if attr(s, "data-points") != "4" || s.Data != "svg" {
 			t.Errorf("plot %s: %s with %s points, want an svg with 4", attr(s, "data-spark"), s.Data, attr(s, "data-points"))
 		}
-		title := textOf(s)
+		title := textOf(s.FirstChild) // the <title>
 		switch attr(s, "data-spark") {
 		case "handshake":
 			if !strings.Contains(title, "last 6 ms, min 3, max 6") {

@@ -12,56 +12,78 @@ import (
 	"github.com/irohconf/irohconf/wire/faults"
 )
 
-// captureQueue writes the capture on its own goroutine, so the forwarding path only copies the
-// datagram. The queue is deep enough for bursts; when it is full the forwarding path waits
-// rather than lose a frame (a capture with holes cannot be decrypted reliably).
+// captureQueue writes the capture on its own goroutine, one queue item per read, straight
+// from the read buffer (kept until written), so the forwarding path neither writes nor copies. The queue is deep enough for bursts; when it is full the
+// forwarding path waits rather than lose a frame (a capture with holes cannot be decrypted
+// reliably).
 type captureQueue struct {
 	w     *capture.Writer
-	items chan captured
+	items chan *captured
 	pool  sync.Pool
 	done  chan struct{}
 	err   error // the first write error; later items are discarded
 }
 
+// captured is the datagrams of one read, in the read buffer it holds.
 type captured struct {
+	owner *readBuf
+	pkts  []capturedPacket
+}
+
+type capturedPacket struct {
 	at       time.Time
 	src, dst netip.AddrPort
-	data     *[]byte
+	data     []byte
 	decision faults.Decision
 }
 
-const captureDepth = 4096
+const captureDepth = 1024
 
 func newCaptureQueue(w io.Writer, meta capture.Meta) (*captureQueue, error) {
 	cw, err := capture.NewWriter(w, meta)
 	if err != nil {
 		return nil, err
 	}
-	q := &captureQueue{w: cw, items: make(chan captured, captureDepth), done: make(chan struct{})}
-	q.pool.New = func() any { b := make([]byte, 0, 1500); return &b }
+	q := &captureQueue{w: cw, items: make(chan *captured, captureDepth), done: make(chan struct{})}
+	q.pool.New = func() any { return &captured{} }
 	go q.run()
 	return q, nil
 }
 
-// add queues a copy of pkt. It is called with the relay's lock held, so queue order is record
-// order.
-func (q *captureQueue) add(at time.Time, src, dst netip.AddrPort, pkt []byte, d faults.Decision) {
-	b := q.pool.Get().(*[]byte)
-	*b = append((*b)[:0], pkt...)
-	q.items <- captured{at: at, src: src, dst: dst, data: b, decision: d}
+// begin starts the item of one read in rb, which it holds until written.
+func (q *captureQueue) begin(rb *readBuf) *captured {
+	c := q.pool.Get().(*captured)
+	rb.retain()
+	c.owner, c.pkts = rb, c.pkts[:0]
+	return c
+}
+
+// add adds one datagram of the read buffer to c.
+func (c *captured) add(at time.Time, src, dst netip.AddrPort, pkt []byte, d faults.Decision) {
+	c.pkts = append(c.pkts, capturedPacket{at: at, src: src, dst: dst, data: pkt, decision: d})
+}
+
+// send queues c. It is called with the relay's lock held, so queue order is record order.
+func (q *captureQueue) send(c *captured) {
+	q.items <- c
 }
 
 func (q *captureQueue) run() {
 	defer close(q.done)
-	for it := range q.items {
-		if q.err == nil {
-			var comment string // plain forwarding goes without a comment
-			if it.decision.Action() != faults.Forwarded || it.decision.Reason != "" {
-				comment = it.decision.String()
+	for c := range q.items {
+		for _, p := range c.pkts {
+			if q.err == nil {
+				var comment string // plain forwarding goes without a comment
+				if p.decision.Action() != faults.Forwarded || p.decision.Reason != "" {
+					comment = p.decision.String()
+				}
+				q.err = q.w.Write(capture.Packet{Time: p.at, Src: p.src, Dst: p.dst, Data: p.data, Comment: comment})
 			}
-			q.err = q.w.Write(capture.Packet{Time: it.at, Src: it.src, Dst: it.dst, Data: *it.data, Comment: comment})
 		}
-		q.pool.Put(it.data)
+		c.owner.release()
+		c.owner = nil
+		clear(c.pkts) // drop the references into the buffer
+		q.pool.Put(c)
 	}
 	if q.err == nil {
 		q.err = q.w.Flush()

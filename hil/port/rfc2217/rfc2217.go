@@ -97,8 +97,6 @@ func Dial(ctx context.Context, addr string, baud int) (*Conn, error) {
 	c := &Conn{addr: addr, conn: nc, timeout: DefaultTimeout, answers: map[byte][]byte{}}
 	c.cond = sync.NewCond(&c.mu)
 	go c.readLoop()
-	stop := context.AfterFunc(ctx, func() { c.cond.Broadcast() })
-	defer stop()
 	if err := c.negotiate(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -117,7 +115,7 @@ func (c *Conn) negotiate(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { c.cond.Broadcast() })
+	stop := context.AfterFunc(ctx, c.wake)
 	defer stop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -153,6 +151,13 @@ func (c *Conn) setup(ctx context.Context, baud int) error {
 		}
 	}
 	return nil
+}
+
+// wake wakes every waiter, under the lock so that none misses it between its check and its Wait.
+func (c *Conn) wake() {
+	c.mu.Lock()
+	c.cond.Broadcast()
+	c.mu.Unlock()
 }
 
 // Addr is the server's address.
@@ -253,7 +258,7 @@ func (c *Conn) command(ctx context.Context, what string, cmd byte, value []byte,
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() { c.cond.Broadcast() })
+	stop := context.AfterFunc(ctx, c.wake)
 	defer stop()
 	c.mu.Lock()
 	for c.answers[answer] == nil && c.readErr == nil && ctx.Err() == nil {
