@@ -81,6 +81,7 @@ type Relay struct {
 	records  [][]Record // in chunks of recordChunk: a bulk transfer makes tens of thousands
 	nrecords int
 	errs     []error // what went wrong inside; Close returns them
+	refused  map[netip.AddrPort]bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -133,6 +134,7 @@ func Start(cfg Config) (*Relay, error) {
 		addr:     unmap(listen.LocalAddr().(*net.UDPAddr).AddrPort()),
 		inj:      faults.NewInjector(cfg.Profile, cfg.Seed),
 		sessions: map[netip.AddrPort]*session{},
+		refused:  map[netip.AddrPort]bool{},
 	}
 	if cfg.CapturePath != "" {
 		if r.file, err = os.Create(cfg.CapturePath); err != nil {
@@ -262,19 +264,30 @@ func (r *Relay) transient(err error) bool {
 }
 
 func (r *Relay) fromClient(client netip.AddrPort, b *batch) {
-	now := time.Now().Round(0) // wall clock only, as the capture keeps it
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return
 	}
+	// Taken under the lock, so that the capture's times never go backwards; wall clock only,
+	// as the capture keeps it.
+	now := time.Now().Round(0)
 	c := r.beginCapture(b)
 	s, err := r.sessionFor(client)
 	if err != nil {
 		for _, pkt := range b.segs {
-			r.record(c, now, faults.ClientToServer, client, client, r.cfg.Target, pkt, faults.Decision{Drop: true, Reason: "no-upstream"})
+			// No upstream socket: the capture shows the client's port from an unspecified
+			// address of the server's family.
+			src := netip.AddrPortFrom(netip.IPv6Unspecified(), client.Port())
+			if r.cfg.Target.Addr().Is4() {
+				src = netip.AddrPortFrom(netip.IPv4Unspecified(), client.Port())
+			}
+			r.record(c, now, faults.ClientToServer, client, src, r.cfg.Target, pkt, faults.Decision{Drop: true, Reason: "no-upstream"})
 		}
-		r.errs = append(r.errs, err)
+		if !r.refused[client] { // once per client: a flood must not grow the list
+			r.refused[client] = true
+			r.errs = append(r.errs, err)
+		}
 		r.endCapture(c)
 		r.mu.Unlock()
 		return
@@ -296,12 +309,12 @@ func (r *Relay) fromClient(client netip.AddrPort, b *batch) {
 }
 
 func (r *Relay) fromServer(s *session, u *upstream, b *batch) {
-	now := time.Now().Round(0)
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return
 	}
+	now := time.Now().Round(0)
 	c := r.beginCapture(b)
 	if u != s.up {
 		for _, pkt := range b.segs {

@@ -406,3 +406,31 @@ func mustOpen(t *testing.T, path string) *os.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+// Past MaxClients, further client addresses are dropped and recorded, and Close reports it.
+func TestMaxClients(t *testing.T) {
+	srv := newUDPServer(t)
+	var capBuf bytes.Buffer
+	r, err := relay.Start(relay.Config{Target: srv.addr(), Capture: &capBuf, MaxClients: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := udpClient(t, r.Addr()), udpClient(t, r.Addr())
+	if reply, ok := exchange(t, a, "first", testTimeout); !ok || reply != "re:first" {
+		t.Fatalf("first client: %q %v", reply, ok)
+	}
+	if reply, ok := exchange(t, b, "second", 300*time.Millisecond); ok {
+		t.Fatalf("a second client passed a one-client relay: %q", reply)
+	}
+	if err := r.Close(); err == nil || !strings.Contains(err.Error(), "more than 1 client") {
+		t.Errorf("Close: %v", err)
+	}
+	recs := r.Records()
+	last := recs[len(recs)-1]
+	if last.Decision.Reason != "no-upstream" || !last.Decision.Drop {
+		t.Errorf("last record %s", last)
+	}
+	if _, pkts, err := capture.ReadAll(&capBuf); err != nil || len(pkts) != len(recs) {
+		t.Errorf("capture: %d packets, %v", len(pkts), err)
+	}
+}
