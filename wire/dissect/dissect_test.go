@@ -227,7 +227,7 @@ func TestNoTshark(t *testing.T) {
 
 // Each fault profile leaves its marks on the wire next to the relay's.
 func TestFaultProfilesOnTheWire(t *testing.T) {
-	for _, name := range []string{"loss", "rebind-port", "rebind-addr", "corrupt", "duplicate", "mtu-1200"} {
+	for _, name := range []string{"loss", "handshake-loss", "rebind-port", "rebind-addr", "corrupt", "duplicate", "mtu-1200"} {
 		t.Run(name, func(t *testing.T) {
 			p, _ := faults.Parse(name)
 			opts := wiretest.Options{Profile: p, Seed: 1, Echo: echo.Options{Size: 256 << 10, Count: 2}}
@@ -265,6 +265,11 @@ func TestFaultProfilesOnTheWire(t *testing.T) {
 				}
 				if !strings.Contains(log, "<< relay: dropped (loss)") {
 					t.Error("the frame log shows no loss")
+				}
+			case "handshake-loss":
+				// Seed 1 drops the client's first Initial: the client sends its ClientHello again.
+				if c.RetransmittedCrypto[dissect.Client] == 0 {
+					t.Errorf("no CRYPTO retransmission by the client: %v", c.RetransmittedCrypto)
 				}
 			case "rebind-port", "rebind-addr":
 				if len(c.ClientAddrs) != 2 {
