@@ -29,6 +29,7 @@ help:
 	@echo "make build                 build/bin/irohconf (the Go peer: keys, tickets, serve, dial)"
 	@echo "make fuzz                  fuzz the ticket decoder, FUZZTIME per target (default 30s)"
 	@echo "make interop               the interop matrix; the report lands in reports/latest/ (LABELS=... to slice it)"
+	@echo "make interop SHARD=k/n     part k of n of the matrix (also hil, hil-virtual); irohconf report merge joins them"
 	@echo "make hil PORT=/dev/ttyUSB0 the board suite on a real board (or BOARD=<profile in fixtures/boards>)"
 	@echo "make hil-virtual           the board suite on the virtual board"
 	@echo "make upstream              build/bin/iroh-upstream-<version>: upstream iroh 1.4.1 and 1.0.0 (static)"
@@ -168,10 +169,14 @@ bench-upstream: overlay upstream
 # stderr, since Ginkgo does not show a passing worker's output.
 INTEROP_PROCS ?= 4
 LABELS        ?=
+# SHARD=k/n runs part k of n of the cells (of those LABELS selects), split by the cells' durations
+# in the run IROHCONF_SHARD_DURATIONS names (a run folder or its results.json), else by count;
+# `irohconf report merge` joins the n reports (docs/ci.md).
+SHARD         ?=
 # SUITE_RUN runs one suite ($1, with the environment $2, in $3 parallel processes, default
 # INTEROP_PROCS) and ends with the path of its report page.
 define SUITE_RUN
-	export IROHCONF_PROGRESS=/proc/$$$$/fd/2 $(2); \
+	export IROHCONF_PROGRESS=/proc/$$$$/fd/2 IROHCONF_SHARD='$(SHARD)' $(2); \
 	$(GINKGO) -p --procs=$(or $(3),$(INTEROP_PROCS)) --output-interceptor-mode=none --silence-skips --no-color \
 	  $(if $(LABELS),--label-filter='$(LABELS)') ./suites/$(1); rc=$$?; \
 	echo "report: $$(readlink -f reports/latest)/index.html (every run: $(CURDIR)/reports/index.html)"; exit $$rc

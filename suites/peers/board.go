@@ -74,10 +74,14 @@ func without(fs []framework.Feature, f framework.Feature) []framework.Feature {
 
 func (p *BoardPeer) Manifest() framework.Manifest { return p.manifest }
 
+// Version is what the board's boot banner said (our firmware), or the profile's chip and
+// firmware (firmware without a banner). Our firmware's version is known only to a process that
+// booted the board: elsewhere it is empty (unknown), so that every process that reports the
+// board says the same, and the report takes it from the cells that booted it.
 func (p *BoardPeer) Version() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.version == "" {
+	if p.version == "" && !p.profile.HasConsole() {
 		return p.profile.Chip + " (" + string(p.profile.Firmware) + " firmware)"
 	}
 	return p.version
