@@ -40,8 +40,12 @@ type Config struct {
 // DefaultMaxClients is how many client addresses a relay serves unless told otherwise.
 const DefaultMaxClients = 64
 
-// closeWait bounds how long Close waits for the relay's goroutines to end.
-const closeWait = 5 * time.Second
+// closeWait bounds how long Close waits for the relay's goroutines to end; captureWait for the
+// capture to be written (most of it is written at Close: up to 64 MiB held in memory).
+const (
+	closeWait   = 5 * time.Second
+	captureWait = 2 * time.Minute
+)
 
 // Record is what the relay did with one datagram. Records are numbered from 1 in arrival order,
 // like the frames of the capture: record N is frame N.
@@ -202,7 +206,7 @@ func (r *Relay) Close() error {
 		}
 		errs = append(errs, r.sched.close(closeWait))
 		if r.cap != nil {
-			errs = append(errs, r.cap.close(closeWait))
+			errs = append(errs, r.cap.close(captureWait))
 		}
 		if r.file != nil {
 			errs = append(errs, r.file.Close())
