@@ -15,7 +15,7 @@ import (
 // captureQueue takes the capture off the forwarding path: the reader queues each read's
 // datagrams by reference (the read buffer is kept until copied), and the queue's goroutine
 // copies them into memory, once; the pcapng is built and written when the relay closes, or
-// from when more than holdLimit bytes are held. While a cell's traffic flows, the capture costs
+// from when more than its limit is held. While a cell's traffic flows, the capture costs
 // one copy of each datagram. The queue is deep enough for bursts; when it is full the
 // forwarding path waits rather than lose a frame (a capture with holes cannot be decrypted
 // reliably).
@@ -29,11 +29,9 @@ type captureQueue struct {
 	held      []capturedPacket // copied, not yet written; data points into chunks
 	chunks    [][]byte
 	heldBytes int
-	through   bool // past holdLimit: written as they come
+	limit     int
+	through   bool // past the limit: written as they come
 }
-
-// holdLimit is how much of a capture is held in memory before it is written as it comes.
-const holdLimit = capture.DefaultMemory
 
 // holdChunk is the size of the memory the held datagrams are copied into.
 const holdChunk = 1 << 20
@@ -55,12 +53,12 @@ type capturedPacket struct {
 
 const captureDepth = 1024
 
-func newCaptureQueue(w io.Writer, meta capture.Meta) (*captureQueue, error) {
+func newCaptureQueue(w io.Writer, meta capture.Meta, limit int) (*captureQueue, error) {
 	cw, err := capture.NewWriterMemory(w, meta, 0) // the queue holds; the writer writes through
 	if err != nil {
 		return nil, err
 	}
-	q := &captureQueue{w: cw, items: make(chan *captured, captureDepth), done: make(chan struct{})}
+	q := &captureQueue{w: cw, items: make(chan *captured, captureDepth), done: make(chan struct{}), limit: limit}
 	q.pool.New = func() any { return &captured{} }
 	go q.run()
 	return q, nil
@@ -94,7 +92,7 @@ func (q *captureQueue) run() {
 			}
 			p.data = q.hold(p.data)
 			q.held = append(q.held, p)
-			if q.heldBytes > holdLimit {
+			if q.heldBytes > q.limit {
 				q.writeHeld()
 				q.through = true
 			}

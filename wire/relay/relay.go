@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,9 @@ type Config struct {
 	// Capture, when set instead, receives the capture; the relay flushes it on Close but does
 	// not close it.
 	Capture io.Writer
+	// CaptureMemory is how many bytes of datagrams the capture holds in memory before it writes
+	// them as they come; zero means DefaultCaptureMemory.
+	CaptureMemory int
 	// Profile is the fault profile (the zero value forwards everything); Seed drives its random
 	// decisions.
 	Profile faults.Profile
@@ -36,6 +40,10 @@ type Config struct {
 	// goroutine); zero means DefaultMaxClients. Datagrams of further clients are dropped.
 	MaxClients int
 }
+
+// DefaultCaptureMemory is what a capture holds in memory unless told otherwise: more than a
+// test's transfers, so that the pcapng is built and written after the traffic, at Close.
+const DefaultCaptureMemory = 64 << 20
 
 // DefaultMaxClients is how many client addresses a relay serves unless told otherwise.
 const DefaultMaxClients = 64
@@ -149,7 +157,7 @@ func Start(cfg Config) (*Relay, error) {
 	}
 	if cfg.Capture != nil {
 		meta := capture.Meta{Server: cfg.Target, Relay: r.addr, Profile: cfg.Profile.Name, Seed: cfg.Seed}
-		if r.cap, err = newCaptureQueue(cfg.Capture, meta); err != nil {
+		if r.cap, err = newCaptureQueue(cfg.Capture, meta, cmp.Or(cfg.CaptureMemory, DefaultCaptureMemory)); err != nil {
 			_ = listen.Close()
 			if r.file != nil {
 				_ = r.file.Close()

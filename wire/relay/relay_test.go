@@ -350,6 +350,12 @@ func waitFor(t *testing.T, cond func() bool) {
 // Close while datagrams flow and delayed ones wait: every goroutine ends (goleak), the capture
 // is complete and readable.
 func TestCloseUnderLoad(t *testing.T) {
+	for _, memory := range []int{0, 4 << 10} { // the default, and writing as they come
+		t.Run(fmt.Sprintf("memory %d", memory), func(t *testing.T) { closeUnderLoad(t, memory) })
+	}
+}
+
+func closeUnderLoad(t *testing.T, memory int) {
 	srv := newUDPServer(t)
 	path := filepath.Join(t.TempDir(), "wire.pcapng")
 	f, err := os.Create(path)
@@ -357,7 +363,7 @@ func TestCloseUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := relay.Start(relay.Config{Target: srv.addr(), Capture: f, Profile: mustParse(t, "delay"), Seed: 1})
+	r, err := relay.Start(relay.Config{Target: srv.addr(), Capture: f, CaptureMemory: memory, Profile: mustParse(t, "delay"), Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,8 +399,14 @@ func TestCloseUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(r.Records()); len(pkts) != n || n == 0 {
-		t.Errorf("%d captured, %d records", len(pkts), n)
+	recs := r.Records()
+	if len(pkts) != len(recs) || len(recs) == 0 {
+		t.Fatalf("%d captured, %d records", len(pkts), len(recs))
+	}
+	for i, p := range pkts {
+		if !p.Time.Equal(recs[i].Time) || len(p.Data) != recs[i].Size || p.Comment != recs[i].Decision.String() {
+			t.Fatalf("frame %d: %s %dB %q, record %s", i+1, p.Time, len(p.Data), p.Comment, recs[i])
+		}
 	}
 }
 
