@@ -130,8 +130,12 @@ func TestHandshakeAndEcho(t *testing.T) {
 	if got := len(log) - 3; got != w.Frames || !strings.Contains(log[3], "Initial#0") || !strings.Contains(log[3], "CRYPTO(ClientHello)") {
 		t.Errorf("frame log: %d lines for %d frames; first: %q", got, w.Frames, log[3])
 	}
-	if last := log[len(log)-1]; !strings.Contains(last, `CONNECTION_CLOSE(0x1d 0x0 "bye!")`) {
-		t.Errorf("last frame log line %q", last)
+	// The client's close, on the line of its frame (datagrams already in flight may follow).
+	if cl == nil {
+		t.Fatal("no close from the client")
+	}
+	if line := log[2+cl.Frame]; !strings.Contains(line, `CONNECTION_CLOSE(0x1d 0x0 "bye!")`) || !strings.Contains(line, " c>s ") {
+		t.Errorf("frame log line of the close (frame %d): %q", cl.Frame, line)
 	}
 	// The capture now carries the key logs: it decrypts without them, as Wireshark opens it.
 	res, err := dissect.Dissect(ctx(t), dissect.Input{Capture: run.Capture()})
@@ -227,7 +231,7 @@ func TestNoTshark(t *testing.T) {
 
 // Each fault profile leaves its marks on the wire next to the relay's.
 func TestFaultProfilesOnTheWire(t *testing.T) {
-	for _, name := range []string{"loss", "rebind-port", "rebind-addr", "corrupt", "duplicate", "mtu-1200"} {
+	for _, name := range []string{"loss", "handshake-loss", "rebind-port", "rebind-addr", "corrupt", "duplicate", "mtu-1200"} {
 		t.Run(name, func(t *testing.T) {
 			p, _ := faults.Parse(name)
 			opts := wiretest.Options{Profile: p, Seed: 1, Echo: echo.Options{Size: 256 << 10, Count: 2}}
@@ -265,6 +269,11 @@ func TestFaultProfilesOnTheWire(t *testing.T) {
 				}
 				if !strings.Contains(log, "<< relay: dropped (loss)") {
 					t.Error("the frame log shows no loss")
+				}
+			case "handshake-loss":
+				// Seed 1 drops the client's first Initial: the client sends its ClientHello again.
+				if c.RetransmittedCrypto[dissect.Client] == 0 {
+					t.Errorf("no CRYPTO retransmission by the client: %v", c.RetransmittedCrypto)
 				}
 			case "rebind-port", "rebind-addr":
 				if len(c.ClientAddrs) != 2 {

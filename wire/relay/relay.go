@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,9 @@ type Config struct {
 	// Capture, when set instead, receives the capture; the relay flushes it on Close but does
 	// not close it.
 	Capture io.Writer
+	// CaptureMemory is how many bytes of datagrams the capture holds in memory before it writes
+	// them as they come; zero means DefaultCaptureMemory.
+	CaptureMemory int
 	// Profile is the fault profile (the zero value forwards everything); Seed drives its random
 	// decisions.
 	Profile faults.Profile
@@ -37,11 +41,19 @@ type Config struct {
 	MaxClients int
 }
 
+// DefaultCaptureMemory is what a capture holds in memory unless told otherwise: more than a
+// test's transfers, so that the pcapng is built and written after the traffic, at Close.
+const DefaultCaptureMemory = 64 << 20
+
 // DefaultMaxClients is how many client addresses a relay serves unless told otherwise.
 const DefaultMaxClients = 64
 
-// closeWait bounds how long Close waits for the relay's goroutines to end.
-const closeWait = 5 * time.Second
+// closeWait bounds how long Close waits for the relay's goroutines to end; captureWait for the
+// capture to be written (most of it is written at Close: up to 64 MiB held in memory).
+const (
+	closeWait   = 5 * time.Second
+	captureWait = 2 * time.Minute
+)
 
 // Record is what the relay did with one datagram. Records are numbered from 1 in arrival order,
 // like the frames of the capture: record N is frame N.
@@ -81,6 +93,7 @@ type Relay struct {
 	records  [][]Record // in chunks of recordChunk: a bulk transfer makes tens of thousands
 	nrecords int
 	errs     []error // what went wrong inside; Close returns them
+	refused  map[netip.AddrPort]bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -133,6 +146,7 @@ func Start(cfg Config) (*Relay, error) {
 		addr:     unmap(listen.LocalAddr().(*net.UDPAddr).AddrPort()),
 		inj:      faults.NewInjector(cfg.Profile, cfg.Seed),
 		sessions: map[netip.AddrPort]*session{},
+		refused:  map[netip.AddrPort]bool{},
 	}
 	if cfg.CapturePath != "" {
 		if r.file, err = os.Create(cfg.CapturePath); err != nil {
@@ -143,7 +157,7 @@ func Start(cfg Config) (*Relay, error) {
 	}
 	if cfg.Capture != nil {
 		meta := capture.Meta{Server: cfg.Target, Relay: r.addr, Profile: cfg.Profile.Name, Seed: cfg.Seed}
-		if r.cap, err = newCaptureQueue(cfg.Capture, meta); err != nil {
+		if r.cap, err = newCaptureQueue(cfg.Capture, meta, cmp.Or(cfg.CaptureMemory, DefaultCaptureMemory)); err != nil {
 			_ = listen.Close()
 			if r.file != nil {
 				_ = r.file.Close()
@@ -200,7 +214,7 @@ func (r *Relay) Close() error {
 		}
 		errs = append(errs, r.sched.close(closeWait))
 		if r.cap != nil {
-			errs = append(errs, r.cap.close(closeWait))
+			errs = append(errs, r.cap.close(captureWait))
 		}
 		if r.file != nil {
 			errs = append(errs, r.file.Close())
@@ -262,19 +276,30 @@ func (r *Relay) transient(err error) bool {
 }
 
 func (r *Relay) fromClient(client netip.AddrPort, b *batch) {
-	now := time.Now().Round(0) // wall clock only, as the capture keeps it
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return
 	}
+	// Taken under the lock, so that the capture's times never go backwards; wall clock only,
+	// as the capture keeps it.
+	now := time.Now().Round(0)
 	c := r.beginCapture(b)
 	s, err := r.sessionFor(client)
 	if err != nil {
 		for _, pkt := range b.segs {
-			r.record(c, now, faults.ClientToServer, client, client, r.cfg.Target, pkt, faults.Decision{Drop: true, Reason: "no-upstream"})
+			// No upstream socket: the capture shows the client's port from an unspecified
+			// address of the server's family.
+			src := netip.AddrPortFrom(netip.IPv6Unspecified(), client.Port())
+			if r.cfg.Target.Addr().Is4() {
+				src = netip.AddrPortFrom(netip.IPv4Unspecified(), client.Port())
+			}
+			r.record(c, now, faults.ClientToServer, client, src, r.cfg.Target, pkt, faults.Decision{Drop: true, Reason: "no-upstream"})
 		}
-		r.errs = append(r.errs, err)
+		if !r.refused[client] { // once per client: a flood must not grow the list
+			r.refused[client] = true
+			r.errs = append(r.errs, err)
+		}
 		r.endCapture(c)
 		r.mu.Unlock()
 		return
@@ -296,12 +321,12 @@ func (r *Relay) fromClient(client netip.AddrPort, b *batch) {
 }
 
 func (r *Relay) fromServer(s *session, u *upstream, b *batch) {
-	now := time.Now().Round(0)
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return
 	}
+	now := time.Now().Round(0)
 	c := r.beginCapture(b)
 	if u != s.up {
 		for _, pkt := range b.segs {
