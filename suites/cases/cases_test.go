@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/iroh/ticket"
+	"github.com/irohconf/irohconf/iroh/ticket/tickettest"
 	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
 )
@@ -247,6 +249,116 @@ func TestRefuseWrongIDAsksEveryClient(t *testing.T) {
 			if dialed.ID == s.id || len(dialed.IPAddrs()) != 1 || dialed.IPAddrs()[0] != s.addr {
 				t.Errorf("dialed %v at %v; want another id than %v at %v", dialed.ID, dialed.IPAddrs(), s.id, s.addr)
 			}
+		})
+	}
+}
+
+// decoderClient is a fake client whose decoder is the Go ticket library, with the answers for
+// some tickets changed by the test.
+type decoderClient struct {
+	*fakeClient
+	change func(in string, d *peercontract.DecodedTicket)
+}
+
+func (p decoderClient) DecodeTickets(ctx context.Context, tickets []string) ([]peercontract.DecodedTicket, error) {
+	out, err := referenceDecoder{}.DecodeTickets(ctx, tickets)
+	if p.change != nil {
+		for i := range out {
+			p.change(tickets[i], &out[i])
+		}
+	}
+	return out, err
+}
+
+type decoderServerPeer struct {
+	*fakeServerPeer
+	decoderClient
+}
+
+func (p decoderServerPeer) Manifest() framework.Manifest { return p.fakeServerPeer.Manifest() }
+
+func corpusTicket(t *testing.T, name string) string {
+	t.Helper()
+	corpus, err := tickettest.LoadDefaultCorpus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range corpus {
+		if e.Name == name {
+			return e.Ticket
+		}
+	}
+	t.Fatalf("no corpus entry %s", name)
+	return ""
+}
+
+// The differential excuses only the listed custom address layout differences: between decoders
+// of different declared layouts, in custom addresses only, for the listed corpus entries.
+// Accept/reject and endpoint id differences fail whatever the layouts.
+func TestDifferentialExcusesOnlyListedDifferences(t *testing.T) {
+	legacy, current := corpusTicket(t, "composite-legacy"), corpusTicket(t, "custom-current-max-id")
+	// editAddr changes the first address of a kind in a decoded ticket.
+	editAddr := func(kind, field, value string) func(d *peercontract.DecodedTicket) {
+		return func(d *peercontract.DecodedTicket) {
+			var addrs []map[string]any
+			if err := json.Unmarshal(d.Addrs, &addrs); err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range addrs {
+				if a["type"] == kind {
+					a[field] = value
+					break
+				}
+			}
+			d.Addrs, _ = json.Marshal(addrs)
+		}
+	}
+	otherData := editAddr("custom", "data", "ffff")
+	for _, tc := range []struct {
+		name          string
+		serverLayouts []string
+		ticket        string
+		change        func(d *peercontract.DecodedTicket)
+		failed        string
+	}{
+		{"the server refuses a custom ticket", []string{"legacy"}, current,
+			func(d *peercontract.DecodedTicket) {
+				*d = peercontract.DecodedTicket{Ticket: d.Ticket, Error: "invalid ticket"}
+			},
+			"client accepts, server refuses"},
+		{"another endpoint id on a custom ticket", []string{"legacy"}, legacy,
+			func(d *peercontract.DecodedTicket) { d.EndpointID = strings.Repeat("00", 32) }, "endpoint id"},
+		{"custom data of an unlisted entry", []string{"legacy"}, current, otherData, "the decoders disagree on 1 of"},
+		{"custom data of a listed entry, same layouts", []string{"current", "legacy"}, legacy, otherData, "the decoders disagree on 1 of"},
+		{"an ip address of a listed entry", []string{"legacy"}, legacy,
+			editAddr("ip", "addr", "192.0.2.1:1"), "the decoders disagree on 1 of"},
+		{"custom data of a listed entry, different layouts", []string{"legacy"}, legacy, otherData, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := decoderClient{fakeClient: newFakeClient()}
+			cl.manifest.CustomAddrEncodings = map[string][]string{"default": {"current", "legacy"}}
+			sm := manifest("fake-server", framework.RoleServer)
+			sm.CustomAddrEncodings = map[string][]string{"default": tc.serverLayouts}
+			server := decoderServerPeer{&fakeServerPeer{manifest: sm}, decoderClient{change: func(in string, d *peercontract.DecodedTicket) {
+				if in == tc.ticket {
+					tc.change(d)
+				}
+			}}}
+			c := &framework.Cell{
+				Client: cl, Server: newFakeServer(t), ServerPeer: server,
+				ClientLog: framework.NewTap("client", nil), ServerLog: framework.NewTap("server", nil), LogDir: t.TempDir(),
+			}
+			err := TicketDifferential().Run(context.Background(), c)
+			if tc.failed == "" {
+				if err != nil {
+					t.Fatalf("failed: %v", err)
+				}
+				if n := c.Metrics()["tickets_custom_layout_differences"]; n != 1 {
+					t.Errorf("%v differences excused, want 1", n)
+				}
+				return
+			}
+			wantError(t, err, tc.failed)
 		})
 	}
 }
