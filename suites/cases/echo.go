@@ -33,7 +33,7 @@ func EchoSizes() []framework.Case {
 			Needs:       payloadFits(s.bytes),
 			Timeout:     30 * time.Second,
 			Run: func(ctx context.Context, c *framework.Cell) error {
-				res, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: s.bytes, Count: 1, Timeout: 20 * time.Second})
+				res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: s.bytes, Count: 1, Timeout: 20 * time.Second})
 				if err != nil {
 					return err
 				}
@@ -64,7 +64,7 @@ func EchoStreamsInSequence() framework.Case {
 		Needs:       payloadFits(1 << 10),
 		Timeout:     30 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			res, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 10, Streams: 1, Timeout: 20 * time.Second})
+			res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 10, Streams: 1, Timeout: 20 * time.Second})
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ func EchoStreamsConcurrent() framework.Case {
 		},
 		Timeout: 30 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			res, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 64 << 10, Count: 2 * streams, Streams: streams, Timeout: 20 * time.Second})
+			res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 64 << 10, Count: 2 * streams, Streams: streams, Timeout: 20 * time.Second})
 			if err != nil {
 				return err
 			}
@@ -136,7 +136,7 @@ func Idle() framework.Case {
 		Needs:       servesEcho,
 		Timeout:     idle + 30*time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			_, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: idle, Timeout: idle + 15*time.Second})
+			_, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: idle, Timeout: idle + 15*time.Second})
 			return err
 		},
 	}
