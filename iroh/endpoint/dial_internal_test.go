@@ -35,10 +35,10 @@ func TestDialChecksRemoteIDAfterHandshake(t *testing.T) {
 	}
 	defer cl.Close()
 
-	broken := func(sk key.SecretKey, _ key.PublicKey, alpns []string, opts rpk.ClientOptions) (*tls.Config, error) {
-		return rpk.ClientConfig(sk, srv.ID(), alpns, opts)
+	broken := func(id rpk.Identity, _ key.PublicKey, alpns []string, opts rpk.ClientOptions) (*tls.Config, error) {
+		return rpk.ClientConfig(id, srv.ID(), alpns, opts)
 	}
-	defer func(orig func(key.SecretKey, key.PublicKey, []string, rpk.ClientOptions) (*tls.Config, error)) {
+	defer func(orig func(rpk.Identity, key.PublicKey, []string, rpk.ClientOptions) (*tls.Config, error)) {
 		clientTLSConfig = orig
 	}(clientTLSConfig)
 	clientTLSConfig = broken

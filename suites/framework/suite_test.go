@@ -86,14 +86,21 @@ func fakeCases() []Case {
 	}
 }
 
-// runSuite runs the fake suite on the specs the label filter picks and returns its report and
-// whether the run passed.
-func runSuite(t *testing.T, filter string) (reports.Run, bool) {
+// runSuite runs the fake suite on the specs the label filter picks, with env added to its
+// environment, and returns its report and whether the run passed.
+func runSuite(t *testing.T, filter string, env ...string) (reports.Run, bool) {
+	run, _, passed := runSuiteIn(t, filter, env...)
+	return run, passed
+}
+
+// runSuiteIn is runSuite that also returns the run folder.
+func runSuiteIn(t *testing.T, filter string, env ...string) (reports.Run, string, bool) {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-ginkgo.label-filter="+filter, "-ginkgo.no-color")
 	cmd.Env = append(os.Environ(), fakeSuiteEnv+"=1", "IROHCONF_RUN_DIR="+dir,
 		"IROHCONF_PROGRESS="+filepath.Join(dir, "progress"))
+	cmd.Env = append(cmd.Env, append([]string{shardEnv + "=", durationsEnv + "="}, env...)...) // the last value of a name counts
 	if err := os.WriteFile(filepath.Join(dir, "progress"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +113,7 @@ func runSuite(t *testing.T, filter string) (reports.Run, bool) {
 	if lerr != nil {
 		t.Fatalf("the fake suite wrote no report: %v\n%s", lerr, out)
 	}
-	return run, err == nil
+	return run, dir, err == nil
 }
 
 func cellOf(t *testing.T, run reports.Run, server, kase string) reports.Cell {

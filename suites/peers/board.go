@@ -29,6 +29,20 @@ type BoardPeer struct {
 
 	mu      sync.Mutex
 	version string
+	// flash, when set, is written to the board before its first boot (FlashBeforeBoot).
+	flash   *string
+	flashed bool
+}
+
+// FlashBeforeBoot asks for the board to be flashed with espflash (hil/flash) once, before the
+// first boot: elf is the image, empty for the profile's flash.elf. A virtual board runs a host
+// binary and cannot be flashed.
+func (p *BoardPeer) FlashBeforeBoot(elf string) error {
+	if p.profile.Kind == profile.Virtual {
+		return fmt.Errorf("board %s: a virtual board runs a host binary and cannot be flashed", p.profile.Name)
+	}
+	p.flash = &elf
+	return nil
 }
 
 // NewBoardPeer returns the peer for a board profile. The virtual board and our firmware declare
@@ -74,10 +88,14 @@ func without(fs []framework.Feature, f framework.Feature) []framework.Feature {
 
 func (p *BoardPeer) Manifest() framework.Manifest { return p.manifest }
 
+// Version is what the board's boot banner said (our firmware), or the profile's chip and
+// firmware (firmware without a banner). Our firmware's version is known only to a process that
+// booted the board: elsewhere it is empty (unknown), so that every process that reports the
+// board says the same, and the report takes it from the cells that booted it.
 func (p *BoardPeer) Version() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.version == "" {
+	if p.version == "" && !p.profile.HasConsole() {
 		return p.profile.Chip + " (" + string(p.profile.Firmware) + " firmware)"
 	}
 	return p.version
@@ -134,12 +152,29 @@ func (p *BoardPeer) StartBoard(ctx context.Context, _ framework.ServerOptions, l
 		return nil, err
 	}
 	s := &boardServer{peer: p, b: b, tap: log, since: log.Mark()}
+	if err := p.flashOnce(ctx, b); err != nil {
+		return nil, errors.Join(err, b.Close())
+	}
 	info, err := b.Boot(ctx)
 	if err != nil {
 		return nil, errors.Join(err, b.Close())
 	}
 	s.noteBoot(info)
 	return s, nil
+}
+
+// flashOnce flashes the board the first time it starts, when asked to.
+func (p *BoardPeer) flashOnce(ctx context.Context, b *board.Board) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.flash == nil || p.flashed {
+		return nil
+	}
+	if err := b.Flash(ctx, *p.flash); err != nil {
+		return err
+	}
+	p.flashed = true
+	return nil
 }
 
 // boardServer is a booted board.
