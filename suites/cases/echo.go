@@ -127,21 +127,25 @@ func EchoConnectionsInSequence() framework.Case {
 	}
 }
 
-// Idle: a connection idle for longer than two keep-alive periods (iroh: 5 s) still echoes.
+// Idle: a connection idle for longer than both sides' idle timeouts (iroh and the Go peer
+// announce 30 s) still echoes: only keep-alives can have kept it open.
 func Idle() framework.Case {
-	const idle = 12 * time.Second
 	return framework.Case{
 		Name: "idle", Abbr: "I",
-		Description: fmt.Sprintf("a connection idle for %s (more than two keep-alive periods) still echoes", idle),
+		Description: fmt.Sprintf("a connection idle for %s (longer than both sides' idle timeouts, 30 s for iroh) still echoes", IdleTime),
 		ClientNeeds: []framework.Feature{framework.FeatureIdleDial},
 		Needs:       servesEcho,
-		Timeout:     idle + 30*time.Second,
+		Timeout:     IdleTime + 30*time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			_, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: idle, Timeout: idle + 15*time.Second})
+			_, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: IdleTime, Timeout: IdleTime + 15*time.Second})
 			return err
 		},
 	}
 }
+
+// IdleTime is how long the idle case keeps its connection idle: longer than the 30 s
+// max_idle_timeout iroh and the Go peer announce, so that without keep-alives it would close.
+const IdleTime = 35 * time.Second
 
 // concurrentOnWire checks that the client's echo streams overlapped on the wire, want of them at
 // once, and returns the wall time from the first stream frame to the last: the time the echoes
