@@ -362,3 +362,24 @@ func TestDifferentialExcusesOnlyListedDifferences(t *testing.T) {
 		})
 	}
 }
+
+// The idle case holds its connection idle longer than iroh's and the Go peer's 30 s idle
+// timeout, so a peer without keep-alives cannot pass it.
+func TestIdleOutlastsTheIdleTimeouts(t *testing.T) {
+	cl, s := newFakeClient(), newFakeServer(t)
+	s.report = func(remote string) peercontract.Connection {
+		return peercontract.Connection{RemoteID: remote, ALPN: EchoALPN, Bytes: 1 << 10}
+	}
+	if _, err := run(t, Idle(), cl, s); err != nil && !isTestbed(err) {
+		t.Fatal(err)
+	}
+	if len(cl.dials) != 1 {
+		t.Fatalf("%d dials, want 1", len(cl.dials))
+	}
+	if idle := cl.dials[0].Idle; idle <= 30*time.Second {
+		t.Errorf("idle %s, not longer than the 30 s idle timeout", idle)
+	}
+	if d := cl.dials[0]; d.Timeout <= d.Idle || Idle().Timeout <= d.Timeout {
+		t.Errorf("dial timeout %s, case timeout %s for %s idle", d.Timeout, Idle().Timeout, d.Idle)
+	}
+}
