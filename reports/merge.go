@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,7 +66,11 @@ func Merge(runs []Run) (merged Run, notes []string, err error) {
 				merged.Peers = append(merged.Peers, p)
 				continue
 			}
-			if !sameJSON(p, peerNamed(runs[j].Peers, p.Name)) {
+			known := &merged.Peers[slices.IndexFunc(merged.Peers, func(m Peer) bool { return m.Name == p.Name })]
+			// A version is empty in a run that never learned it (a board none of its cells booted).
+			known.Version = cmp.Or(known.Version, p.Version)
+			p.Version = cmp.Or(p.Version, known.Version)
+			if !sameJSON(p, *known) {
 				bad("peer %q is declared differently by %s and %s (kind, version, runtime, roles or manifest)",
 					p.Name, runName(runs[j], j), runName(r, i))
 			}
@@ -101,6 +106,11 @@ func Merge(runs []Run) (merged Run, notes []string, err error) {
 			if prev.Outcome != c.Outcome {
 				bad("cell %s → %s %s ran twice with different outcomes: %s in %s, %s in %s",
 					c.Client, c.Server, c.Case, prev.Outcome, runName(runs[j], j), c.Outcome, runName(r, i))
+				continue
+			}
+			if r.Shard != nil {
+				bad("cell %s → %s %s ran in %s and in %s: shards of one split never share a cell",
+					c.Client, c.Server, c.Case, runName(runs[j], j), runName(r, i))
 				continue
 			}
 			notes = append(notes, fmt.Sprintf("cell %s → %s %s ran twice (%s in %s and in %s); the report keeps the first, the other's logs stay in its run",
@@ -142,6 +152,11 @@ func checkShards(runs []Run) []error {
 	cells := 0
 	for i, r := range runs {
 		s := *r.Shard
+		if s.Split != want.Split {
+			errs = append(errs, fmt.Errorf("%s split the cells by %s, %s by %s: shards of different splits",
+				runName(r, i), orUnknown(s.Split), runName(runs[0], 0), orUnknown(want.Split)))
+			continue
+		}
 		if s.Total != want.Total || s.Cells != want.Cells {
 			errs = append(errs, fmt.Errorf("%s is shard %s of %d cells, %s is shard %s of %d cells: shards of different splits",
 				runName(r, i), s, s.Cells, runName(runs[0], 0), want, want.Cells))
@@ -202,10 +217,6 @@ func orUnknown(v string) string {
 		return "(unknown)"
 	}
 	return v
-}
-
-func peerNamed(ps []Peer, name string) Peer {
-	return ps[slices.IndexFunc(ps, func(p Peer) bool { return p.Name == name })]
 }
 
 func caseNamed(cs []Case, name string) Case {

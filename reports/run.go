@@ -183,6 +183,9 @@ type Shard struct {
 	// Cells is the number of cells of the whole matrix (every shard together), when known;
 	// a merge checks that the shards add up to it.
 	Cells int `json:"cells,omitempty"`
+	// Split says how the cells were split ("count", or "durations sha256:…" naming the previous
+	// run's durations); a merge checks that every shard split alike.
+	Split string `json:"split,omitempty"`
 }
 
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Total) }

@@ -347,10 +347,30 @@ func TestMergeRefusesWhatDoesNotBelongTogether(t *testing.T) {
 		})
 	}
 
-	// The same cell twice with the same outcome is kept once, with a note.
-	merged, notes, err := reports.Merge([]reports.Run{shardOf(1, 2, 0, 1), shardOf(2, 2, 1, 2)})
+	// Runs of several bench hosts: the same cell twice with the same outcome is kept once, with
+	// a note. Shards of one split never share a cell: one that ran in two shards means they
+	// split differently (and some other cell ran in none).
+	whole := func(cells ...int) reports.Run { r := shardOf(1, 1, cells...); r.Shard = nil; return r }
+	merged, notes, err := reports.Merge([]reports.Run{whole(0, 1), whole(1, 2)})
 	if err != nil || len(merged.Cells) != 3 || len(notes) != 1 || !strings.Contains(notes[0], "ran twice") {
 		t.Errorf("Merge with a repeated cell: %d cells, notes %q, %v", len(merged.Cells), notes, err)
+	}
+	if _, _, err := reports.Merge([]reports.Run{shardOf(1, 2, 0, 1), shardOf(2, 2, 1, 2)}); err == nil ||
+		!strings.Contains(err.Error(), "shards of one split never share a cell") {
+		t.Errorf("Merge of shards that share a cell: %v", err)
+	}
+	// A board's version is empty in a shard that never booted it: the merge takes the other's.
+	unknown := shardOf(1, 2, 0)
+	unknown.Peers = slices.Clone(unknown.Peers)
+	unknown.Peers[2].Version = ""
+	merged, _, err = reports.Merge([]reports.Run{unknown, shardOf(2, 2, 1, 2)})
+	if err != nil || merged.Peers[2].Version != "fw 0.3.0" {
+		t.Errorf("Merge with a board version unknown to one shard: %v, %v", merged.Peers, err)
+	}
+	split := func(r reports.Run, by string) reports.Run { r.Shard.Split = by; return r }
+	if _, _, err := reports.Merge([]reports.Run{split(shardOf(1, 2, 0), "count"), split(shardOf(2, 2, 1), "durations sha256:0102")}); err == nil ||
+		!strings.Contains(err.Error(), "split the cells by durations sha256:0102") {
+		t.Errorf("Merge of shards split by count and by durations: %v", err)
 	}
 }
 

@@ -35,6 +35,7 @@ type Matrix struct {
 	prepMu   sync.Mutex
 	prepErrs map[string]error
 	started  time.Time
+	shard    *sharding // nil or without a part: the whole matrix
 }
 
 // cellEntry names the report entry that carries a cell's result from the process that ran it
@@ -47,6 +48,10 @@ const cellEntry = "irohconf-cell"
 func (m *Matrix) Register() bool {
 	if err := m.Check(); err != nil {
 		panic(fmt.Sprintf("irohconf %s matrix: %v", m.Suite, err)) // nothing can run
+	}
+	var err error
+	if m.shard, err = shardingFromEnv(); err != nil {
+		panic(fmt.Sprintf("irohconf %s matrix: %v", m.Suite, err))
 	}
 	SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		m.started = time.Now()
@@ -141,7 +146,11 @@ func (m *Matrix) peers() []Peer {
 
 func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 	cname, sname := client.Manifest().Name, server.Manifest().Name
-	Describe(cname+" → "+sname, Ordered, ContinueOnFailure, Label("suite:"+m.Suite, "client:"+cname, "server:"+sname), func() {
+	Describe(cname+" → "+sname, Ordered, ContinueOnFailure, Label(m.pairLabels(cname, sname)...), func() {
+		kases := m.casesInShard(client, server)
+		if len(kases) == 0 {
+			return // another shard runs this pair
+		}
 		var (
 			srv       Server
 			startErr  error
@@ -149,7 +158,7 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 			clientLog = NewTap(cname, GinkgoWriter)
 		)
 		BeforeAll(func(ctx SpecContext) {
-			if !m.anySupported(client, server) {
+			if !anySupported(kases, client, server) {
 				return // every cell is unsupported: no server needed
 			}
 			if err := errors.Join(m.prepErr(cname), m.prepErr(sname)); err != nil {
@@ -180,7 +189,7 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 			}, NodeTimeout(time.Minute))
 		}, NodeTimeout(5*time.Minute))
 
-		for _, k := range m.Cases {
+		for _, k := range kases {
 			It(k.Name, Label(k.labels()...), func(ctx SpecContext) {
 				m.runCell(ctx, k, client, server, srv, startErr, clientLog, serverLog)
 			}, SpecTimeout(k.timeout()+30*time.Second))
@@ -188,8 +197,13 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 	})
 }
 
-func (m *Matrix) anySupported(client ClientPeer, server ServerPeer) bool {
-	for _, k := range m.Cases {
+// pairLabels label a pair's specs: suite:, client: and server:.
+func (m *Matrix) pairLabels(client, server string) []string {
+	return []string{"suite:" + m.Suite, "client:" + client, "server:" + server}
+}
+
+func anySupported(kases []Case, client ClientPeer, server ServerPeer) bool {
+	for _, k := range kases {
 		if k.needs(client.Manifest(), server.Manifest()) == nil {
 			return true
 		}

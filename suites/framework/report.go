@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +33,12 @@ func cellRecord(k Case, client ClientPeer, server ServerPeer, cell *Cell, v verd
 		rec.ThroughputMbps = &v
 		delete(rec.Metrics, "throughput_mbps")
 	}
-	rec.PeerVersions = map[string]string{cname: client.Version(), sname: server.Version()}
+	rec.PeerVersions = map[string]string{}
+	for name, v := range map[string]string{cname: client.Version(), sname: server.Version()} {
+		if v != "" { // a board this process did not boot
+			rec.PeerVersions[name] = v
+		}
+	}
 	rec.Evidence = cell.evidence(rec.Logs)
 	return rec
 }
@@ -43,17 +49,7 @@ func (m *Matrix) writeReport(r Report) {
 		fmt.Fprintln(os.Stderr, "irohconf: no run folder (the suite did not start): no report written")
 		return
 	}
-	run := reports.Run{Suite: m.Suite, Start: r.StartTime, End: r.EndTime, Host: reports.HostInfo()}
-	for _, p := range m.peers() {
-		man := p.Manifest()
-		run.Peers = append(run.Peers, reports.Peer{
-			Name: man.Name, Kind: man.Kind, Version: p.Version(), Runtime: p.Runtime(),
-			Roles: m.rolesIn(man.Name), Unsupported: m.declaredUnsupported(man.Name), Manifest: man,
-		})
-	}
-	for _, k := range m.Cases {
-		run.Cases = append(run.Cases, reports.Case{Name: k.Name, Abbr: k.Abbr, Description: k.Description})
-	}
+	run := reports.Run{Suite: m.Suite, Start: r.StartTime, End: r.EndTime, Host: reports.HostInfo(), Shard: m.reportShard()}
 	for _, sr := range r.SpecReports {
 		if c, ok := cellFromSpec(sr); ok {
 			run.Cells = append(run.Cells, c)
@@ -63,6 +59,16 @@ func (m *Matrix) writeReport(r Report) {
 		progress(fmt.Sprintf("irohconf %s: no cell ran (%s): no report written", m.Suite, strings.Join(r.SpecialSuiteFailureReasons, "; ")))
 		return
 	}
+	for _, p := range m.peers() {
+		man := p.Manifest()
+		run.Peers = append(run.Peers, reports.Peer{
+			Name: man.Name, Kind: man.Kind, Version: peerVersion(p, run.Cells), Runtime: p.Runtime(),
+			Roles: m.rolesIn(man.Name), Unsupported: m.declaredUnsupported(man.Name), Manifest: man,
+		})
+	}
+	for _, k := range m.Cases {
+		run.Cases = append(run.Cases, reports.Case{Name: k.Name, Abbr: k.Abbr, Description: k.Description})
+	}
 	if err := reporters.GenerateJSONReport(r, filepath.Join(dir, "ginkgo-report.json")); err != nil {
 		fmt.Fprintf(os.Stderr, "irohconf: writing Ginkgo's JSON report: %v\n", err)
 	}
@@ -70,6 +76,24 @@ func (m *Matrix) writeReport(r Report) {
 		Fail(fmt.Sprintf("writing the report to %s: %v", dir, err))
 	}
 	progress(fmt.Sprintf("irohconf %s report: %s", m.Suite, filepath.Join(dir, reports.IndexFile)))
+}
+
+// peerVersion is the version the run's cells recorded for a peer (each in the process that ran
+// it; several, if it changed during the run), else what the peer says in this process. A board
+// learns its version when it boots, and the process writing the report may never have booted it.
+func peerVersion(p Peer, cells []reports.Cell) string {
+	name := p.Manifest().Name
+	var seen []string
+	for _, c := range cells {
+		if v := c.PeerVersions[name]; v != "" && !slices.Contains(seen, v) {
+			seen = append(seen, v)
+		}
+	}
+	if len(seen) == 0 {
+		return p.Version()
+	}
+	slices.Sort(seen)
+	return strings.Join(seen, ", ")
 }
 
 // progress prints one line where a person watching the run sees it. Ginkgo's parallel workers
