@@ -54,6 +54,11 @@ const (
 	quiet  = 50 * time.Millisecond
 )
 
+// maxClients bounds the client addresses of one cell's relay: every connection of a case may
+// come from a new port (the soak makes 100 in a row), and each holds a socket until the relay
+// closes.
+const maxClients = 512
+
 // dissectTimeout bounds one dissection (tshark takes well under a second for a cell).
 const dissectTimeout = time.Minute
 
@@ -84,7 +89,8 @@ func startWire(dir string, srv Server, path WirePath, serverKeyLog string, notef
 	if err != nil {
 		return nil, nil, fmt.Errorf("the server's id %q: %w", srv.ID(), err)
 	}
-	r, err := relay.Start(relay.Config{Target: target, CapturePath: filepath.Join(dir, CaptureFile), Profile: path.Profile, Seed: path.Seed})
+	r, err := relay.Start(relay.Config{Target: target, CapturePath: filepath.Join(dir, CaptureFile), Profile: path.Profile, Seed: path.Seed,
+		MaxClients: maxClients})
 	if err != nil {
 		return nil, nil, err
 	}
