@@ -32,6 +32,7 @@ help:
 	@echo "make interop SHARD=k/n     part k of n of the matrix (also hil, hil-virtual); irohconf report merge joins them"
 	@echo "make hil PORT=/dev/ttyUSB0 the board suite on a real board (or BOARD=<profile in fixtures/boards>)"
 	@echo "make hil-virtual           the board suite on the virtual board"
+	@echo "make hil-virtual-rfc2217   the board suite on the virtual board exported by ser2net (RFC 2217)"
 	@echo "make upstream              build/bin/iroh-upstream-<version>: upstream iroh 1.4.1 and 1.0.0 (static)"
 	@echo "make bench                 benchmarks: Go peer handshake and echo throughput (Go to Go, loopback)"
 
@@ -194,3 +195,10 @@ hil: overlay build upstream
 
 hil-virtual: overlay build virtual-board upstream
 	@$(call SUITE_RUN,hil,IROHCONF_BOARD=virtual$(,)virtual-example-firmware)
+
+# The board suite on the virtual board as a board on another host: its console exported by
+# ser2net as rfc2217://127.0.0.1:<free port>, a serial profile on that URL (hil/virtual/rfc2217.sh).
+.PHONY: hil-virtual-rfc2217
+hil-virtual-rfc2217: overlay build virtual-board upstream
+	@# -o: the prerequisites above are built; the inner make only runs the suite.
+	@hil/virtual/rfc2217.sh $(MAKE) --no-print-directory -o overlay -o build -o upstream hil
