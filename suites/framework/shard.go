@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/irohconf/irohconf/internal/repo"
 	"github.com/irohconf/irohconf/reports"
 	"github.com/irohconf/irohconf/reports/shard"
 )
@@ -41,7 +42,8 @@ type sharding struct {
 	err      error
 }
 
-// shardingFromEnv reads SHARD and the durations. A durations path that does not exist (a first
+// shardingFromEnv reads SHARD and the durations (a relative path is taken from the checkout,
+// where make runs). A durations path that does not exist (a first
 // run, no earlier report in CI's cache) means a split by count; one that exists but cannot be
 // read is an error, since shards that split differently would run some cells twice and others
 // never.
@@ -58,6 +60,9 @@ func shardingFromEnv() (*sharding, error) {
 	path := os.Getenv(durationsEnv)
 	if path == "" {
 		return s, nil
+	}
+	if root, err := repo.Root(); err == nil && !filepath.IsAbs(path) {
+		path = filepath.Join(root, path) // Ginkgo runs a suite in its package folder
 	}
 	info, err := os.Stat(path)
 	switch {

@@ -98,6 +98,7 @@ func TestShardingFromEnvRefusesWhatItCannotSplitBy(t *testing.T) {
 		{"two", "", "want k/n"},
 		{"1/2", other, "want a run folder or its results.json"},
 		{"1/2", dir, "durations of the previous run"}, // a folder without results.json
+		{"1/2", "go.mod", "want a run folder or its results.json"}, // relative: from the checkout, not the package folder
 	} {
 		t.Setenv(shardEnv, tc.shard)
 		t.Setenv(durationsEnv, tc.durations)
