@@ -34,7 +34,7 @@ help:
 	@echo "make hil-virtual           the board suite on the virtual board"
 	@echo "make hil-virtual-rfc2217   the board suite on the virtual board exported by ser2net (RFC 2217)"
 	@echo "make upstream              build/bin/iroh-upstream-<version>: upstream iroh 1.4.1 and 1.0.0 (static)"
-	@echo "make bench                 benchmarks: Go peer handshake and echo throughput (Go to Go, loopback)"
+	@echo "make bench                 benchmarks: Go peer handshake and echo throughput, the in-path relay's cost, dissection"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
 # It refuses a Go release the patch was not tested with (IROHCONF_OVERLAY_ALLOW_UNTESTED=1 overrides)
@@ -72,10 +72,16 @@ lint-ci:
 ## ---- the Go peer: iroh/endpoint, iroh/echo, iroh/contract, irohconf serve and dial --------
 # Its tests run in `go test ./...` above. Benchmarks: handshake time and echo throughput, Go to Go
 # on loopback (one echo of the named size per iteration; MB/s is payload one way).
-.PHONY: bench bench-go-peer
-bench: bench-go-peer bench-upstream
+.PHONY: bench bench-go-peer bench-wire
+bench: bench-go-peer bench-upstream bench-wire
 bench-go-peer: overlay
 	go test -run '^$$' -bench . -benchmem -count=1 ./iroh/endpoint/
+
+# The in-path relay's cost: a 16 MiB echo direct, through the relay, and through the relay with its
+# capture (the matrix allows at most 10% less throughput); dissecting a cell's capture.
+bench-wire: overlay
+	go test -run '^$$' -bench . -benchtime 5x -count 5 ./wire/relay/
+	go test -run '^$$' -bench . -benchtime 3x ./wire/dissect/
 
 ## ---- reports: the report writer (results.json, junit.xml, summary.md, index.html) ------
 # Its browser test needs Chromium (apt-get install -y chromium); IROHCONF_NO_BROWSER=1 skips it.

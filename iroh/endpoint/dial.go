@@ -61,7 +61,7 @@ func (e *Endpoint) Dial(ctx context.Context, id key.EndpointID, addr netip.AddrP
 		if opts.PlainX509 {
 			return rpk.PlainX509ClientConfig(alpns)
 		}
-		return clientTLSConfig(e.secret, id, alpns, rpk.ClientOptions{SNI: opts.SNI, NoClientKey: opts.NoClientKey, BadSignature: opts.BadSignature})
+		return clientTLSConfig(e.identity, id, alpns, rpk.ClientOptions{SNI: opts.SNI, NoClientKey: opts.NoClientKey, BadSignature: opts.BadSignature})
 	}()
 	if err != nil {
 		return nil, fmt.Errorf("dial: client TLS config: %w", err)

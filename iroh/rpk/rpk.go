@@ -61,9 +61,33 @@ func RawPublicKeys(c *tls.Config) bool {
 	return i >= 0 && reflect.ValueOf(c).Elem().Field(i).Bool()
 }
 
-// certificate is the raw public key "certificate" of sk: its SPKI as the only entry.
-func certificate(sk key.SecretKey) tls.Certificate {
-	return tls.Certificate{Certificate: [][]byte{sk.Public().SPKI()}, PrivateKey: sk.Ed25519()}
+// Identity is an endpoint's secret key with what TLS needs of it, derived once: the endpoint id
+// and the raw public key certificate. (Deriving the public key from the seed is a scalar
+// multiplication, about as costly as the handshake's signature; an endpoint dials many times.)
+type Identity struct {
+	secret key.SecretKey
+	id     key.PublicKey
+	priv   ed25519.PrivateKey
+	spki   []byte
+}
+
+// NewIdentity derives sk's id and certificate.
+func NewIdentity(sk key.SecretKey) Identity {
+	priv := sk.Ed25519()
+	var id key.PublicKey
+	copy(id[:], priv.Public().(ed25519.PublicKey))
+	return Identity{secret: sk, id: id, priv: priv, spki: id.SPKI()}
+}
+
+// ID is the endpoint id, the public key.
+func (i Identity) ID() key.PublicKey { return i.id }
+
+// Secret is the secret key.
+func (i Identity) Secret() key.SecretKey { return i.secret }
+
+// certificate is the raw public key "certificate": the SPKI as the only entry.
+func (i Identity) certificate() tls.Certificate {
+	return tls.Certificate{Certificate: [][]byte{i.spki}, PrivateKey: i.priv}
 }
 
 func checkALPNs(alpns []string) error {
@@ -81,12 +105,12 @@ func checkALPNs(alpns []string) error {
 // ServerConfig is iroh's server side: raw public keys only, TLS 1.3 only, no
 // session tickets, a client key required, and any valid Ed25519 client key
 // accepted (the application reads it with PeerID).
-func ServerConfig(sk key.SecretKey, alpns []string) (*tls.Config, error) {
+func ServerConfig(id Identity, alpns []string) (*tls.Config, error) {
 	if err := checkALPNs(alpns); err != nil {
 		return nil, err
 	}
 	c := &tls.Config{
-		Certificates:           []tls.Certificate{certificate(sk)},
+		Certificates:           []tls.Certificate{id.certificate()},
 		NextProtos:             append([]string(nil), alpns...),
 		MinVersion:             tls.VersionTLS13,
 		SessionTicketsDisabled: true,
@@ -164,7 +188,7 @@ var ErrWrongServerKey = errors.New("server key is not the expected endpoint id")
 // ClientConfig is iroh's client side: raw public keys only, TLS 1.3 only, no
 // resumption, and the server's SubjectPublicKeyInfo pinned byte for byte to
 // expected.
-func ClientConfig(sk key.SecretKey, expected key.PublicKey, alpns []string, opts ClientOptions) (*tls.Config, error) {
+func ClientConfig(id Identity, expected key.PublicKey, alpns []string, opts ClientOptions) (*tls.Config, error) {
 	if err := checkALPNs(alpns); err != nil {
 		return nil, err
 	}
@@ -182,9 +206,9 @@ func ClientConfig(sk key.SecretKey, expected key.PublicKey, alpns []string, opts
 		return nil, fmt.Errorf("rpk: unknown SNI mode %d", int(opts.SNI))
 	}
 	if !opts.NoClientKey {
-		cert := certificate(sk)
+		cert := id.certificate()
 		if opts.BadSignature {
-			cert.PrivateKey = badSigner{sk.Ed25519()}
+			cert.PrivateKey = badSigner{id.priv}
 		}
 		c.Certificates = []tls.Certificate{cert}
 	}

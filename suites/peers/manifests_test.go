@@ -1,6 +1,11 @@
 package peers
 
-import "testing"
+import (
+	"slices"
+	"testing"
+
+	"github.com/irohconf/irohconf/containers"
+)
 
 // Every shipped manifest parses, and the matrix sets build from them.
 func TestManifestsAndSets(t *testing.T) {
@@ -20,7 +25,32 @@ func TestManifestsAndSets(t *testing.T) {
 	if _, err := NewMatrix("interop", set, nil); err != nil {
 		t.Fatalf("the interop matrix does not build: %v", err)
 	}
-	if _, err := HilSet("", ""); err == nil {
+	if _, err := HilSet("", "", ""); err == nil {
 		t.Fatal("a hil set without a board was accepted")
+	}
+	if _, err := HilSet("virtual", "", "profile"); err == nil {
+		t.Fatal("a virtual board was accepted for flashing")
+	}
+	if _, err := HilSet("virtual", "", ""); err != nil {
+		t.Fatalf("the virtual hil set: %v", err)
+	}
+}
+
+// The upstream manifest declares exactly the pinned versions (containers.Pinned, which a test
+// in containers checks against the folders make upstream builds).
+func TestUpstreamManifestVersionsArePinned(t *testing.T) {
+	m, err := Manifest("upstream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pinned []string
+	for _, v := range containers.Pinned {
+		pinned = append(pinned, string(v))
+	}
+	declared := slices.Clone(m.Versions)
+	slices.Sort(declared)
+	slices.Sort(pinned)
+	if !slices.Equal(declared, pinned) {
+		t.Fatalf("suites/peers/manifests/upstream.yaml declares versions %v, containers.Pinned is %v", m.Versions, containers.Pinned)
 	}
 }

@@ -2,10 +2,13 @@ package capture_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/irohconf/irohconf/wire/capture"
 )
@@ -53,6 +56,30 @@ func TestRoundTrip(t *testing.T) {
 	if len(got) != len(want) {
 		t.Fatalf("%d packets, want %d", len(got), len(want))
 	}
+	// The IPv4 headers carry a valid checksum (one's complement sum over the header is 0xffff).
+	ng, err := pcapgo.NewNgReader(bytes.NewReader(buf.Bytes()), pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		raw, _, err := ng.ReadPacketData()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raw[0]>>4 != 4 {
+			continue
+		}
+		var sum uint32
+		for j := 0; j < 20; j += 2 {
+			sum += uint32(binary.BigEndian.Uint16(raw[j:]))
+		}
+		for sum > 0xffff {
+			sum = sum>>16 + sum&0xffff
+		}
+		if sum != 0xffff || int(binary.BigEndian.Uint16(raw[2:])) != len(raw) {
+			t.Errorf("packet %d: IPv4 header sum %#x, length %d of %d", i, sum, binary.BigEndian.Uint16(raw[2:]), len(raw))
+		}
+	}
 	for i := range want {
 		g, w := got[i], want[i]
 		if !g.Time.Equal(w.Time) || g.Src != w.Src || g.Dst != w.Dst || !bytes.Equal(g.Data, w.Data) || g.Comment != w.Comment {
@@ -64,5 +91,37 @@ func TestRoundTrip(t *testing.T) {
 func TestNotACapture(t *testing.T) {
 	if _, err := capture.ReadMeta(strings.NewReader("not pcapng")); err == nil {
 		t.Error("ReadMeta accepted garbage")
+	}
+}
+
+// Past its memory the writer writes through; the file is the same either way.
+func TestWriteThrough(t *testing.T) {
+	meta := capture.Meta{Server: netip.MustParseAddrPort("127.0.0.1:4433")}
+	write := func(memory int) []byte {
+		var buf bytes.Buffer
+		w, err := capture.NewWriterMemory(&buf, meta, memory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3000 {
+			p := capture.Packet{Time: time.Unix(int64(i), 0), Src: netip.MustParseAddrPort("127.0.0.1:5000"), Dst: meta.Server, Data: bytes.Repeat([]byte{byte(i)}, 1200)}
+			if err := w.Write(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if memory < 1<<20 && buf.Len() == 0 {
+			t.Error("nothing written through before Flush")
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	held, through := write(capture.DefaultMemory), write(1000)
+	if !bytes.Equal(held, through) {
+		t.Errorf("%d bytes held, %d written through: they differ", len(held), len(through))
+	}
+	if _, pkts, err := capture.ReadAll(bytes.NewReader(through)); err != nil || len(pkts) != 3000 {
+		t.Errorf("%d packets, %v", len(pkts), err)
 	}
 }

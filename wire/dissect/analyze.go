@@ -25,8 +25,10 @@ type analyzer struct {
 
 type connState struct {
 	c *Connection
-	// streamEnd is the highest offset each side sent on each stream, for retransmissions.
+	// streamEnd is the highest offset each side sent on each stream, cryptoEnd in each packet
+	// number space's CRYPTO stream: for retransmissions.
 	streamEnd map[Side]map[uint64]uint64
+	cryptoEnd map[Side]map[string]uint64
 	streams   map[uint64]*Stream
 	addrs     map[string]bool
 	// amp: datagrams for the address validation check, in capture order.
@@ -126,10 +128,12 @@ func (a *analyzer) conn(n int, d *datagram) *connState {
 			TransportParameters: map[Side]*TransportParameters{},
 			Datagrams:           map[Side]*Datagrams{Client: {}, Server: {}},
 			Retransmitted:       map[Side]int{Client: 0, Server: 0},
+			RetransmittedCrypto: map[Side]int{Client: 0, Server: 0},
 			FrameCounts:         map[Side]map[string]int{Client: {}, Server: {}},
 			Handshake:           Handshake{ClientCertType: -1, ServerCertType: -1},
 		},
 		streamEnd: map[Side]map[uint64]uint64{Client: {}, Server: {}},
+		cryptoEnd: map[Side]map[string]uint64{Client: {}, Server: {}},
 		streams:   map[uint64]*Stream{},
 		addrs:     map[string]bool{},
 	}
@@ -149,6 +153,14 @@ func (a *analyzer) frame(cs *connState, d *datagram, p *packet, f qframe) {
 		c.PathChallenges = append(c.PathChallenges, ev)
 	case "PATH_RESPONSE":
 		c.PathResponses = append(c.PathResponses, ev)
+	case "CRYPTO":
+		off, _ := num(f.n, "quic.crypto.offset")
+		l, _ := num(f.n, "quic.crypto.length")
+		space := p.Type
+		if prev, ok := cs.cryptoEnd[d.By][space]; ok && off < prev && l > 0 {
+			c.RetransmittedCrypto[d.By]++
+		}
+		cs.cryptoEnd[d.By][space] = max(cs.cryptoEnd[d.By][space], off+l)
 	case "HANDSHAKE_DONE":
 		if c.Handshake.DoneFrame == 0 {
 			c.Handshake.DoneFrame = d.N

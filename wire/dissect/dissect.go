@@ -26,6 +26,9 @@ type Input struct {
 	// both directions). A named file that does not exist is an error; an empty one is not (a
 	// refused handshake logs no secrets).
 	KeyLogs []string
+	// EmbedKeyLogs rewrites the capture with the key logs in it (a pcapng Decryption Secrets
+	// Block, editcap --inject-secrets), so that Wireshark opens it decrypted with no settings.
+	EmbedKeyLogs bool
 }
 
 // Result is a dissected capture.
@@ -80,6 +83,11 @@ func Dissect(ctx context.Context, in Input) (*Result, error) {
 		return nil, err
 	}
 	a.finish()
+	if in.EmbedKeyLogs && keylog != "" {
+		if err := embedKeyLog(ctx, in.Capture, keylog); err != nil {
+			return nil, err
+		}
+	}
 	header := []string{
 		fmt.Sprintf("# %s: server %s through the relay at %s, fault profile %s (seed %d); %s",
 			w.Capture, w.Server, w.Relay, orNone(w.Profile), w.Seed, w.Tshark),
@@ -115,10 +123,10 @@ func (r *Result) WriteFiles(dir string) error {
 	return nil
 }
 
-// Files dissects the capture and writes wire.json and wire.txt next to it: what a cell does
-// after its relay closed.
+// Files dissects the capture, writes wire.json and wire.txt next to it, and embeds the key logs
+// in the capture: what a cell does after its relay closed.
 func Files(ctx context.Context, capturePath string, keyLogs ...string) (*Wire, error) {
-	r, err := Dissect(ctx, Input{Capture: capturePath, KeyLogs: keyLogs})
+	r, err := Dissect(ctx, Input{Capture: capturePath, KeyLogs: keyLogs, EmbedKeyLogs: true})
 	if err != nil {
 		return nil, err
 	}

@@ -50,15 +50,18 @@ type Connection struct {
 	Closes              []Close                       `json:"closes"`
 	Streams             []*Stream                     `json:"streams"`
 	// MaxConcurrentStreams is the most streams whose first and last frames overlapped in time.
-	MaxConcurrentStreams int                     `json:"max_concurrent_streams"`
-	Pings                []Event                 `json:"pings"`
-	PathChallenges       []Event                 `json:"path_challenges,omitempty"`
-	PathResponses        []Event                 `json:"path_responses,omitempty"`
-	ZeroRTT              Count                   `json:"zero_rtt"`
-	Datagrams            map[Side]*Datagrams     `json:"datagrams"`
-	Retransmitted        map[Side]int            `json:"retransmitted_stream_frames"`
-	AddressValidation    AddressValidation       `json:"address_validation"`
-	FrameCounts          map[Side]map[string]int `json:"frame_counts"`
+	MaxConcurrentStreams int                 `json:"max_concurrent_streams"`
+	Pings                []Event             `json:"pings"`
+	PathChallenges       []Event             `json:"path_challenges,omitempty"`
+	PathResponses        []Event             `json:"path_responses,omitempty"`
+	ZeroRTT              Count               `json:"zero_rtt"`
+	Datagrams            map[Side]*Datagrams `json:"datagrams"`
+	// Retransmitted and RetransmittedCrypto count STREAM and CRYPTO frames that resent data
+	// their sender had sent before (loss recovery, PTO probes).
+	Retransmitted       map[Side]int            `json:"retransmitted_stream_frames"`
+	RetransmittedCrypto map[Side]int            `json:"retransmitted_crypto_frames"`
+	AddressValidation   AddressValidation       `json:"address_validation"`
+	FrameCounts         map[Side]map[string]int `json:"frame_counts"`
 }
 
 // AddrSeen is an address and the first frame it was seen in.

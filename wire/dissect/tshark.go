@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 )
 
 // ErrNoTshark is returned when tshark is not installed.
@@ -25,19 +26,31 @@ func tsharkPath() (string, error) {
 	return p, nil
 }
 
-// TsharkVersion is the first line of `tshark --version`.
+// TsharkVersion is the first line of `tshark --version`, asked once per tshark binary (each
+// run of tshark costs a fifth of a second, and every cell dissects).
 func TsharkVersion(ctx context.Context) (string, error) {
 	p, err := tsharkPath()
 	if err != nil {
 		return "", err
+	}
+	versionMu.Lock()
+	defer versionMu.Unlock()
+	if v, ok := versions[p]; ok {
+		return v, nil
 	}
 	out, err := exec.CommandContext(ctx, p, "--version").Output()
 	if err != nil {
 		return "", fmt.Errorf("dissect: tshark --version: %w", err)
 	}
 	line, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimSpace(line), nil
+	versions[p] = strings.TrimSpace(line)
+	return versions[p], nil
 }
+
+var (
+	versionMu sync.Mutex
+	versions  = map[string]string{}
+)
 
 // mergeKeyLogs writes every key log into one file for tshark; the caller removes it. Missing
 // files are an error: a key log the caller names but that does not exist is a broken test bed.
@@ -140,4 +153,23 @@ func lastLines(s string, n int) string {
 		keep = keep[len(keep)-n:]
 	}
 	return strings.Join(keep, "; ")
+}
+
+// embedKeyLog rewrites the capture with keylog in a Decryption Secrets Block.
+func embedKeyLog(ctx context.Context, pcap, keylog string) error {
+	editcap, err := exec.LookPath("editcap")
+	if err != nil {
+		return errors.New("dissect: editcap is not installed (it comes with Debian's tshark, in wireshark-common)")
+	}
+	tmp := pcap + ".keys.tmp"
+	out, err := exec.CommandContext(ctx, editcap, "--inject-secrets", "tls,"+keylog, pcap, tmp).CombinedOutput()
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("dissect: embedding the key logs in %s: %w: %s", pcap, err, lastLines(string(out), 5))
+	}
+	if err := os.Rename(tmp, pcap); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("dissect: %w", err)
+	}
+	return nil
 }

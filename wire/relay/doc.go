@@ -9,8 +9,10 @@
 //
 // A typical use, around one test:
 //
-//	r, err := relay.Start(relay.Config{Target: server, Capture: file, Profile: p, Seed: seed})
+//	r, err := relay.Start(relay.Config{Target: server, CapturePath: dir + "/wire.pcapng", Profile: p, Seed: seed})
 //	// the client dials r.Addr() with the server's id
-//	err = r.Close() // stops forwarding, flushes the capture
+//	err = r.Close() // stops forwarding, writes out and closes the capture
 //	recs := r.Records()
+//
+// then wire/dissect turns the capture and the peers' key logs into wire.json and wire.txt.
 package relay

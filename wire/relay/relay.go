@@ -1,12 +1,15 @@
 package relay
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,9 +23,15 @@ type Config struct {
 	Listen netip.AddrPort
 	// Target is the server.
 	Target netip.AddrPort
-	// Capture receives the pcapng capture of both directions when set. The relay flushes it on
-	// Close but does not close it.
+	// CapturePath, when set, is the file the relay creates for the pcapng capture of both
+	// directions (wire.pcapng next to a cell's other files) and closes on Close.
+	CapturePath string
+	// Capture, when set instead, receives the capture; the relay flushes it on Close but does
+	// not close it.
 	Capture io.Writer
+	// CaptureMemory is how many bytes of datagrams the capture holds in memory before it writes
+	// them as they come; zero means DefaultCaptureMemory.
+	CaptureMemory int
 	// Profile is the fault profile (the zero value forwards everything); Seed drives its random
 	// decisions.
 	Profile faults.Profile
@@ -32,14 +41,19 @@ type Config struct {
 	MaxClients int
 }
 
+// DefaultCaptureMemory is what a capture holds in memory unless told otherwise: more than a
+// test's transfers, so that the pcapng is built and written after the traffic, at Close.
+const DefaultCaptureMemory = 64 << 20
+
 // DefaultMaxClients is how many client addresses a relay serves unless told otherwise.
 const DefaultMaxClients = 64
 
-// closeWait bounds how long Close waits for the relay's goroutines to end.
-const closeWait = 5 * time.Second
-
-// maxDatagram is the largest UDP payload read; QUIC datagrams are far smaller.
-const maxDatagram = 64 << 10
+// closeWait bounds how long Close waits for the relay's goroutines to end; captureWait for the
+// capture to be written (most of it is written at Close: up to 64 MiB held in memory).
+const (
+	closeWait   = 5 * time.Second
+	captureWait = 2 * time.Minute
+)
 
 // Record is what the relay did with one datagram. Records are numbered from 1 in arrival order,
 // like the frames of the capture: record N is frame N.
@@ -68,14 +82,18 @@ type Relay struct {
 	inj    *faults.Injector
 	sched  *scheduler
 	cap    *captureQueue // nil without a capture
+	file   *os.File      // the CapturePath file
 
 	readers sync.WaitGroup
+	reads   atomic.Int64 // socket reads; with GRO, fewer than datagrams
 
 	mu       sync.Mutex
 	closed   bool
 	sessions map[netip.AddrPort]*session
-	records  []Record
+	records  [][]Record // in chunks of recordChunk: a bulk transfer makes tens of thousands
+	nrecords int
 	errs     []error // what went wrong inside; Close returns them
+	refused  map[netip.AddrPort]bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -83,14 +101,16 @@ type Relay struct {
 
 // session is one client address and the upstream sockets that speak for it towards the server.
 type session struct {
-	client netip.AddrPort
-	up     *upstream   // current
-	stale  []*upstream // replaced by a rebinding; what arrives on them is lost
+	client   netip.AddrPort
+	toClient *sender     // the relay's listening socket, towards the client
+	up       *upstream   // current
+	stale    []*upstream // replaced by a rebinding; what arrives on them is lost
 }
 
 type upstream struct {
 	conn  *net.UDPConn
 	local netip.AddrPort
+	out   *sender
 }
 
 // Start binds the relay and starts forwarding.
@@ -112,21 +132,36 @@ func Start(cfg Config) (*Relay, error) {
 			return nil, fmt.Errorf("relay: profile %s moves the client to %s, another address family than the target %s", cfg.Profile.Name, rb.Addr, cfg.Target)
 		}
 	}
+	if cfg.CapturePath != "" && cfg.Capture != nil {
+		return nil, errors.New("relay: both a capture path and a capture writer")
+	}
 	listen, err := net.ListenUDP(network(cfg.Listen.Addr()), net.UDPAddrFromAddrPort(cfg.Listen))
 	if err != nil {
 		return nil, fmt.Errorf("relay: listening on %s: %w", cfg.Listen, err)
 	}
+	enableGRO(listen)
 	r := &Relay{
 		cfg:      cfg,
 		listen:   listen,
 		addr:     unmap(listen.LocalAddr().(*net.UDPAddr).AddrPort()),
 		inj:      faults.NewInjector(cfg.Profile, cfg.Seed),
 		sessions: map[netip.AddrPort]*session{},
+		refused:  map[netip.AddrPort]bool{},
+	}
+	if cfg.CapturePath != "" {
+		if r.file, err = os.Create(cfg.CapturePath); err != nil {
+			_ = listen.Close()
+			return nil, fmt.Errorf("relay: the capture: %w", err)
+		}
+		cfg.Capture = r.file
 	}
 	if cfg.Capture != nil {
 		meta := capture.Meta{Server: cfg.Target, Relay: r.addr, Profile: cfg.Profile.Name, Seed: cfg.Seed}
-		if r.cap, err = newCaptureQueue(cfg.Capture, meta); err != nil {
+		if r.cap, err = newCaptureQueue(cfg.Capture, meta, cmp.Or(cfg.CaptureMemory, DefaultCaptureMemory)); err != nil {
 			_ = listen.Close()
+			if r.file != nil {
+				_ = r.file.Close()
+			}
 			return nil, err
 		}
 	}
@@ -146,8 +181,18 @@ func (r *Relay) Target() netip.AddrPort { return r.cfg.Target }
 func (r *Relay) Records() []Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Record(nil), r.records...)
+	out := make([]Record, 0, r.nrecords)
+	for _, c := range r.records {
+		out = append(out, c...)
+	}
+	return out
 }
+
+const recordChunk = 4096
+
+// Reads is how many socket reads brought the datagrams in: fewer than the datagrams when the
+// kernel coalesced them (UDP GRO), which is what keeps the relay cheap.
+func (r *Relay) Reads() int64 { return r.reads.Load() }
 
 // Close stops forwarding, releases every socket and goroutine, and flushes the capture.
 // Datagrams still held back by a delay are not delivered. It returns what went wrong while the
@@ -169,7 +214,10 @@ func (r *Relay) Close() error {
 		}
 		errs = append(errs, r.sched.close(closeWait))
 		if r.cap != nil {
-			errs = append(errs, r.cap.close(closeWait))
+			errs = append(errs, r.cap.close(captureWait))
+		}
+		if r.file != nil {
+			errs = append(errs, r.file.Close())
 		}
 		r.mu.Lock()
 		errs = append(errs, r.errs...)
@@ -182,32 +230,33 @@ func (r *Relay) Close() error {
 // readClients forwards what clients send to the server.
 func (r *Relay) readClients() {
 	defer r.readers.Done()
-	buf := make([]byte, maxDatagram)
-	for {
-		n, from, err := r.listen.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if r.transient(err) {
-				continue
-			}
-			return
-		}
-		r.fromClient(unmap(from), buf[:n])
-	}
+	r.readLoop(r.listen, func(from netip.AddrPort, b *batch) { r.fromClient(from, b) })
 }
 
 // readServer forwards what the server sends on u to the session's client.
 func (r *Relay) readServer(s *session, u *upstream) {
 	defer r.readers.Done()
-	buf := make([]byte, maxDatagram)
+	r.readLoop(u.conn, func(_ netip.AddrPort, b *batch) { r.fromServer(s, u, b) })
+}
+
+// readLoop reads from conn until it closes: one datagram at a time, or, where the kernel
+// coalesces them (UDP GRO), several datagrams of one flow at once.
+func (r *Relay) readLoop(conn *net.UDPConn, handle func(netip.AddrPort, *batch)) {
+	b := newBatch()
+	defer b.done()
+	oob := make([]byte, 64)
 	for {
-		n, err := u.conn.Read(buf)
+		b.next()
+		n, oobn, _, from, err := conn.ReadMsgUDPAddrPort(b.buf, oob)
 		if err != nil {
 			if r.transient(err) {
 				continue
 			}
 			return
 		}
-		r.fromServer(s, u, buf[:n])
+		b.split(n, groSegment(oob[:oobn]))
+		r.reads.Add(1)
+		handle(unmap(from), b)
 	}
 }
 
@@ -226,91 +275,157 @@ func (r *Relay) transient(err error) bool {
 	return false
 }
 
-func (r *Relay) fromClient(client netip.AddrPort, pkt []byte) {
-	now := time.Now().Round(0) // wall clock only, as the capture keeps it
+func (r *Relay) fromClient(client netip.AddrPort, b *batch) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return
 	}
+	// Taken under the lock, so that the capture's times never go backwards; wall clock only,
+	// as the capture keeps it.
+	now := time.Now().Round(0)
+	c := r.beginCapture(b)
 	s, err := r.sessionFor(client)
 	if err != nil {
-		r.record(now, faults.ClientToServer, client, client, r.cfg.Target, pkt, faults.Decision{Drop: true, Reason: "no-upstream"})
-		r.errs = append(r.errs, err)
+		for _, pkt := range b.segs {
+			// No upstream socket: the capture shows the client's port from an unspecified
+			// address of the server's family.
+			src := netip.AddrPortFrom(netip.IPv6Unspecified(), client.Port())
+			if r.cfg.Target.Addr().Is4() {
+				src = netip.AddrPortFrom(netip.IPv4Unspecified(), client.Port())
+			}
+			r.record(c, now, faults.ClientToServer, client, src, r.cfg.Target, pkt, faults.Decision{Drop: true, Reason: "no-upstream"})
+		}
+		if !r.refused[client] { // once per client: a flood must not grow the list
+			r.refused[client] = true
+			r.errs = append(r.errs, err)
+		}
+		r.endCapture(c)
 		r.mu.Unlock()
 		return
 	}
-	d := r.inj.Decide(faults.ClientToServer, pkt, now)
-	if d.Rebind {
-		if err := r.rebind(s, d.RebindAddr); err != nil {
-			r.errs = append(r.errs, err)
-			d.Rebind, d.Reason = false, "rebind failed"
+	for i, pkt := range b.segs {
+		d := r.inj.Decide(faults.ClientToServer, pkt, now)
+		if d.Rebind {
+			if err := r.rebind(s, d.RebindAddr); err != nil {
+				r.errs = append(r.errs, err)
+				d.Rebind, d.Reason = false, "rebind failed"
+			}
 		}
+		b.decisions[i], b.outs[i] = d, s.up.out
+		r.record(c, now, faults.ClientToServer, client, s.up.local, r.cfg.Target, pkt, d)
 	}
-	up := s.up
-	r.record(now, faults.ClientToServer, client, up.local, r.cfg.Target, pkt, d)
+	r.endCapture(c)
 	r.mu.Unlock()
-	if d.Drop {
-		return
-	}
-	r.deliver(d, pkt, func(b []byte) { _, _ = up.conn.Write(b) })
+	r.forward(b)
 }
 
-func (r *Relay) fromServer(s *session, u *upstream, pkt []byte) {
-	now := time.Now().Round(0) // wall clock only, as the capture keeps it
+func (r *Relay) fromServer(s *session, u *upstream, b *batch) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		return
 	}
+	now := time.Now().Round(0)
+	c := r.beginCapture(b)
 	if u != s.up {
-		r.record(now, faults.ServerToClient, s.client, r.cfg.Target, u.local, pkt, faults.Decision{Drop: true, Reason: "old-binding"})
+		for _, pkt := range b.segs {
+			r.record(c, now, faults.ServerToClient, s.client, r.cfg.Target, u.local, pkt, faults.Decision{Drop: true, Reason: "old-binding"})
+		}
+		r.endCapture(c)
 		r.mu.Unlock()
 		return
 	}
-	d := r.inj.Decide(faults.ServerToClient, pkt, now)
-	r.record(now, faults.ServerToClient, s.client, r.cfg.Target, u.local, pkt, d)
-	r.mu.Unlock()
-	if d.Drop {
-		return
+	for i, pkt := range b.segs {
+		d := r.inj.Decide(faults.ServerToClient, pkt, now)
+		b.decisions[i], b.outs[i] = d, s.toClient
+		r.record(c, now, faults.ServerToClient, s.client, r.cfg.Target, u.local, pkt, d)
 	}
-	client := s.client
-	r.deliver(d, pkt, func(b []byte) { _, _ = r.listen.WriteToUDPAddrPort(b, client) })
+	r.endCapture(c)
+	r.mu.Unlock()
+	r.forward(b)
 }
 
-// deliver sends pkt now or later, corrupted and duplicated as d says. Send errors are not the
-// relay's concern: a datagram network may lose any datagram.
-func (r *Relay) deliver(d faults.Decision, pkt []byte, send func([]byte)) {
-	if len(d.Flips) > 0 || d.Delay > 0 {
-		pkt = append([]byte(nil), pkt...)
-		for _, f := range d.Flips {
-			pkt[f.Offset] ^= f.Mask
+// forward sends a batch on as its decisions say. Send errors are not the relay's concern: a
+// datagram network may lose any datagram.
+func (r *Relay) forward(b *batch) {
+	plain := true
+	for i, d := range b.decisions[:len(b.segs)] {
+		if d.Action() != faults.Forwarded || b.outs[i] != b.outs[0] {
+			plain = false
+			break
 		}
 	}
-	copies := 1
-	if d.Duplicate {
-		copies = 2
-	}
-	if d.Delay > 0 {
-		r.sched.after(d.Delay, func() {
-			for range copies {
-				send(pkt)
-			}
-		})
+	if plain { // the common case: the whole batch as it came, in one write
+		b.outs[0].send(b.buf[:b.n], b.seg)
 		return
 	}
-	for range copies {
-		send(pkt)
+	w := gsoWriter{buf: b.scratch[:0]}
+	for i, pkt := range b.segs {
+		d := b.decisions[i]
+		if d.Drop {
+			continue
+		}
+		if d.Delay > 0 {
+			r.later(d, pkt, b.outs[i])
+			continue
+		}
+		if w.out != b.outs[i] {
+			w.flush()
+			w.out = b.outs[i]
+		}
+		start := len(w.buf)
+		w.add(pkt)
+		for _, f := range d.Flips {
+			w.buf[start+f.Offset] ^= f.Mask
+		}
+		if d.Duplicate {
+			w.add(w.buf[start:])
+		}
+	}
+	w.flush()
+	b.scratch = w.buf[:0]
+}
+
+// later sends a copy of pkt (corrupted and duplicated as d says) after d.Delay.
+func (r *Relay) later(d faults.Decision, pkt []byte, out *sender) {
+	pkt = append([]byte(nil), pkt...)
+	for _, f := range d.Flips {
+		pkt[f.Offset] ^= f.Mask
+	}
+	r.sched.after(d.Delay, func() {
+		out.send(pkt, len(pkt))
+		if d.Duplicate {
+			out.send(pkt, len(pkt))
+		}
+	})
+}
+
+// record appends a record and adds the datagram to the read's capture item, in the same order,
+// so that frame numbers are record numbers. r.mu is held.
+func (r *Relay) record(c *captured, now time.Time, dir faults.Direction, client, src, dst netip.AddrPort, pkt []byte, d faults.Decision) {
+	if len(r.records) == 0 || len(r.records[len(r.records)-1]) == recordChunk {
+		r.records = append(r.records, make([]Record, 0, recordChunk))
+	}
+	r.nrecords++
+	last := &r.records[len(r.records)-1]
+	*last = append(*last, Record{N: r.nrecords, Time: now, Dir: dir, Client: client, Src: src, Dst: dst, Size: len(pkt), Decision: d})
+	if c != nil {
+		c.add(now, src, dst, pkt, d)
 	}
 }
 
-// record appends a record and queues the datagram for the capture, in the same order, so that
-// frame numbers are record numbers. r.mu is held.
-func (r *Relay) record(now time.Time, dir faults.Direction, client, src, dst netip.AddrPort, pkt []byte, d faults.Decision) {
-	rec := Record{N: len(r.records) + 1, Time: now, Dir: dir, Client: client, Src: src, Dst: dst, Size: len(pkt), Decision: d}
-	r.records = append(r.records, rec)
-	if r.cap != nil {
-		r.cap.add(now, src, dst, pkt, d)
+// beginCapture and endCapture bracket the records of one read. r.mu is held.
+func (r *Relay) beginCapture(b *batch) *captured {
+	if r.cap == nil {
+		return nil
+	}
+	return r.cap.begin(b.rb)
+}
+
+func (r *Relay) endCapture(c *captured) {
+	if c != nil {
+		r.cap.send(c)
 	}
 }
 
@@ -326,7 +441,7 @@ func (r *Relay) sessionFor(client netip.AddrPort) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{client: client, up: u}
+	s := &session{client: client, up: u, toClient: newSender(r.listen, client)}
 	r.sessions[client] = s
 	r.readers.Add(1)
 	go r.readServer(s, u)
@@ -361,7 +476,8 @@ func (r *Relay) dialUpstream(local netip.AddrPort) (*upstream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relay: a socket towards %s: %w", r.cfg.Target, err)
 	}
-	return &upstream{conn: conn, local: unmap(conn.LocalAddr().(*net.UDPAddr).AddrPort())}, nil
+	enableGRO(conn)
+	return &upstream{conn: conn, local: unmap(conn.LocalAddr().(*net.UDPAddr).AddrPort()), out: newSender(conn, netip.AddrPort{})}, nil
 }
 
 func network(a netip.Addr) string {

@@ -350,6 +350,12 @@ func waitFor(t *testing.T, cond func() bool) {
 // Close while datagrams flow and delayed ones wait: every goroutine ends (goleak), the capture
 // is complete and readable.
 func TestCloseUnderLoad(t *testing.T) {
+	for _, memory := range []int{0, 4 << 10} { // the default, and writing as they come
+		t.Run(fmt.Sprintf("memory %d", memory), func(t *testing.T) { closeUnderLoad(t, memory) })
+	}
+}
+
+func closeUnderLoad(t *testing.T, memory int) {
 	srv := newUDPServer(t)
 	path := filepath.Join(t.TempDir(), "wire.pcapng")
 	f, err := os.Create(path)
@@ -357,7 +363,7 @@ func TestCloseUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := relay.Start(relay.Config{Target: srv.addr(), Capture: f, Profile: mustParse(t, "delay"), Seed: 1})
+	r, err := relay.Start(relay.Config{Target: srv.addr(), Capture: f, CaptureMemory: memory, Profile: mustParse(t, "delay"), Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,8 +399,14 @@ func TestCloseUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(r.Records()); len(pkts) != n || n == 0 {
-		t.Errorf("%d captured, %d records", len(pkts), n)
+	recs := r.Records()
+	if len(pkts) != len(recs) || len(recs) == 0 {
+		t.Fatalf("%d captured, %d records", len(pkts), len(recs))
+	}
+	for i, p := range pkts {
+		if !p.Time.Equal(recs[i].Time) || len(p.Data) != recs[i].Size || p.Comment != recs[i].Decision.String() {
+			t.Fatalf("frame %d: %s %dB %q, record %s", i+1, p.Time, len(p.Data), p.Comment, recs[i])
+		}
 	}
 }
 
@@ -405,4 +417,32 @@ func mustOpen(t *testing.T, path string) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// Past MaxClients, further client addresses are dropped and recorded, and Close reports it.
+func TestMaxClients(t *testing.T) {
+	srv := newUDPServer(t)
+	var capBuf bytes.Buffer
+	r, err := relay.Start(relay.Config{Target: srv.addr(), Capture: &capBuf, MaxClients: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := udpClient(t, r.Addr()), udpClient(t, r.Addr())
+	if reply, ok := exchange(t, a, "first", testTimeout); !ok || reply != "re:first" {
+		t.Fatalf("first client: %q %v", reply, ok)
+	}
+	if reply, ok := exchange(t, b, "second", 300*time.Millisecond); ok {
+		t.Fatalf("a second client passed a one-client relay: %q", reply)
+	}
+	if err := r.Close(); err == nil || !strings.Contains(err.Error(), "more than 1 client") {
+		t.Errorf("Close: %v", err)
+	}
+	recs := r.Records()
+	last := recs[len(recs)-1]
+	if last.Decision.Reason != "no-upstream" || !last.Decision.Drop {
+		t.Errorf("last record %s", last)
+	}
+	if _, pkts, err := capture.ReadAll(&capBuf); err != nil || len(pkts) != len(recs) {
+		t.Errorf("capture: %d packets, %v", len(pkts), err)
+	}
 }

@@ -95,17 +95,11 @@ func Echo(t testing.TB, opts Options) (run Run) {
 	cleanups = append(cleanups, closeCliLog)
 
 	// The relay closes after both peers, so that their last datagrams are in the capture.
-	var (
-		rl      *relay.Relay
-		capFile *os.File
-	)
+	var rl *relay.Relay
 	cleanups = append(cleanups, func() {
 		if rl != nil {
 			closeOrFail(t, "relay", rl.Close)
 			run.Records = rl.Records()
-		}
-		if capFile != nil {
-			closeOrFail(t, "capture", capFile.Close)
 		}
 	})
 
@@ -128,10 +122,7 @@ func Echo(t testing.TB, opts Options) (run Run) {
 
 	rcfg := relay.Config{Target: srv.Addr(), Profile: opts.Profile, Seed: opts.Seed}
 	if !opts.NoCapture {
-		if capFile, err = os.Create(filepath.Join(opts.Dir, CaptureFile)); err != nil {
-			t.Fatalf("wiretest: %v", err)
-		}
-		rcfg.Capture = capFile
+		rcfg.CapturePath = filepath.Join(opts.Dir, CaptureFile)
 	}
 	if rl, err = relay.Start(rcfg); err != nil {
 		t.Fatalf("wiretest: relay: %v", err)
