@@ -143,6 +143,11 @@ func (m *Matrix) splitMatrix() {
 		s.err = err
 		return
 	}
+	if len(sel) == 0 {
+		// Ginkgo would run nothing and write no report, and the merge would miss this shard.
+		s.err = fmt.Errorf("no cell falls to this shard: the label filter selects %d cells, fewer than %d shards", len(keys), s.part.Total)
+		return
+	}
 	s.cells = len(keys)
 	s.selected = make(map[string]bool, len(sel))
 	for _, k := range sel {

@@ -3,6 +3,7 @@ package framework
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -86,6 +87,16 @@ func TestShardOfASliceStartsOnlyItsPairs(t *testing.T) {
 	run, _ := runSuite(t, "server:sv-down", shardEnv+"=2/2")
 	if run.Shard == nil || run.Shard.Cells != 8 || len(run.Cells) != 4 || slices.ContainsFunc(run.Cells, func(c reports.Cell) bool { return c.Server != "sv-down" }) {
 		t.Errorf("shard 2/2 of the slice server:sv-down: shard %+v, cells %+v; want 4 of its 8 cells", run.Shard, run.Cells)
+	}
+}
+
+// A shard that would get no cell is an error that says so, not a run without a report.
+func TestAnEmptyShardIsAnError(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-ginkgo.label-filter=case:ok", "-ginkgo.no-color")
+	cmd.Env = append(os.Environ(), fakeSuiteEnv+"=1", "IROHCONF_RUN_DIR="+t.TempDir(), shardEnv+"=3/3", durationsEnv+"=")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no cell falls to this shard") || !strings.Contains(string(out), "fewer than 3 shards") {
+		t.Errorf("shard 3/3 of 2 cells: %v\n%s", err, out)
 	}
 }
 
