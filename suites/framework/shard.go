@@ -43,10 +43,9 @@ type sharding struct {
 }
 
 // shardingFromEnv reads SHARD and the durations (a relative path is taken from the checkout,
-// where make runs). A durations path that does not exist (a first
-// run, no earlier report in CI's cache) means a split by count; one that exists but cannot be
-// read is an error, since shards that split differently would run some cells twice and others
-// never.
+// where make runs). A durations path that does not exist (a first run, no earlier report in
+// CI's cache) means a split by count; one that exists but cannot be read is an error, since
+// shards that split differently would run some cells twice and others never.
 func shardingFromEnv() (*sharding, error) {
 	v := os.Getenv(shardEnv)
 	if v == "" {
