@@ -108,7 +108,7 @@ func TestShardingFromEnvRefusesWhatItCannotSplitBy(t *testing.T) {
 		{"3/2", "", "want k/n with 1 <= k <= n"},
 		{"two", "", "want k/n"},
 		{"1/2", other, "want a run folder or its results.json"},
-		{"1/2", dir, "durations of the previous run"}, // a folder without results.json
+		{"1/2", dir, "durations of the previous run"},              // a folder without results.json
 		{"1/2", "go.mod", "want a run folder or its results.json"}, // relative: from the checkout, not the package folder
 	} {
 		t.Setenv(shardEnv, tc.shard)
