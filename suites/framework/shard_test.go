@@ -16,7 +16,7 @@ import (
 // outcomes as one full run, each cell in one shard, split by count or by a previous run's
 // durations.
 func TestShardsMergedEqualOneFullRun(t *testing.T) {
-	full, fullDir, _ := runSuiteIn(t, "")
+	full, fullDir, _ := runSuiteIn(t, "1", "")
 	if len(full.Cells) != 16 || full.Shard != nil {
 		t.Fatalf("the full run has %d cells and shard %v, want 16 cells and no shard", len(full.Cells), full.Shard)
 	}
@@ -67,7 +67,7 @@ func TestShardsMergedEqualOneFullRun(t *testing.T) {
 func TestShardOfASliceStartsOnlyItsPairs(t *testing.T) {
 	var servers []string
 	for k := 1; k <= 2; k++ {
-		run, dir, _ := runSuiteIn(t, "case:ok", fmt.Sprintf("%s=%d/2", shardEnv, k))
+		run, dir, _ := runSuiteIn(t, "1", "case:ok", fmt.Sprintf("%s=%d/2", shardEnv, k))
 		if run.Shard == nil || run.Shard.Cells != 2 || len(run.Cells) != 1 {
 			t.Fatalf("shard %d/2 of the slice case:ok: shard %+v, %d cells; want 1 of 2 cells", k, run.Shard, len(run.Cells))
 		}
