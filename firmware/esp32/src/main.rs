@@ -97,13 +97,14 @@ fn main() {
         console: Arc::new(StdoutConsole),
     };
 
-    let exit = runtime.block_on(fw_app::run(
+    // Boxed: block_on keeps its future on the main task's stack, and the application's is large.
+    let exit = runtime.block_on(Box::pin(fw_app::run(
         &config,
         &platform,
         boot,
         &mut input,
         std::future::pending(),
-    ));
+    )));
     match exit {
         Ok(Exit::Reset) | Ok(Exit::Stopped) => {}
         Err(err) => {
