@@ -15,6 +15,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/endpoint"
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/iroh/ticket"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -23,7 +24,7 @@ const testTimeout = 20 * time.Second
 
 // server runs contract.Serve in the background and hands out its lines.
 type server struct {
-	ready  contract.Ready
+	ready  peercontract.Ready
 	lines  chan any
 	cancel context.CancelFunc
 	done   chan error
@@ -36,7 +37,7 @@ func startServer(t *testing.T, cfg contract.ServeConfig) *server {
 	go func() { s.done <- contract.Serve(ctx, cfg, func(v any) { s.lines <- v }) }()
 	select {
 	case v := <-s.lines:
-		r, ok := v.(contract.Ready)
+		r, ok := v.(peercontract.Ready)
 		if !ok {
 			t.Fatalf("first line is %T, want Ready", v)
 		}
@@ -62,18 +63,18 @@ func (s *server) stop(t *testing.T) {
 	}
 }
 
-func (s *server) connection(t *testing.T) contract.Connection {
+func (s *server) connection(t *testing.T) peercontract.Connection {
 	t.Helper()
 	select {
 	case v := <-s.lines:
-		c, ok := v.(contract.Connection)
+		c, ok := v.(peercontract.Connection)
 		if !ok {
 			t.Fatalf("line is %T, want Connection", v)
 		}
 		return c
 	case <-time.After(testTimeout):
 		t.Fatal("no connection line")
-		return contract.Connection{}
+		return peercontract.Connection{}
 	}
 }
 
@@ -128,6 +129,25 @@ func TestServeAndDial(t *testing.T) {
 	}
 }
 
+// The result and the server's line name the ALPN the handshake settled on: a client that offers
+// an unserved ALPN first and echo/0 second gets echo/0, and says so.
+func TestALPNIsTheNegotiatedOne(t *testing.T) {
+	s := startServer(t, contract.ServeConfig{ALPNs: []string{echo.ALPN}})
+	req := s.request(t)
+	req.ALPN, req.Size = "irohconf/unserved/0", 13
+	req.Options.ExtraALPNs = []string{echo.ALPN}
+	res := contract.Dial(context.Background(), req)
+	if !res.OK {
+		t.Fatalf("dial: %+v", res)
+	}
+	if res.ALPN != echo.ALPN {
+		t.Errorf("result names ALPN %q, the handshake negotiated %q", res.ALPN, echo.ALPN)
+	}
+	if c := s.connection(t); c.ALPN != echo.ALPN {
+		t.Errorf("server line names ALPN %q, want %q", c.ALPN, echo.ALPN)
+	}
+}
+
 func TestDialWithFixedSecretAndIdle(t *testing.T) {
 	s := startServer(t, contract.ServeConfig{})
 	sk, _ := key.GenerateSecretKey()
@@ -168,6 +188,9 @@ func TestDialRefusals(t *testing.T) {
 			}
 			if tc.code != 0 && *res.ErrorCode != tc.code {
 				t.Errorf("error code %#x, want %#x (%s)", *res.ErrorCode, tc.code, res.Error)
+			}
+			if tc.code == endpoint.CodeNoApplicationProtocol && res.ALPN != "" {
+				t.Errorf("result names ALPN %q though the server refused every ALPN offered", res.ALPN)
 			}
 			if c := s.connection(t); c.Error == "" || c.CloseCode == nil || *c.CloseCode != *res.ErrorCode {
 				t.Errorf("server line %+v, want the same code %#x", c, *res.ErrorCode)

@@ -11,10 +11,11 @@ import (
 	"github.com/irohconf/irohconf/iroh/echo"
 	"github.com/irohconf/irohconf/iroh/endpoint"
 	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // DefaultDialTimeout bounds a whole dial unless told otherwise.
-const DefaultDialTimeout = 10 * time.Second
+const DefaultDialTimeout = peercontract.DefaultDialTimeout
 
 // DialRequest is what `dial` takes.
 type DialRequest struct {
@@ -37,13 +38,14 @@ type DialRequest struct {
 }
 
 // Dial runs one dial of the contract: connect, optionally idle, echo, close with code 0. It
-// always returns a Result; OK says whether every echo came back intact.
-func Dial(ctx context.Context, req DialRequest) Result {
-	res := Result{Event: "result", ALPN: req.ALPN, RemoteID: req.ID.String(), EchoMS: []float64{}}
-	if res.ALPN == "" {
-		res.ALPN = echo.ALPN
+// always returns a result line; OK says whether every echo came back intact.
+func Dial(ctx context.Context, req DialRequest) peercontract.Result {
+	res := peercontract.Result{Event: peercontract.EventResult, RemoteID: req.ID.String(), EchoMS: []float64{}}
+	alpn := req.ALPN
+	if alpn == "" {
+		alpn = echo.ALPN
 	}
-	fail := func(stage string, err error) Result {
+	fail := func(stage string, err error) peercontract.Result {
 		res.OK = false
 		res.Stage = stage
 		res.Error = err.Error()
@@ -69,16 +71,19 @@ func Dial(ctx context.Context, req DialRequest) Result {
 	defer ep.Close()
 	res.EndpointID = ep.ID().String()
 
-	c, err := ep.Dial(ctx, req.ID, req.Addr, res.ALPN, req.Options)
+	c, err := ep.Dial(ctx, req.ID, req.Addr, alpn, req.Options)
 	if err != nil {
 		return fail("handshake", err)
 	}
 	res.HandshakeMS = ms(c.Handshake())
+	// The ALPN the handshake settled on, not the one asked for: a server that picked another
+	// of the offered protocols shows here.
+	res.ALPN = c.ALPN()
 	tls := c.TLS()
 	res.CipherSuite, res.Group = tls.CipherSuiteName(), tls.GroupName()
 	// A server that refuses the client's key does so after the client's handshake finished
 	// (TLS 1.3), so a connection error found later is reported with the connection's code.
-	connFail := func(stage string, err error) Result {
+	connFail := func(stage string, err error) peercontract.Result {
 		if _, ok := endpoint.ErrorCode(err); !ok && c.Context().Err() != nil {
 			err = fmt.Errorf("%w (connection closed: %w)", err, context.Cause(c.Context()))
 		}
@@ -110,7 +115,7 @@ func Dial(ctx context.Context, req DialRequest) Result {
 	// Close returns once the connection is over: normally with our code 0; an error that ended
 	// it before (the server's, an idle timeout) fails the dial even though the echoes passed.
 	if ci := endpoint.CloseInfoOf(context.Cause(c.Context())); !ci.Normal() {
-		return fail("echo", fmt.Errorf("the connection ended with %s %#x %q before the client closed it", ci.Kind, ci.Code, ci.Reason))
+		return fail("echo", fmt.Errorf("the connection ended with %s before the client closed it", closeText(ci)))
 	}
 	res.OK = true
 	return res
@@ -130,4 +135,14 @@ func localBindFor(remote netip.AddrPort) string {
 	default:
 		return "[::]:0"
 	}
+}
+
+// closeText names how a connection ended: a transport error by its name, as
+// `transport no_application_protocol (0x178) "reason"`.
+func closeText(ci endpoint.CloseInfo) string {
+	code := fmt.Sprintf("%#x", ci.Code)
+	if ci.Kind == endpoint.CloseTransport {
+		code = peercontract.Code(ci.Code).String()
+	}
+	return fmt.Sprintf("%s %s %q", ci.Kind, code, ci.Reason)
 }

@@ -3,17 +3,14 @@ package cases
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/iroh/ticket"
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
-)
-
-// QUIC error codes of the refusals: TLS alerts are CRYPTO_ERROR 0x0100 + alert (RFC 9001).
-const (
-	codeHandshakeFailure      = 0x0100 + 40  // no raw-key certificate types in common
-	codeBadCertificate        = 0x0100 + 42  // the client refuses the server's key
-	codeCertificateRequired   = 0x0100 + 116 // no client key
-	codeNoApplicationProtocol = 0x0100 + 120 // ALPN not served
 )
 
 // refusalBound is how long a refusal may take: a refusal that only ends by timing out hangs.
@@ -23,14 +20,15 @@ type refusal struct {
 	name, abbr, description string
 	how                     framework.Misbehaviour
 	// codes are the QUIC error codes iroh uses for this refusal (any one of them).
-	codes []uint64
+	codes []peercontract.Code
 }
 
 func refusalCase(r refusal) framework.Case {
 	return framework.Case{
 		Name: r.name, Abbr: r.abbr, Description: r.description,
-		Needs:   clientHas(framework.FeatureMisbehavingClient),
-		Timeout: 20 * time.Second,
+		ClientNeeds: []framework.Feature{framework.FeatureMisbehavingClient},
+		Needs:       servesEcho,
+		Timeout:     20 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			mc, ok := c.Client.(framework.MisbehavingClient)
 			if !ok {
@@ -40,44 +38,83 @@ func refusalCase(r refusal) framework.Case {
 			c.Notef("misbehaving dial: %s", r.how)
 			start := time.Now()
 			res, err := mc.DialMisbehaving(ctx, req, r.how, c.ClientLog)
-			took := time.Since(start)
 			if err != nil {
 				return framework.Testbed(err)
 			}
-			c.Notef("result: ok=%v error=%q code=%s after %s", res.OK, res.Error, codeSuffix(res.ErrorCode), took)
-			c.Record("refusal_ms", float64(took.Microseconds())/1000)
-			if res.OK {
-				return fmt.Errorf("the connection was accepted and echoed; want a refusal (%s)", r.how)
-			}
-			if res.ErrorCode == nil {
-				return fmt.Errorf("refused without a QUIC error code after %s (%s); want one of %s", took.Round(time.Millisecond), res.Error, codes(r.codes))
-			}
-			if !contains(r.codes, *res.ErrorCode) {
-				return fmt.Errorf("refused with error code %#x (%s); iroh uses %s", *res.ErrorCode, res.Error, codes(r.codes))
-			}
-			if took > refusalBound {
-				return fmt.Errorf("the refusal took %s, more than %s", took.Round(time.Millisecond), refusalBound)
-			}
-			return nil
+			return checkRefused(c, res, time.Since(start), string(r.how), r.codes)
 		},
 	}
 }
 
-// RefuseWrongID: the client expects another endpoint id than the server's key; it aborts.
+// checkRefused checks a dial that must have been refused: not echoed, ended with one of the
+// codes, within refusalBound.
+func checkRefused(c *framework.Cell, res peercontract.Result, took time.Duration, how string, want []peercontract.Code) error {
+	c.Notef("result: ok=%v error=%q code=%s after %s", res.OK, res.Error, peercontract.CodeOf(res.ErrorCode), took)
+	c.Record("refusal_ms", float64(took.Microseconds())/1000)
+	if res.OK {
+		return fmt.Errorf("the connection was accepted and echoed; want a refusal (%s)", how)
+	}
+	if res.ErrorCode == nil {
+		return fmt.Errorf("refused without a QUIC error code after %s (%s); want one of %s", took.Round(time.Millisecond), res.Error, codes(want))
+	}
+	if got := peercontract.Code(*res.ErrorCode); !slices.Contains(want, got) {
+		return fmt.Errorf("refused with error code %s (%s); iroh uses %s", got, res.Error, codes(want))
+	}
+	if took > refusalBound {
+		return fmt.Errorf("the refusal took %s, more than %s", took.Round(time.Millisecond), refusalBound)
+	}
+	return nil
+}
+
+// RefuseWrongID: every client is asked to dial the server's address expecting another endpoint
+// id (a ticket naming another id), as any iroh user can; the client must refuse the server's
+// key during the handshake.
 func RefuseWrongID() framework.Case {
-	return refusalCase(refusal{
-		name: "refuse-wrong-id", abbr: "RW", how: framework.MisbehaveWrongID,
-		description: "a client that expects another endpoint id refuses the server's key (bad_certificate)",
-		codes:       []uint64{codeBadCertificate},
-	})
+	return framework.Case{
+		Name: "refuse-wrong-id", Abbr: "RW",
+		Description: "a client dialing the server's address with another endpoint id refuses the server's key (" + codes(wrongIDCodes) + ")",
+		Needs:       servesEcho,
+		Timeout:     20 * time.Second,
+		Run: func(ctx context.Context, c *framework.Cell) error {
+			wrong, err := ticketWithOtherID(c.Server.Ticket())
+			if err != nil {
+				return framework.Testbed(err)
+			}
+			c.Notef("dialing the server's addresses with another id: %s", wrong)
+			start := time.Now()
+			res, err := c.Dial(ctx, framework.DialRequest{Ticket: wrong, ALPN: EchoALPN, Size: 13, Count: 1, Timeout: refusalBound + time.Second})
+			if err != nil {
+				return err
+			}
+			return checkRefused(c, res, time.Since(start), "the server's key is not the dialed id", wrongIDCodes)
+		},
+	}
+}
+
+// wrongIDCodes are the alerts a client refuses a server key that is not the dialed id with:
+// bad_certificate (the Go peer), unknown_ca (iroh's rustls verifier).
+var wrongIDCodes = []peercontract.Code{peercontract.BadCertificate, peercontract.UnknownCA}
+
+// ticketWithOtherID is the ticket with the same addresses and a fresh endpoint id.
+func ticketWithOtherID(serverTicket string) (string, error) {
+	t, err := ticket.Parse(serverTicket)
+	if err != nil {
+		return "", fmt.Errorf("the server's ticket: %w", err)
+	}
+	other, err := key.GenerateSecretKey()
+	if err != nil {
+		return "", err
+	}
+	t.ID = other.Public()
+	return t.String(), nil
 }
 
 // RefuseUnservedALPN: an ALPN the server does not serve is refused with no_application_protocol.
 func RefuseUnservedALPN() framework.Case {
 	return refusalCase(refusal{
 		name: "refuse-alpn", abbr: "RA", how: framework.MisbehaveUnknownALPN,
-		description: "an ALPN the server does not serve is refused with no_application_protocol (0x0178)",
-		codes:       []uint64{codeNoApplicationProtocol},
+		description: "an ALPN the server does not serve is refused with " + peercontract.NoApplicationProtocol.String(),
+		codes:       []peercontract.Code{peercontract.NoApplicationProtocol},
 	})
 }
 
@@ -86,8 +123,8 @@ func RefuseUnservedALPN() framework.Case {
 func RefuseUnservedALPNLargeHello() framework.Case {
 	return refusalCase(refusal{
 		name: "refuse-alpn-large-hello", abbr: "RA2", how: framework.MisbehaveUnknownALPNLargeHello,
-		description: "an unserved ALPN in a ClientHello spanning two Initial packets is refused with 0x0178, not left to time out",
-		codes:       []uint64{codeNoApplicationProtocol},
+		description: "an unserved ALPN in a ClientHello spanning two Initial packets is refused with " + peercontract.NoApplicationProtocol.String() + ", not left to time out",
+		codes:       []peercontract.Code{peercontract.NoApplicationProtocol},
 	})
 }
 
@@ -95,8 +132,8 @@ func RefuseUnservedALPNLargeHello() framework.Case {
 func RefusePlainX509() framework.Case {
 	return refusalCase(refusal{
 		name: "refuse-x509", abbr: "RX", how: framework.MisbehavePlainX509,
-		description: "a client with plain X.509 TLS (no raw public keys) is refused with handshake_failure (0x0128)",
-		codes:       []uint64{codeHandshakeFailure},
+		description: "a client with plain X.509 TLS (no raw public keys) is refused with " + peercontract.HandshakeFailure.String(),
+		codes:       []peercontract.Code{peercontract.HandshakeFailure},
 	})
 }
 
@@ -104,27 +141,15 @@ func RefusePlainX509() framework.Case {
 func RefuseNoClientKey() framework.Case {
 	return refusalCase(refusal{
 		name: "refuse-no-client-key", abbr: "RK", how: framework.MisbehaveNoClientKey,
-		description: "a client that sends no key of its own is refused with certificate_required (0x0174)",
-		codes:       []uint64{codeCertificateRequired},
+		description: "a client that sends no key of its own is refused with " + peercontract.CertificateRequired.String(),
+		codes:       []peercontract.Code{peercontract.CertificateRequired},
 	})
 }
 
-func contains(list []uint64, v uint64) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func codes(list []uint64) string {
-	s := ""
+func codes(list []peercontract.Code) string {
+	s := make([]string, len(list))
 	for i, c := range list {
-		if i > 0 {
-			s += " or "
-		}
-		s += fmt.Sprintf("%#x", c)
+		s[i] = c.String()
 	}
-	return s
+	return strings.Join(s, " or ")
 }
