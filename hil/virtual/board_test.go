@@ -124,7 +124,8 @@ func goPeer(t *testing.T, ctx context.Context) *endpoint.Endpoint {
 	return e
 }
 
-// handshake dials the board from a fresh Go endpoint and closes at once.
+// handshake dials the board from a fresh Go endpoint, echoes 13 bytes (so the board surely saw
+// the handshake complete) and closes.
 func handshake(ctx context.Context, b *liveBoard) error {
 	e, err := endpoint.Listen(ctx, endpoint.Config{Bind: "127.0.0.1:0"})
 	if err != nil {
@@ -134,6 +135,9 @@ func handshake(ctx context.Context, b *liveBoard) error {
 	c, err := e.Dial(ctx, b.ticket.ID, b.ticket.IPAddrs()[0], echo.ALPN, endpoint.DialOptions{})
 	if err != nil {
 		return err
+	}
+	if _, err := echo.Echo(ctx, c, []byte("hello, board!")); err != nil {
+		return errors.Join(err, c.Close(0, echo.CloseReason))
 	}
 	return c.Close(0, echo.CloseReason)
 }
