@@ -26,6 +26,9 @@ use fw_app::platform::{Heap, HeapWindow};
 /// No budget: the count runs, nothing is refused and no figures are reported.
 const UNLIMITED: usize = usize::MAX;
 
+/// An allocation has failed and the board is about to abort.
+static ABORTING: AtomicBool = AtomicBool::new(false);
+
 /// A counting allocator over the system's.
 pub struct BoardHeap {
     budget: AtomicUsize,
@@ -114,7 +117,15 @@ impl BoardHeap {
 
     /// What an ESP32 prints when an allocation fails (Rust's alloc error message, then
     /// ESP-IDF's abort), on the console and stderr; then the process aborts. Allocates nothing.
+    /// It waits a moment first, as a board's panic handler takes a moment before it reboots: a
+    /// pty's unread output is lost when its master closes, so the driver must read it first.
+    /// Another thread that runs out meanwhile waits too.
     fn exhausted(&self, bytes: usize) -> ! {
+        if ABORTING.swap(true, Ordering::SeqCst) {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
         let mut text = [0u8; 320];
         let mut out = &mut text[..];
         let _ = write!(
@@ -132,6 +143,7 @@ impl BoardHeap {
                 unsafe { nix::libc::write(fd, text.as_ptr().cast(), len) };
             }
         }
+        std::thread::sleep(std::time::Duration::from_millis(500));
         std::process::abort()
     }
 }
