@@ -33,14 +33,11 @@ var ALPNs = []string{ALPN, ExampleALPN}
 // CloseReason is what the client sends with close code 0, as iroh's echo example does.
 const CloseReason = "bye!"
 
-// DefaultCloseWait is how long the server waits for the next stream or the client's close
-// before giving up; it matches iroh's idle timeout.
-const DefaultCloseWait = endpoint.MaxIdleTimeout
-
 // Server echoes streams. The zero value is ready to use.
 type Server struct {
-	// CloseWait bounds the wait for the next stream or the client's close; zero means
-	// DefaultCloseWait.
+	// CloseWait bounds the wait for the next stream or the client's close; zero means no bound,
+	// as iroh's echo: the connection's idle timeout ends a client that went away, and a client
+	// that sends keep-alives may stay idle as long as it likes.
 	CloseWait time.Duration
 }
 
@@ -61,9 +58,6 @@ func (s *Server) Handlers(alpns ...string) map[string]endpoint.Handler {
 // neither opened a stream nor closed within CloseWait.
 func (s *Server) Serve(ctx context.Context, c *endpoint.Conn) error {
 	wait := s.CloseWait
-	if wait == 0 {
-		wait = DefaultCloseWait
-	}
 	var (
 		streams sync.WaitGroup
 		mu      sync.Mutex
@@ -71,7 +65,10 @@ func (s *Server) Serve(ctx context.Context, c *endpoint.Conn) error {
 	)
 	defer streams.Wait()
 	for {
-		acceptCtx, cancel := context.WithTimeout(ctx, wait)
+		acceptCtx, cancel := ctx, context.CancelFunc(func() {})
+		if wait > 0 {
+			acceptCtx, cancel = context.WithTimeout(ctx, wait)
+		}
 		st, err := c.AcceptStream(acceptCtx)
 		cancel()
 		if err != nil {
