@@ -55,10 +55,6 @@ func (m *Matrix) writeReport(r Report) {
 			run.Cells = append(run.Cells, c)
 		}
 	}
-	if len(run.Cells) == 0 && !r.SuiteSucceeded {
-		progress(fmt.Sprintf("irohconf %s: no cell ran (%s): no report written", m.Suite, strings.Join(r.SpecialSuiteFailureReasons, "; ")))
-		return
-	}
 	for _, p := range m.peers() {
 		man := p.Manifest()
 		run.Peers = append(run.Peers, reports.Peer{
@@ -68,6 +64,10 @@ func (m *Matrix) writeReport(r Report) {
 	}
 	for _, k := range m.Cases {
 		run.Cases = append(run.Cases, reports.Case{Name: k.Name, Abbr: k.Abbr, Description: k.Description})
+	}
+	if len(run.Cells) == 0 && !r.SuiteSucceeded {
+		progress(fmt.Sprintf("irohconf %s: no cell ran (%s): no report written", m.Suite, strings.Join(r.SpecialSuiteFailureReasons, "; ")))
+		return
 	}
 	if err := reporters.GenerateJSONReport(r, filepath.Join(dir, "ginkgo-report.json")); err != nil {
 		fmt.Fprintf(os.Stderr, "irohconf: writing Ginkgo's JSON report: %v\n", err)

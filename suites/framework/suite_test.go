@@ -93,17 +93,19 @@ func fakeCases() []Case {
 // runSuite runs the fake suite on the specs the label filter picks, with env added to its
 // environment, and returns its report and whether the run passed.
 func runSuite(t *testing.T, filter string, env ...string) (reports.Run, bool) {
-	run, _, passed := runSuiteIn(t, filter, env...)
+	t.Helper()
+	run, _, passed := runSuiteIn(t, "1", filter, env...)
 	return run, passed
 }
 
-// runSuiteIn is runSuite that also returns the run folder. The fake suite is the fake peers'
-// (fakeSuiteEnv=1) unless env says another (fakeSuiteEnv=wire: the peers with real traffic).
-func runSuiteIn(t *testing.T, filter string, env ...string) (reports.Run, string, bool) {
+// runSuiteIn runs one of the fake suites (fakeSuiteEnv's value: "1" the fake peers, wireSuite
+// the peers with real traffic) with env added to its environment, and also returns the run's
+// folder.
+func runSuiteIn(t *testing.T, suite, filter string, env ...string) (reports.Run, string, bool) {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-ginkgo.label-filter="+filter, "-ginkgo.no-color")
-	cmd.Env = append(os.Environ(), fakeSuiteEnv+"=1", "IROHCONF_RUN_DIR="+dir,
+	cmd.Env = append(os.Environ(), fakeSuiteEnv+"="+suite, "IROHCONF_RUN_DIR="+dir,
 		"IROHCONF_PROGRESS="+filepath.Join(dir, "progress"))
 	cmd.Env = append(cmd.Env, append([]string{shardEnv + "=", durationsEnv + "="}, env...)...) // the last value of a name counts
 	if err := os.WriteFile(filepath.Join(dir, "progress"), nil, 0o644); err != nil {

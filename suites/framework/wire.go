@@ -214,12 +214,16 @@ func (w *cellWire) mergeKeyLogs(to string) error {
 	return os.WriteFile(to, all, 0o644)
 }
 
+// ErrNoWire is Cell.Wire's error in a cell made without a relay (a case's unit test: its
+// fake peers send no packets).
+var ErrNoWire = errors.New("this cell has no relay, so no wire to check")
+
 // Wire closes the cell's relay and returns what crossed it, dissected: for checks on the wire
 // after the case's last dial (the relay forwards nothing afterwards). The framework dissects
 // every cell after its case anyway; asking costs nothing more.
 func (c *Cell) Wire(ctx context.Context) (*dissect.Wire, error) {
 	if c.wire == nil {
-		return nil, Testbed(errors.New("this cell has no relay, so no wire to check"))
+		return nil, Testbed(ErrNoWire)
 	}
 	return c.wire.finish(ctx)
 }

@@ -118,7 +118,7 @@ func wireCases() []Case {
 }
 
 func TestSuiteWire(t *testing.T) {
-	run, dir, passed := runSuiteIn(t, "server:echo-sv && (case:wire || case:no-dial)", fakeSuiteEnv+"="+wireSuite)
+	run, dir, passed := runSuiteIn(t, wireSuite, "server:echo-sv && (case:wire || case:no-dial)")
 	if !passed {
 		t.Error("the run failed")
 	}
@@ -155,7 +155,7 @@ func TestSuiteWire(t *testing.T) {
 }
 
 func TestSuiteWireAfterFailure(t *testing.T) {
-	run, dir, passed := runSuiteIn(t, "server:echo-sv && case:wire-after-failure", fakeSuiteEnv+"="+wireSuite)
+	run, dir, passed := runSuiteIn(t, wireSuite, "server:echo-sv && case:wire-after-failure")
 	if passed {
 		t.Error("the run passed")
 	}
