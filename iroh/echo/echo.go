@@ -37,9 +37,9 @@ const CloseReason = "bye!"
 
 // Server echoes streams. The zero value is ready to use.
 type Server struct {
-	// CloseWait bounds the wait for the next stream or the client's close; zero means no bound,
-	// as iroh's echo: the connection's idle timeout ends a client that went away, and a client
-	// that sends keep-alives may stay idle as long as it likes.
+	// CloseWait, when set, bounds the wait for the next stream or the client's close. Zero means
+	// no bound of its own, as iroh's echo handler: a connection ends when the client closes it
+	// or the QUIC idle timeout ends it, so a client that keeps it alive with PINGs keeps it.
 	CloseWait time.Duration
 }
 
@@ -57,7 +57,7 @@ func (s *Server) Handlers(alpns ...string) map[string]endpoint.Handler {
 
 // Serve echoes every stream of c until the client closes the connection. It returns nil when the
 // client closed with application code 0, the close error otherwise, or an error when the client
-// neither opened a stream nor closed within CloseWait.
+// neither opened a stream nor closed within CloseWait (when set).
 func (s *Server) Serve(ctx context.Context, c *endpoint.Conn) error {
 	wait := s.CloseWait
 	var (
