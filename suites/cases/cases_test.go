@@ -145,7 +145,7 @@ func runOnWire(t *testing.T, k framework.Case, client framework.ClientPeer, serv
 		ClientLog:  framework.NewTap("client", nil), ServerLog: framework.NewTap("server", nil),
 		LogDir: t.TempDir(),
 	}
-	c.UseWire(w)
+	c.UseWire(func() (*dissect.Wire, error) { return w, nil })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return c, k.Run(ctx, c)

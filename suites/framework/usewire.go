@@ -2,10 +2,10 @@ package framework
 
 import "github.com/irohconf/irohconf/wire/dissect"
 
-// UseWire gives a cell without a relay a wire that is already dissected: Wire returns it. It
-// checks a case against a saved wire.json (dissect.Load), or against a wire a test builds.
-func (c *Cell) UseWire(w *dissect.Wire) {
-	cw := &cellWire{wire: w}
-	cw.once.Do(func() {}) // finished: nothing to close or dissect
+// UseWire makes a cell built outside a matrix (a case's unit test) answer Wire with what wire
+// returns, instead of a relay's dissected capture.
+func (c *Cell) UseWire(wire func() (*dissect.Wire, error)) {
+	cw := &cellWire{}
+	cw.once.Do(func() { cw.wire, cw.err = wire() })
 	c.wire = cw
 }
