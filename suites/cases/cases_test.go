@@ -471,4 +471,20 @@ func TestIdleChecksPingsOnTheWire(t *testing.T) {
 	idle.Pings = nil
 	_, err := runOnWire(t, Idle(), cl, s, w)
 	wantError(t, err, "no PING crossed the wire")
+
+	// A multipath connection (iroh with iroh) cannot be read after its handshake: its transport
+	// parameters still must leave the idle time longer than both idle timeouts.
+	long := uint64(60000)
+	for _, side := range []dissect.Side{dissect.Client, dissect.Server} {
+		idle.TransportParameters[side].Others = []dissect.Parameter{{Name: "initial_max_path_id"}}
+	}
+	idle.Streams = nil
+	if _, err := runOnWire(t, Idle(), cl, s, w); err != nil {
+		t.Errorf("a multipath connection with 30 s idle timeouts failed: %v", err)
+	}
+	idle.TransportParameters[dissect.Server].MaxIdleTimeout = &long
+	_, err = runOnWire(t, Idle(), cl, s, w)
+	if wantError(t, err, "not longer than the longer idle timeout (60 s)"); !isTestbed(err) {
+		t.Errorf("%v is not a test bed error", err)
+	}
 }

@@ -159,7 +159,11 @@ func Idle() framework.Case {
 				return err
 			}
 			conn, readable, err := wireConnection(ctx, c)
-			if err != nil || !readable {
+			if err != nil {
+				return err
+			}
+			if !readable { // the transport parameters are in the handshake, which still reads
+				_, _, err := idleLongerThanTimeouts(conn, IdleTime.Seconds(), "by the client's account")
 				return err
 			}
 			note, err := idleOnWire(conn)
@@ -242,23 +246,9 @@ func idleOnWire(conn *dissect.Connection) (string, error) {
 		return "", fmt.Errorf("the wire shows no stream after the idle time")
 	}
 	idle := end - start
-	var longest, shortest float64 // the sides' idle timeouts, seconds; 0: none announced
-	for _, side := range []dissect.Side{dissect.Client, dissect.Server} {
-		tp := conn.TransportParameters[side]
-		if tp == nil || tp.MaxIdleTimeout == nil || *tp.MaxIdleTimeout == 0 {
-			continue
-		}
-		t := float64(*tp.MaxIdleTimeout) / 1000
-		longest = max(longest, t)
-		if shortest == 0 || t < shortest {
-			shortest = t
-		}
-	}
-	if longest == 0 {
-		return "", framework.Testbed(fmt.Errorf("neither side announces a max_idle_timeout: the idle time cannot exceed it"))
-	}
-	if idle <= longest {
-		return "", framework.Testbed(fmt.Errorf("the connection was idle %.1f s on the wire, not longer than the longer idle timeout (%.0f s): the case cannot show keep-alives at work", idle, longest))
+	_, shortest, err := idleLongerThanTimeouts(conn, idle, "on the wire")
+	if err != nil {
+		return "", err
 	}
 	pings := map[dissect.Side]int{}
 	gap, prev := 0.0, start
@@ -279,6 +269,31 @@ func idleOnWire(conn *dissect.Connection) (string, error) {
 		return note, fmt.Errorf("%.1f s passed without a PING, not less than the shorter idle timeout (%.0f s): %s", gap, shortest, note)
 	}
 	return note, nil
+}
+
+// idleLongerThanTimeouts checks that idle seconds exceed both sides' max_idle_timeout (their
+// transport parameters, in the handshake even when the rest of the connection cannot be read)
+// and returns the longer and the shorter timeout, in seconds. Idle times that do not cannot
+// show keep-alives at work: a test bed error.
+func idleLongerThanTimeouts(conn *dissect.Connection, idle float64, how string) (longest, shortest float64, err error) {
+	for _, side := range []dissect.Side{dissect.Client, dissect.Server} {
+		tp := conn.TransportParameters[side]
+		if tp == nil || tp.MaxIdleTimeout == nil || *tp.MaxIdleTimeout == 0 {
+			continue
+		}
+		t := float64(*tp.MaxIdleTimeout) / 1000
+		longest = max(longest, t)
+		if shortest == 0 || t < shortest {
+			shortest = t
+		}
+	}
+	if longest == 0 {
+		return 0, 0, framework.Testbed(fmt.Errorf("neither side announces a max_idle_timeout: the idle time cannot exceed it"))
+	}
+	if idle <= longest {
+		return 0, 0, framework.Testbed(fmt.Errorf("the connection was idle %.1f s %s, not longer than the longer idle timeout (%.0f s): the case cannot show keep-alives at work", idle, how, longest))
+	}
+	return longest, shortest, nil
 }
 
 func idleTimeout(conn *dissect.Connection, side dissect.Side) string {
