@@ -104,6 +104,9 @@ func EchoStreamsConcurrent() framework.Case {
 			// so their sum is not the time the echoes took.
 			conn, readable, err := wireConnection(ctx, c)
 			if err != nil || !readable {
+				if err == nil {
+					c.Notef("no throughput recorded: the streams' wall time is not on the wire")
+				}
 				return err
 			}
 			wall, err := concurrentOnWire(conn, streams, 2*streams)
@@ -190,7 +193,7 @@ func wireConnection(ctx context.Context, c *framework.Cell) (conn *dissect.Conne
 	}
 	conn = conns[0]
 	if multipath(conn) {
-		c.Notef("wire: the connection negotiated QUIC multipath, whose 1-RTT frames tshark cannot read: its streams and PINGs are not checked, and no throughput is recorded")
+		c.Notef("wire: the connection negotiated QUIC multipath, whose 1-RTT frames tshark cannot read: its streams and PINGs are not checked on the wire")
 		return conn, false, nil
 	}
 	return conn, true, nil
