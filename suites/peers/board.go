@@ -151,9 +151,9 @@ func (p *BoardPeer) StartServer(ctx context.Context, opts framework.ServerOption
 }
 
 // StartBoard opens the board and boots it (a reset, so the whole boot log is read).
-func (p *BoardPeer) StartBoard(ctx context.Context, _ framework.ServerOptions, log *framework.Tap) (framework.Board, error) {
+func (p *BoardPeer) StartBoard(ctx context.Context, opts framework.ServerOptions, log *framework.Tap) (framework.Board, error) {
 	log.LinesAreStamped() // the console writes its own timestamped serial log
-	b, err := board.Open(ctx, p.profile, log)
+	b, err := board.Open(ctx, p.boundProfile(opts.Bind), log)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +167,19 @@ func (p *BoardPeer) StartBoard(ctx context.Context, _ framework.ServerOptions, l
 	}
 	s.noteBoot(info)
 	return s, nil
+}
+
+// boundProfile is the board's profile with a virtual board bound where the matrix binds its
+// servers (framework.ServerBind), unless the profile chose an address of its own.
+func (p *BoardPeer) boundProfile(bind string) *profile.Profile {
+	vb := p.profile.VirtualBoard
+	if bind == "" || p.profile.Kind != profile.Virtual || vb == nil || vb.Bind != profile.DefaultBind {
+		return p.profile
+	}
+	prof, vbCopy := *p.profile, *vb
+	vbCopy.Bind = bind
+	prof.VirtualBoard = &vbCopy
+	return &prof
 }
 
 // flashOnce flashes the board the first time it starts, when asked to.
