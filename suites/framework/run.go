@@ -31,7 +31,7 @@ func (m *Matrix) runCell(ctx SpecContext, k Case, client ClientPeer, server Serv
 	if err == nil {
 		err = runCase(ctx, k, cell, srv)
 	}
-	v := decide(err, m.Expected, cname, sname, k.Name)
+	v := decide(err, m.Expected, IdentityOf(client), IdentityOf(server), k.Name)
 
 	if v.Note != "" {
 		cell.Notef("%s", v.Note)

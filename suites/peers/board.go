@@ -64,6 +64,14 @@ func NewBoardPeer(p *profile.Profile) (*BoardPeer, error) {
 	if kind != "virtual-board" {
 		m.Name = p.Name // the matrix names a board by its profile
 	}
+	if p.Kind == profile.Virtual && m.IrohVersion == "" {
+		// Whatever firmware it plays, the virtual board is our firmware's iroh.
+		vb, err := Manifest("virtual-board")
+		if err != nil {
+			return nil, err
+		}
+		m.IrohVersion = vb.IrohVersion
+	}
 	if p.ResetMethod == profile.ResetNone {
 		m.Features = without(m.Features, framework.FeatureReset)
 	}
