@@ -86,6 +86,9 @@ type Limits struct {
 	StreamReceiveWindow   int `yaml:"stream_receive_window"`
 	ConnectionWindow      int `yaml:"connection_window"`
 	MaxEchoPayload        int `yaml:"max_echo_payload"`
+	// StreamsPerConnection is how many streams the peer serves on one connection in all (the
+	// iroh ESP32 examples' handler accepts one, then waits for the close); 0: no limit.
+	StreamsPerConnection int `yaml:"streams_per_connection"`
 }
 
 func (m Manifest) HasRole(r Role) bool      { return slices.Contains(m.Roles, r) }
