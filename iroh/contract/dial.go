@@ -40,9 +40,10 @@ type DialRequest struct {
 // Dial runs one dial of the contract: connect, optionally idle, echo, close with code 0. It
 // always returns a result line; OK says whether every echo came back intact.
 func Dial(ctx context.Context, req DialRequest) peercontract.Result {
-	res := peercontract.Result{Event: peercontract.EventResult, ALPN: req.ALPN, RemoteID: req.ID.String(), EchoMS: []float64{}}
-	if res.ALPN == "" {
-		res.ALPN = echo.ALPN
+	res := peercontract.Result{Event: peercontract.EventResult, RemoteID: req.ID.String(), EchoMS: []float64{}}
+	alpn := req.ALPN
+	if alpn == "" {
+		alpn = echo.ALPN
 	}
 	fail := func(stage string, err error) peercontract.Result {
 		res.OK = false
@@ -70,12 +71,14 @@ func Dial(ctx context.Context, req DialRequest) peercontract.Result {
 	defer ep.Close()
 	res.EndpointID = ep.ID().String()
 
-	c, err := ep.Dial(ctx, req.ID, req.Addr, res.ALPN, req.Options)
+	c, err := ep.Dial(ctx, req.ID, req.Addr, alpn, req.Options)
 	if err != nil {
 		return fail("handshake", err)
 	}
 	res.HandshakeMS = ms(c.Handshake())
-	res.NegotiatedALPN = c.ALPN()
+	// The ALPN the handshake settled on, not the one asked for: a server that picked another
+	// of the offered protocols shows here.
+	res.ALPN = c.ALPN()
 	tls := c.TLS()
 	res.CipherSuite, res.Group = tls.CipherSuiteName(), tls.GroupName()
 	// A server that refuses the client's key does so after the client's handshake finished

@@ -209,6 +209,7 @@ struct DialResult {
     /// The dialer's own id.
     endpoint_id: String,
     remote_id: String,
+    /// The ALPN the handshake negotiated; empty when it did not finish.
     alpn: String,
     handshake_ms: Option<f64>,
     echo_ms: Vec<f64>,
@@ -273,7 +274,7 @@ pub async fn dial(args: DialArgs) -> Result<(), Failure> {
         ok: false,
         endpoint_id: String::new(),
         remote_id: remote.id.to_string(),
-        alpn: args.alpn.clone(),
+        alpn: String::new(),
         handshake_ms: None,
         echo_ms: Vec::new(),
         bytes: 0,
@@ -346,6 +347,8 @@ async fn echo_over_one_connection(
         }
     };
     result.handshake_ms = Some(millis(handshake_started.elapsed()));
+    // What the handshake settled on, not what was asked for.
+    result.alpn = String::from_utf8_lossy(connection.alpn()).into_owned();
 
     if !args.idle.is_zero() {
         tokio::select! {
