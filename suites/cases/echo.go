@@ -62,7 +62,7 @@ func EchoStreamsInSequence() framework.Case {
 	return framework.Case{
 		Name: "echo-streams-sequential", Abbr: "SS",
 		Description: "10 streams in sequence on one connection each echo 1 KiB",
-		Needs:       payloadFits(1 << 10),
+		Needs:       all(streamsFit(10), payloadFits(1<<10)),
 		Timeout:     30 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 10, Streams: 1, Timeout: 20 * time.Second})
@@ -90,7 +90,7 @@ func EchoStreamsConcurrent() framework.Case {
 					return framework.NotDeclared(m.Name, "%s declares %d concurrent bidirectional streams", m.Name, n)
 				}
 			}
-			return payloadFits(64<<10)(client, server)
+			return all(streamsFit(2*streams), payloadFits(64<<10))(client, server)
 		},
 		Timeout: 30 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
