@@ -83,11 +83,12 @@ func ConnectionOf(r endpoint.Record) Connection {
 
 // Result is dial's one line. The fields after ErrorCode go beyond the contract.
 type Result struct {
-	Event       string    `json:"event"` // "result"
-	OK          bool      `json:"ok"`
-	EndpointID  string    `json:"endpoint_id"`
-	RemoteID    string    `json:"remote_id"`
-	ALPN        string    `json:"alpn"`
+	Event      string `json:"event"` // "result"
+	OK         bool   `json:"ok"`
+	EndpointID string `json:"endpoint_id"`
+	RemoteID   string `json:"remote_id"`
+	ALPN       string `json:"alpn"`
+	// HandshakeMS is the first connection's handshake; HandshakesMS has every connection's.
 	HandshakeMS float64   `json:"handshake_ms"`
 	EchoMS      []float64 `json:"echo_ms"`
 	Bytes       int64     `json:"bytes"`
@@ -98,6 +99,9 @@ type Result struct {
 
 	CipherSuite string `json:"cipher_suite"`
 	Group       string `json:"group"`
+	// HandshakesMS and Connections: every connection of --connections or --duration.
+	HandshakesMS []float64 `json:"handshakes_ms"`
+	Connections  int       `json:"connections"`
 	// Stage is where a failed dial stopped: "input", "bind", "handshake", "idle", "echo".
 	Stage string `json:"stage,omitempty"`
 }

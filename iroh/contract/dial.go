@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/echo"
 	"github.com/irohconf/irohconf/iroh/endpoint"
 	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/iroh/upload"
 )
 
 // DefaultDialTimeout bounds a whole dial unless told otherwise.
@@ -24,6 +26,10 @@ type DialRequest struct {
 	ALPN string
 	// Size, Count, Streams: Count echoes of Size random bytes, at most Streams at a time.
 	Size, Count, Streams int
+	// Connections one after another (zero means 1), each with its own handshake and echoes;
+	// or, when Duration is set, as many as begin within Duration.
+	Connections int
+	Duration    time.Duration
 	// Idle keeps the connection idle after the handshake, before the first echo.
 	Idle time.Duration
 	// Timeout bounds the whole dial, idle time included; zero means DefaultDialTimeout.
@@ -36,24 +42,17 @@ type DialRequest struct {
 	Options endpoint.DialOptions
 }
 
-// Dial runs one dial of the contract: connect, optionally idle, echo, close with code 0. It
-// always returns a Result; OK says whether every echo came back intact.
+// Dial runs one dial of the contract: connect, optionally idle, echo, close with code 0; that
+// again for every further connection asked for. It always returns a Result; OK says whether
+// every echo came back intact. On the ALPN upload.ALPN the echoes are uploads.
 func Dial(ctx context.Context, req DialRequest) Result {
-	res := Result{Event: "result", ALPN: req.ALPN, RemoteID: req.ID.String(), EchoMS: []float64{}}
+	res := Result{Event: "result", ALPN: req.ALPN, RemoteID: req.ID.String(), EchoMS: []float64{}, HandshakesMS: []float64{}}
 	if res.ALPN == "" {
 		res.ALPN = echo.ALPN
 	}
-	fail := func(stage string, err error) Result {
-		res.OK = false
-		res.Stage = stage
-		res.Error = err.Error()
-		if code, ok := endpoint.ErrorCode(err); ok {
-			res.ErrorCode = &code
-		}
-		return res
-	}
-	if req.Size < 0 || req.Count < 0 || req.Streams < 0 || req.Idle < 0 || req.Timeout < 0 {
-		return fail("input", errors.New("size, count, streams, idle and timeout must not be negative"))
+	fail := func(stage string, err error) Result { return res.failed(stage, err) }
+	if req.Size < 0 || req.Count < 0 || req.Streams < 0 || req.Idle < 0 || req.Timeout < 0 || req.Connections < 0 || req.Duration < 0 {
+		return fail("input", errors.New("size, count, streams, connections, duration, idle and timeout must not be negative"))
 	}
 	timeout := req.Timeout
 	if timeout == 0 {
@@ -69,11 +68,32 @@ func Dial(ctx context.Context, req DialRequest) Result {
 	defer ep.Close()
 	res.EndpointID = ep.ID().String()
 
+	started := time.Now()
+	for {
+		res = dialOnce(ctx, ep, req, res)
+		res.Connections++
+		more := res.Connections < max(req.Connections, 1)
+		if req.Duration > 0 {
+			more = time.Since(started) < req.Duration
+		}
+		if !res.OK || !more {
+			return res
+		}
+	}
+}
+
+// dialOnce is one connection of Dial, its lines added to res.
+func dialOnce(ctx context.Context, ep *endpoint.Endpoint, req DialRequest, res Result) Result {
+	fail := func(stage string, err error) Result { return res.failed(stage, err) }
+	timeout := cmp.Or(req.Timeout, DefaultDialTimeout)
 	c, err := ep.Dial(ctx, req.ID, req.Addr, res.ALPN, req.Options)
 	if err != nil {
 		return fail("handshake", err)
 	}
-	res.HandshakeMS = ms(c.Handshake())
+	if res.Connections == 0 {
+		res.HandshakeMS = ms(c.Handshake())
+	}
+	res.HandshakesMS = append(res.HandshakesMS, ms(c.Handshake()))
 	tls := c.TLS()
 	res.CipherSuite, res.Group = tls.CipherSuiteName(), tls.GroupName()
 	// A server that refuses the client's key does so after the client's handshake finished
@@ -94,7 +114,11 @@ func Dial(ctx context.Context, req DialRequest) Result {
 			return connFail("idle", fmt.Errorf("the timeout (%s) ended during the idle time (%s): %w", timeout, req.Idle, ctx.Err()))
 		}
 	}
-	er, err := echo.Run(ctx, c, echo.Options{Size: req.Size, Count: req.Count, Streams: req.Streams})
+	run := echo.Run
+	if res.ALPN == upload.ALPN {
+		run = upload.Run
+	}
+	er, err := run(ctx, c, echo.Options{Size: req.Size, Count: req.Count, Streams: req.Streams})
 	for _, d := range er.Durations {
 		if d > 0 {
 			res.EchoMS = append(res.EchoMS, ms(d))
@@ -103,7 +127,7 @@ func Dial(ctx context.Context, req DialRequest) Result {
 	if err != nil {
 		return connFail("echo", err)
 	}
-	res.Bytes = er.Bytes
+	res.Bytes += er.Bytes
 	if err := c.Close(0, echo.CloseReason); err != nil {
 		return fail("echo", fmt.Errorf("closing: %w", err))
 	}
@@ -113,6 +137,17 @@ func Dial(ctx context.Context, req DialRequest) Result {
 		return fail("echo", fmt.Errorf("the connection ended with %s %#x %q before the client closed it", ci.Kind, ci.Code, ci.Reason))
 	}
 	res.OK = true
+	return res
+}
+
+// failed is res ending in err at stage.
+func (res Result) failed(stage string, err error) Result {
+	res.OK = false
+	res.Stage = stage
+	res.Error = err.Error()
+	if code, ok := endpoint.ErrorCode(err); ok {
+		res.ErrorCode = &code
+	}
 	return res
 }
 
