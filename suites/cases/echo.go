@@ -20,6 +20,9 @@ var echoSizes = []echoSize{
 	{"1KiB", "E1K", 1 << 10},
 	{"64KiB", "E64K", 64 << 10},
 	{"1MiB", "E1M", 1 << 20}, // past every flow-control window of the ESP32 profile
+	// Past iroh's own default windows too: a client that writes the whole payload before it
+	// reads the reply never finishes this one.
+	{"16MiB", "E16M", 16 << 20},
 }
 
 // EchoSizes: one echo of each payload size comes back identical.
