@@ -17,6 +17,8 @@ GINKGO   := go run github.com/onsi/ginkgo/v2/ginkgo
 .PHONY: help
 help:
 	@echo "make test                  unit tests (Go, Rust), then the suites on this machine"
+	@echo "make test-unit             everything but the suites (what CI runs before the suites' shards)"
+	@echo "make lint-ci               actionlint on .github/workflows/"
 	@echo "make overlay               generate the crypto/tls overlay into build/tls-overlay"
 	@echo "make test-tls-std          go test -short crypto/tls under the overlay (Go's tests and the patch's)"
 	@echo "make test-firmware         the firmware workspace tests (crypto provider KATs, app, virtual board)"
@@ -27,17 +29,21 @@ help:
 	@echo "make build                 build/bin/irohconf (the Go peer: keys, tickets, serve, dial)"
 	@echo "make fuzz                  fuzz the ticket decoder, FUZZTIME per target (default 30s)"
 	@echo "make interop               the interop matrix; the report lands in reports/latest/ (LABELS=... to slice it)"
+	@echo "make interop SHARD=k/n     part k of n of the matrix (also hil, hil-virtual); irohconf report merge joins them"
 	@echo "make hil PORT=/dev/ttyUSB0 the board suite on a real board (or BOARD=<profile in fixtures/boards>)"
 	@echo "make hil-virtual           the board suite on the virtual board"
 	@echo "make upstream              build/bin/iroh-upstream-<version>: upstream iroh 1.4.1 and 1.0.0 (static)"
-	@echo "make bench                 benchmarks: Go peer handshake and echo throughput (Go to Go, loopback)"
+	@echo "make bench                 benchmarks: Go peer handshake and echo throughput, the in-path relay's cost, dissection"
 	@echo "make bench-matrix          every client x server pair, one at a time, beside the machine's limits;"
 	@echo "                           reports/bench/latest/ (COMPARE=<earlier run dir>: what moved by > 20%)"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
+# It refuses a Go release the patch was not tested with (IROHCONF_OVERLAY_ALLOW_UNTESTED=1 overrides)
+# and an overlay made from another toolchain (a changed Go release or GOROOT file): after a Go
+# update run `make overlay REGENERATE=1`, then `make test-tls-std`.
 .PHONY: overlay
 overlay:
-	@$(GO_STOCK) run ./tlsoverlay -out $(OVERLAY_DIR)
+	@$(GO_STOCK) run ./tlsoverlay -out $(OVERLAY_DIR) $(if $(REGENERATE),-regenerate)
 
 # Go's own crypto/tls tests, plus the patch's (rawpublickeys_test.go, added by the overlay), on the
 # patched package: the patch must not change standard behaviour.
@@ -47,21 +53,36 @@ test-tls-std: overlay
 	go test -short -count=1 crypto/tls
 
 ## ---- tests ----------------------------------------------------------------------
-.PHONY: test
-test: overlay test-tls-std test-reports test-firmware virtual-board test-hil-driver upstream
-	go vet ./...
-	@# hil/ and reports/ ran in their own targets above; the suites run below.
-	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil -e /hil/ -e /reports)
+.PHONY: test test-unit
+test: test-unit
 	$(MAKE) interop
 	$(MAKE) hil-virtual
+
+# Everything but the suites (a CI job of its own before the suites' shards).
+test-unit: overlay lint-ci test-tls-std test-reports test-firmware virtual-board test-hil-driver upstream
+	go vet ./...
+	@# hil/ and reports/ ran in their own targets above; the suites run in `make test`.
+	go test -count=1 $$(go list ./... | grep -v -e /suites/interop -e /suites/hil -e /hil/ -e /reports)
+
+## ---- CI files: .github/workflows/ checked by actionlint (a Go tool pinned in go.mod) ----------
+# actionlint checks `run:` scripts with shellcheck when it is installed (.ci/run installs it).
+.PHONY: lint-ci
+lint-ci:
+	$(GO_STOCK) tool actionlint
 
 ## ---- the Go peer: iroh/endpoint, iroh/echo, iroh/contract, irohconf serve and dial --------
 # Its tests run in `go test ./...` above. Benchmarks: handshake time and echo throughput, Go to Go
 # on loopback (one echo of the named size per iteration; MB/s is payload one way).
-.PHONY: bench bench-go-peer
-bench: bench-go-peer bench-upstream
+.PHONY: bench bench-go-peer bench-wire
+bench: bench-go-peer bench-upstream bench-wire
 bench-go-peer: overlay
 	go test -run '^$$' -bench . -benchmem -count=1 ./iroh/endpoint/
+
+# The in-path relay's cost: a 16 MiB echo direct, through the relay, and through the relay with its
+# capture (the matrix allows at most 10% less throughput); dissecting a cell's capture.
+bench-wire: overlay
+	go test -run '^$$' -bench . -benchtime 5x -count 5 ./wire/relay/
+	go test -run '^$$' -bench . -benchtime 3x ./wire/dissect/
 
 # The benchmark matrix (bench/): handshake, connection rate, upload, echo, concurrent streams and
 # CPU per MB for every client x server pair of the interop matrix, one pair at a time, beside
@@ -160,10 +181,14 @@ bench-upstream: overlay upstream
 # stderr, since Ginkgo does not show a passing worker's output.
 INTEROP_PROCS ?= 4
 LABELS        ?=
+# SHARD=k/n runs part k of n of the cells (of those LABELS selects), split by the cells' durations
+# in the run IROHCONF_SHARD_DURATIONS names (a run folder or its results.json), else by count;
+# `irohconf report merge` joins the n reports (docs/ci.md).
+SHARD         ?=
 # SUITE_RUN runs one suite ($1, with the environment $2, in $3 parallel processes, default
 # INTEROP_PROCS) and ends with the path of its report page.
 define SUITE_RUN
-	export IROHCONF_PROGRESS=/proc/$$$$/fd/2 $(2); \
+	export IROHCONF_PROGRESS=/proc/$$$$/fd/2 IROHCONF_SHARD='$(SHARD)' $(2); \
 	$(GINKGO) -p --procs=$(or $(3),$(INTEROP_PROCS)) --output-interceptor-mode=none --silence-skips --no-color \
 	  $(if $(LABELS),--label-filter='$(LABELS)') ./suites/$(1); rc=$$?; \
 	echo "report: $$(readlink -f reports/latest)/index.html (every run: $(CURDIR)/reports/index.html)"; exit $$rc
@@ -181,9 +206,9 @@ interop: overlay build virtual-board upstream
 BOARD ?=
 , := ,
 .PHONY: hil hil-virtual
-hil: overlay
+hil: overlay build upstream
 	@test -n "$(PORT)$(BOARD)" || { echo "make hil: set PORT=/dev/ttyUSB0 or BOARD=<profile in fixtures/boards>" >&2; exit 2; }
 	@$(call SUITE_RUN,hil,IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)',1) # one port: one pair at a time
 
-hil-virtual: overlay virtual-board
+hil-virtual: overlay build virtual-board upstream
 	@$(call SUITE_RUN,hil,IROHCONF_BOARD=virtual$(,)virtual-example-firmware)

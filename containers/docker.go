@@ -16,7 +16,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
-	"github.com/irohconf/irohconf/iroh/contract"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // The Docker runtime: the image irohconf/upstream:<version> (FROM scratch, the binary only) run
@@ -76,10 +76,10 @@ func (u *Upstream) runContainer(ctx context.Context, role string, cmd []string, 
 
 func (u *Upstream) serveInContainer(ctx context.Context, args []string, keyLog string) (*Server, error) {
 	out := newOutput(u.name()+" serve", u.opts.Log)
-	var ready contract.Ready
-	ctr, err := u.runContainer(ctx, "server", args, `(?m)^(\{.*"event":\s*"ready".*\})\r?$`, out, func(line string) error {
+	var ready peercontract.Ready
+	ctr, err := u.runContainer(ctx, "server", args, peercontract.LogPattern(peercontract.EventReady), out, func(line string) error {
 		var err error
-		ready, err = parseReady(line)
+		ready, err = peercontract.ParseReady(line)
 		return err
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func (u *Upstream) serveInContainer(ctx context.Context, args []string, keyLog s
 	// The live log may lag behind the wait (it polls the engine): find the ready line in it.
 	readyCtx, cancel := context.WithTimeout(ctx, u.opts.ReadyTimeout)
 	defer cancel()
-	if _, next, err := out.waitFor(readyCtx, 0, isReadyLine); err == nil {
+	if _, next, err := peercontract.WaitReady(readyCtx, stdoutOf(out), 0); err == nil {
 		s.afterReady = next
 	}
 	s.halt = func(ctx context.Context) (int, error) {
@@ -157,7 +157,7 @@ func (u *Upstream) execTargetContainer(ctx context.Context) (*testcontainers.Doc
 		return u.execTarget, nil
 	}
 	out := newOutput(u.name()+" idle", u.opts.Log)
-	ctr, err := u.runContainer(ctx, "exec", []string{"idle"}, `(?m)^(\{.*"event":\s*"idle".*\})\r?$`, out, nil)
+	ctr, err := u.runContainer(ctx, "exec", []string{"idle"}, peercontract.LogPattern("idle"), out, nil)
 	if err != nil {
 		return nil, startError(u.name()+" idle", err, out)
 	}

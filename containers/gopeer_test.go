@@ -9,19 +9,20 @@ import (
 
 	"github.com/irohconf/irohconf/iroh/contract"
 	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // goServer runs the Go peer's serve (iroh/contract) in this process until the test ends.
-func goServer(t *testing.T) (contract.Ready, <-chan contract.Connection) {
+func goServer(t *testing.T) (peercontract.Ready, <-chan peercontract.Connection) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	lines := make(chan any, 64)
 	done := make(chan error, 1)
 	go func() { done <- contract.Serve(ctx, contract.ServeConfig{}, func(v any) { lines <- v }) }()
-	var ready contract.Ready
+	var ready peercontract.Ready
 	select {
 	case v := <-lines:
-		r, ok := v.(contract.Ready)
+		r, ok := v.(peercontract.Ready)
 		if !ok {
 			cancel()
 			t.Fatalf("the Go peer's first line is %T, want its ready line", v)
@@ -34,10 +35,10 @@ func goServer(t *testing.T) (contract.Ready, <-chan contract.Connection) {
 		cancel()
 		t.Fatal("the Go peer printed no ready line")
 	}
-	conns := make(chan contract.Connection, 64)
+	conns := make(chan peercontract.Connection, 64)
 	go func() {
 		for v := range lines {
-			if c, ok := v.(contract.Connection); ok {
+			if c, ok := v.(peercontract.Connection); ok {
 				conns <- c
 			}
 		}

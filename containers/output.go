@@ -5,9 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"sync"
+	"time"
 
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/irohconf/irohconf/internal/linehistory"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // Stream names where a line came from.
@@ -20,6 +25,7 @@ const (
 
 // LogLine is one line a peer printed.
 type LogLine struct {
+	Time   time.Time
 	Stream Stream
 	Text   string
 }
@@ -29,20 +35,19 @@ type LogLine struct {
 type output struct {
 	prefix string
 	sink   io.Writer
+	lines  *linehistory.History[LogLine]
 
-	mu      sync.Mutex
-	lines   []LogLine
-	partial map[Stream][]byte
-	// changed is closed, and replaced, whenever a line arrives or the output ends.
-	changed chan struct{}
-	ended   bool
+	mu    sync.Mutex // orders splitting and the sink with the history
+	split map[Stream]*linehistory.Splitter
+	ended bool
 }
 
 func newOutput(prefix string, sink io.Writer) *output {
 	if sink == nil {
 		sink = io.Discard
 	}
-	return &output{prefix: prefix, sink: sink, partial: map[Stream][]byte{}, changed: make(chan struct{})}
+	return &output{prefix: prefix, sink: sink, lines: linehistory.New[LogLine](0),
+		split: map[Stream]*linehistory.Splitter{Stdout: {}, Stderr: {}}}
 }
 
 // Accept implements testcontainers.LogConsumer.
@@ -70,23 +75,12 @@ func (w streamWriter) Write(p []byte) (int, error) {
 func (o *output) write(stream Stream, p []byte) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	buf := append(o.partial[stream], p...)
-	for {
-		i := bytes.IndexByte(buf, '\n')
-		if i < 0 {
-			break
-		}
-		o.addLocked(stream, string(bytes.TrimSuffix(buf[:i], []byte("\r"))))
-		buf = buf[i+1:]
-	}
-	o.partial[stream] = append([]byte(nil), buf...)
+	o.split[stream].Write(p, func(text string) { o.addLocked(stream, text) })
 }
 
 func (o *output) addLocked(stream Stream, text string) {
-	o.lines = append(o.lines, LogLine{Stream: stream, Text: text})
 	fmt.Fprintf(o.sink, "%s %s: %s\n", o.prefix, stream, text)
-	close(o.changed)
-	o.changed = make(chan struct{})
+	o.lines.Append(LogLine{Time: time.Now(), Stream: stream, Text: text})
 }
 
 // end flushes unterminated lines and wakes every waiter for good.
@@ -97,27 +91,24 @@ func (o *output) end() {
 		return
 	}
 	for _, stream := range []Stream{Stdout, Stderr} {
-		if len(o.partial[stream]) > 0 {
-			o.addLocked(stream, string(o.partial[stream]))
-			o.partial[stream] = nil
-		}
+		o.split[stream].Flush(func(text string) { o.addLocked(stream, text) })
 	}
 	o.ended = true
-	close(o.changed)
+	o.lines.End(errOutputEnded, true)
 }
 
 // completeFrom takes a stream's full text from an authoritative source (a stopped container's
 // log) and appends the lines the live stream had not delivered yet: a container's log stream is
 // cut when it stops, so its last lines may only be in the engine's log.
 func (o *output) completeFrom(stream Stream, full []byte) {
-	o.mu.Lock()
 	seen := 0
-	for _, l := range o.lines {
+	for _, l := range o.lines.Since(0) {
 		if l.Stream == stream {
 			seen++
 		}
 	}
-	o.partial[stream] = nil
+	o.mu.Lock()
+	o.split[stream].Reset()
 	o.mu.Unlock()
 
 	lines := bytes.SplitAfter(full, []byte("\n"))
@@ -135,36 +126,26 @@ func (o *output) completeFrom(stream Stream, full []byte) {
 }
 
 // snapshot returns the lines so far.
-func (o *output) snapshot() []LogLine {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]LogLine(nil), o.lines...)
-}
+func (o *output) snapshot() []LogLine { return o.lines.Since(0) }
 
 // waitFor returns the first line at index >= from that match accepts, and the index after it.
 // It fails when ctx ends or when the output ended without such a line.
 func (o *output) waitFor(ctx context.Context, from int, match func(LogLine) bool) (LogLine, int, error) {
-	for {
-		o.mu.Lock()
-		for i := from; i < len(o.lines); i++ {
-			if match(o.lines[i]) {
-				l := o.lines[i]
-				o.mu.Unlock()
-				return l, i + 1, nil
-			}
-		}
-		from = len(o.lines)
-		changed, ended := o.changed, o.ended
-		o.mu.Unlock()
-		if ended {
-			return LogLine{}, from, errOutputEnded
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return LogLine{}, from, ctx.Err()
-		}
+	l, pos, err := o.lines.Wait(ctx, from, match)
+	if err != nil {
+		return l, pos, err
 	}
+	return l, pos + 1, nil
 }
 
 var errOutputEnded = fmt.Errorf("the peer's output ended")
+
+// stdoutOf is an output's stdout as the contract's waits read it.
+func stdoutOf(o *output) peercontract.Output { return stdoutLines{o} }
+
+type stdoutLines struct{ o *output }
+
+func (s stdoutLines) WaitLine(ctx context.Context, from int, re *regexp.Regexp) (string, int, error) {
+	l, next, err := s.o.waitFor(ctx, from, func(l LogLine) bool { return l.Stream == Stdout && re.MatchString(l.Text) })
+	return l.Text, next, err
+}

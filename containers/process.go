@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // The process runtime: the same static binary the image holds, run on the host. Each process
@@ -80,15 +82,12 @@ func (u *Upstream) serveAsProcess(ctx context.Context, args []string) (*Server, 
 
 	readyCtx, cancel := context.WithTimeout(ctx, u.opts.ReadyTimeout)
 	defer cancel()
-	line, next, err := out.waitFor(readyCtx, 0, isReadyLine)
-	if err == nil {
-		s.Ready, err = parseReady(line.Text)
-	}
+	ready, next, err := peercontract.WaitReady(readyCtx, stdoutOf(out), 0)
 	if err != nil {
 		_ = killGroup(cmd, syscall.SIGKILL)
 		<-exited
 		return nil, startError(u.name(), err, out)
 	}
-	s.afterReady = next
+	s.Ready, s.afterReady = ready, next
 	return s, nil
 }

@@ -2,15 +2,13 @@ package containers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/irohconf/irohconf/iroh/contract"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // ServeOptions are the flags of `serve`.
@@ -32,15 +30,10 @@ type ServeOptions struct {
 // connections within 3 s).
 const stopGrace = 5 * time.Second
 
-var (
-	readyLine      = regexp.MustCompile(`^\{.*"event":\s*"ready".*\}$`)
-	connectionLine = regexp.MustCompile(`^\{.*"event":\s*"connection".*\}$`)
-)
-
 // Server is a running `serve`, in a container or a process.
 type Server struct {
 	// Ready is the server's ready line: its id, ticket, addresses and version.
-	Ready contract.Ready
+	Ready peercontract.Ready
 	// Where says what runs it: a container id, or a process id.
 	Where string
 
@@ -110,55 +103,25 @@ func (u *Upstream) Serve(ctx context.Context, o ServeOptions) (*Server, error) {
 	return s, nil
 }
 
-// parseReady checks a ready line against the contract.
-func parseReady(line string) (contract.Ready, error) {
-	var r contract.Ready
-	if err := json.Unmarshal([]byte(line), &r); err != nil {
-		return r, fmt.Errorf("ready line is not the contract's JSON: %w: %s", err, line)
-	}
-	if r.EndpointID == "" || r.Ticket == "" || len(r.Addrs) == 0 || r.Version == "" {
-		return r, fmt.Errorf("ready line lacks endpoint_id, ticket, addrs or version: %s", line)
-	}
-	return r, nil
-}
-
-func isReadyLine(l LogLine) bool { return l.Stream == Stdout && readyLine.MatchString(l.Text) }
-
 // WaitConnection waits for the server's line about a finished connection from remoteID (empty:
 // any), within ctx.
-func (s *Server) WaitConnection(ctx context.Context, remoteID string) (contract.Connection, error) {
-	from := s.afterReady
-	for {
-		line, next, err := s.out.waitFor(ctx, from, func(l LogLine) bool {
-			return l.Stream == Stdout && connectionLine.MatchString(l.Text)
-		})
-		if err != nil {
-			return contract.Connection{}, fmt.Errorf("%s: no connection line from %q: %w", s.name, remoteID, err)
-		}
-		from = next
-		var c contract.Connection
-		if err := json.Unmarshal([]byte(line.Text), &c); err != nil {
-			return c, fmt.Errorf("%s: connection line is not the contract's JSON: %w: %s", s.name, err, line.Text)
-		}
-		if remoteID == "" || strings.EqualFold(c.RemoteID, remoteID) {
-			return c, nil
-		}
+func (s *Server) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
+	c, err := peercontract.WaitConnection(ctx, stdoutOf(s.out), s.afterReady, remoteID)
+	if err != nil {
+		return c, fmt.Errorf("%s: no connection line from %q: %w", s.name, remoteID, err)
 	}
+	return c, nil
 }
 
 // Connections are the connection lines printed so far.
-func (s *Server) Connections() []contract.Connection {
-	var cs []contract.Connection
+func (s *Server) Connections() []peercontract.Connection {
+	var stdout []string
 	for _, l := range s.out.snapshot() {
-		if l.Stream != Stdout || !connectionLine.MatchString(l.Text) {
-			continue
-		}
-		var c contract.Connection
-		if json.Unmarshal([]byte(l.Text), &c) == nil {
-			cs = append(cs, c)
+		if l.Stream == Stdout {
+			stdout = append(stdout, l.Text)
 		}
 	}
-	return cs
+	return peercontract.Connections(stdout)
 }
 
 // Logs are every line the server printed so far (all of them once stopped).

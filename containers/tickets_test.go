@@ -13,6 +13,7 @@ import (
 
 	"github.com/irohconf/irohconf/iroh/ticket"
 	"github.com/irohconf/irohconf/iroh/ticket/tickettest"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // sameJSON compares two JSON texts as values (numbers exactly: custom ids use all 64 bits).
@@ -49,7 +50,7 @@ func TestTicketDecodeAgreesWithGoDecoder(t *testing.T) {
 	ups := upstreams(t, Options{Log: discardUnlessFailed(t)})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	answers := map[Version][]DecodedTicket{}
+	answers := map[Version][]peercontract.DecodedTicket{}
 	for _, v := range Pinned {
 		if answers[v], err = ups[v].DecodeTickets(ctx, tickets); err != nil {
 			t.Fatal(err)
@@ -133,7 +134,7 @@ func goDecode(s string) ([]byte, error) {
 }
 
 // decodedJSON is an answer's content in the contract's decode form.
-func decodedJSON(a DecodedTicket) []byte {
+func decodedJSON(a peercontract.DecodedTicket) []byte {
 	b, _ := json.Marshal(struct {
 		EndpointID string          `json:"endpoint_id"`
 		Addrs      json.RawMessage `json:"addrs"`
@@ -141,7 +142,7 @@ func decodedJSON(a DecodedTicket) []byte {
 	return b
 }
 
-func describeAnswer(a DecodedTicket) string {
+func describeAnswer(a peercontract.DecodedTicket) string {
 	if a.Error != "" {
 		return "refuses it: " + a.Error
 	}

@@ -15,12 +15,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
-	"github.com/irohconf/irohconf/iroh/contract"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // Version is a pinned upstream iroh version, such as "1.4.1".
@@ -259,7 +258,7 @@ type DialOptions struct {
 
 // DialResult is dial's result line, with how the program exited (127: unsupported).
 type DialResult struct {
-	contract.Result
+	peercontract.Result
 	ExitCode int
 	Stderr   string
 }
@@ -290,7 +289,7 @@ func (u *Upstream) Dial(ctx context.Context, o DialOptions) (DialResult, error) 
 	}
 	timeout := o.Timeout
 	if timeout == 0 {
-		timeout = contract.DefaultDialTimeout
+		timeout = peercontract.DefaultDialTimeout
 	}
 	args = append(args, "--timeout", timeout.String())
 	if o.Idle > 0 {
@@ -332,92 +331,41 @@ func (u *Upstream) Dial(ctx context.Context, o DialOptions) (DialResult, error) 
 			continue
 		}
 		switch {
-		case probe.Event == "result":
-			if err := json.Unmarshal([]byte(l), &out.Result); err != nil {
-				return out, fmt.Errorf("%s: result line is not the contract's JSON: %w: %s", u.name(), err, l)
+		case probe.Event == peercontract.EventResult:
+			if out.Result, err = peercontract.ParseResult(l); err != nil {
+				return out, fmt.Errorf("%s: %w", u.name(), err)
 			}
 			return out, nil
 		case probe.Event == "" && probe.Error != "" && res.ExitCode != 0:
 			// Invalid input (2) or an unsupported case (127): no result line, an error line.
-			out.Event, out.Error = "result", probe.Error
+			out.Event, out.Error = peercontract.EventResult, probe.Error
 			return out, nil
 		}
 	}
 	return out, fmt.Errorf("%s: dial printed no result line (exit %d): %s", u.name(), res.ExitCode, bytes.TrimSpace(res.Stderr))
 }
 
-// DecodedTicket is one answer of `ticket decode`: the content, or what is wrong with it.
-type DecodedTicket struct {
-	Ticket     string          `json:"ticket"`
-	EndpointID string          `json:"endpoint_id,omitempty"`
-	Addrs      json.RawMessage `json:"addrs,omitempty"`
-	Error      string          `json:"error,omitempty"`
-}
-
 // DecodeTicket runs `ticket decode TICKET`: the content, or (exit 2) what is wrong with it.
-func (u *Upstream) DecodeTicket(ctx context.Context, ticket string) (DecodedTicket, error) {
-	res, err := u.Run(ctx, nil, "ticket", "decode", ticket)
+func (u *Upstream) DecodeTicket(ctx context.Context, ticket string) (peercontract.DecodedTicket, error) {
+	d, err := peercontract.DecodeTicket(ctx, u.command, ticket)
 	if err != nil {
-		return DecodedTicket{}, err
+		return d, fmt.Errorf("%s: %w", u.name(), err)
 	}
-	lines := res.Lines()
-	if len(lines) != 1 || (res.ExitCode != 0 && res.ExitCode != 1 && res.ExitCode != 2) {
-		return DecodedTicket{}, fmt.Errorf("%s ticket decode: exit %d, %d lines: %s", u.name(), res.ExitCode, len(lines), bytes.TrimSpace(res.Stderr))
-	}
-	answer := DecodedTicket{Ticket: ticket}
-	if err := json.Unmarshal([]byte(lines[0]), &answer); err != nil {
-		return answer, fmt.Errorf("%s ticket decode: not JSON: %w: %s", u.name(), err, lines[0])
-	}
-	if (res.ExitCode == 0) == (answer.Error != "") {
-		return answer, fmt.Errorf("%s ticket decode: exit %d does not go with %s", u.name(), res.ExitCode, lines[0])
-	}
-	return answer, nil
+	return d, nil
 }
 
 // DecodeTickets decodes many tickets with one `ticket decode -` (the ones holding a line break,
 // which that reads as two, one by one); the answers come in input order.
-func (u *Upstream) DecodeTickets(ctx context.Context, tickets []string) ([]DecodedTicket, error) {
-	answers := make([]DecodedTicket, len(tickets))
-	var batch []string
-	var batchIndex []int
-	for i, t := range tickets {
-		if !strings.ContainsAny(t, "\r\n") {
-			batch, batchIndex = append(batch, t), append(batchIndex, i)
-			continue
-		}
-		a, err := u.DecodeTicket(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		answers[i] = a
-	}
-	if len(batch) == 0 {
-		return answers, nil
-	}
-	res, err := u.Run(ctx, []byte(strings.Join(batch, "\n")+"\n"), "ticket", "decode", "-")
+func (u *Upstream) DecodeTickets(ctx context.Context, tickets []string) ([]peercontract.DecodedTicket, error) {
+	ds, err := peercontract.DecodeTickets(ctx, u.command, tickets)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", u.name(), err)
 	}
-	if res.ExitCode != 0 {
-		return nil, fmt.Errorf("%s ticket decode -: exit %d: %s", u.name(), res.ExitCode, bytes.TrimSpace(res.Stderr))
-	}
-	lines := strings.Split(strings.TrimSuffix(string(res.Stdout), "\n"), "\n")
-	if len(lines) != len(batch) {
-		return nil, fmt.Errorf("%s ticket decode -: %d answers for %d tickets", u.name(), len(lines), len(batch))
-	}
-	for j, l := range lines {
-		i := batchIndex[j]
-		if err := json.Unmarshal([]byte(l), &answers[i]); err != nil {
-			return nil, fmt.Errorf("%s ticket decode -: answer %d is not JSON: %w: %s", u.name(), j+1, err, l)
-		}
-		// A ticket that is not UTF-8 comes back with its bad bytes replaced (JSON is text); the
-		// answer is in its place, so it gets the ticket as it was given.
-		if !utf8.ValidString(tickets[i]) {
-			answers[i].Ticket = tickets[i]
-		}
-		if answers[i].Ticket != tickets[i] {
-			return nil, fmt.Errorf("%s ticket decode -: answer %d is for %q, not %q", u.name(), j+1, answers[i].Ticket, tickets[i])
-		}
-	}
-	return answers, nil
+	return ds, nil
+}
+
+// command is Run as the contract's one-shot command.
+func (u *Upstream) command(ctx context.Context, stdin []byte, args ...string) (peercontract.CommandOutput, error) {
+	res, err := u.Run(ctx, stdin, args...)
+	return peercontract.CommandOutput{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}, err
 }

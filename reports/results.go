@@ -141,6 +141,9 @@ type resultsFile struct {
 	Schema      string            `json:"schema"`
 	Suite       string            `json:"suite"`
 	RunID       string            `json:"run_id"`
+	CodeVersion string            `json:"code_version,omitempty"`
+	Shard       *Shard            `json:"shard,omitempty"`
+	MergedFrom  []Source          `json:"merged_from,omitempty"`
 	Start       time.Time         `json:"start"`
 	End         time.Time         `json:"end"`
 	DurationMS  float64           `json:"duration_ms"`
@@ -155,6 +158,7 @@ type resultsFile struct {
 func renderResults(run Run) ([]byte, error) {
 	f := resultsFile{
 		Schema: Schema, Suite: run.Suite, RunID: run.ID,
+		CodeVersion: run.CodeVersion, Shard: run.Shard, MergedFrom: run.MergedFrom,
 		Start: run.Start, End: run.End, DurationMS: runDurationMS(run),
 		Host: run.Host, Peers: run.Peers, Cases: run.Cases, Results: run.Cells,
 		Summary:     Summarize(run.Cells),
@@ -204,6 +208,7 @@ func Load(runDir string) (Run, error) {
 	run := Run{
 		Suite: f.Suite, ID: f.RunID, Start: f.Start, End: f.End, Host: f.Host,
 		Peers: f.Peers, Cases: f.Cases, Cells: f.Results,
+		CodeVersion: f.CodeVersion, Shard: f.Shard, MergedFrom: f.MergedFrom,
 	}
 	if err := run.Validate(); err != nil {
 		return Run{}, fmt.Errorf("%s: %w", name, err)

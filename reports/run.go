@@ -163,6 +163,36 @@ type Run struct {
 	Peers []Peer
 	Cases []Case
 	Cells []Cell
+	// CodeVersion names the irohconf code that ran (git describe --always --dirty); Write fills
+	// it when empty (see CodeVersion). Runs of different code are never merged.
+	CodeVersion string
+	// Shard is set on a run of one part of the matrix (SHARD=k/n); nil for a whole run.
+	Shard *Shard
+	// MergedFrom lists the runs that `irohconf report merge` joined into this one.
+	MergedFrom []Source
+}
+
+// Shard says which part of a sharded run a run is: shard Index of Total (1-based, as in
+// SHARD=k/n).
+type Shard struct {
+	Index int `json:"index"`
+	Total int `json:"total"`
+	// Cells is the number of cells of the whole matrix (every shard together), when known;
+	// a merge checks that the shards add up to it.
+	Cells int `json:"cells,omitempty"`
+	// Split says how the cells were split ("count", or "durations sha256:…" naming the previous
+	// run's durations); a merge checks that every shard split alike.
+	Split string `json:"split,omitempty"`
+}
+
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Total) }
+
+// Source is one run a merged run was made of.
+type Source struct {
+	RunID    string `json:"run_id"`
+	Shard    *Shard `json:"shard,omitempty"`
+	Hostname string `json:"hostname,omitempty"`
+	Cells    int    `json:"cells"`
 }
 
 // Validate checks that the run can be reported without guessing: at least one cell, known
@@ -180,6 +210,9 @@ func (r *Run) Validate() error {
 	}
 	if len(r.Cells) == 0 {
 		bad("run has no cells: nothing to report")
+	}
+	if s := r.Shard; s != nil && (s.Total < 1 || s.Index < 1 || s.Index > s.Total || s.Cells < 0) {
+		bad("shard %d/%d (of %d cells): want 1 <= index <= total", s.Index, s.Total, s.Cells)
 	}
 
 	peers := make(map[string]bool, len(r.Peers))

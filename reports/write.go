@@ -34,6 +34,9 @@ func Write(runDir string, run Run) error {
 	if run.ID == "" {
 		run.ID = filepath.Base(filepath.Clean(runDir))
 	}
+	if run.CodeVersion == "" {
+		run.CodeVersion = CodeVersion(runDir)
+	}
 	if err := run.Validate(); err != nil {
 		err = fmt.Errorf("not writing the report of %s: %w", runDir, err)
 		if kept := keepRejected(runDir, run, err); kept != "" {
@@ -72,7 +75,8 @@ func keepRejected(runDir string, run Run, why error) string {
 		Error  string      `json:"error"`
 		Run    resultsFile `json:"run"`
 	}{Schema: "irohconf/rejected-run/v1", Error: why.Error(), Run: resultsFile{
-		Schema: Schema, Suite: run.Suite, RunID: run.ID, Start: run.Start, End: run.End,
+		Schema: Schema, Suite: run.Suite, RunID: run.ID, CodeVersion: run.CodeVersion, Shard: run.Shard,
+		MergedFrom: run.MergedFrom, Start: run.Start, End: run.End,
 		Host: run.Host, Peers: slices.Clone(run.Peers), Cases: run.Cases, Results: run.Cells,
 	}}
 	for i, p := range doc.Run.Peers {

@@ -21,13 +21,15 @@ var rpkEdits = []Edit{
 	// SubjectPublicKeyInfo of the key, and the peer's must be the same.
 	//
 	// No X.509 verification happens: VerifyPeerCertificate is called with
-	// rawCerts = [peer SPKI] and nil verifiedChains, then VerifyConnection with
-	// PeerCertificates[0] a certificate carrying only the peer's PublicKey and
-	// RawSubjectPublicKeyInfo. A client must set at least one of them (the
-	// handshake is refused otherwise; InsecureSkipVerify does not waive this)
-	// and does not need ServerName. A server always requires a client key,
-	// whatever ClientAuth says. Session resumption is disabled: no tickets
-	// are issued or used. Encrypted Client Hello is not supported with it.
+	// rawCerts = [peer SPKI] and nil verifiedChains; VerifyConnection runs
+	// later than with X.509, once the peer's CertificateVerify proved that it
+	// holds the key, with PeerCertificates[0] a certificate carrying only the
+	// peer's PublicKey and RawSubjectPublicKeyInfo. A client must set at least
+	// one of them (the handshake is refused otherwise; InsecureSkipVerify does
+	// not waive this) and does not need ServerName. A server always requires
+	// a client key, whatever ClientAuth says. Session resumption is disabled:
+	// no tickets are issued or used. Encrypted Client Hello is not supported
+	// with it.
 	RawPublicKeys bool
 
 `,
@@ -285,6 +287,22 @@ var rpkEdits = []Edit{
 `,
 	},
 
+	{
+		File: "handshake_client_tls13.go", Op: InsertAfter,
+		Why: "VerifyConnection once the server proved it holds its raw public key",
+		Anchor: `	c.peerSigAlg = certVerify.signatureAlgorithm
+
+	if err := transcriptMsg(certVerify, hs.transcript); err != nil {
+		return err
+	}
+`,
+		Text: `
+	if err := c.verifyRawPublicKeyConnection(); err != nil {
+		return err
+	}
+`,
+	},
+
 	// ---- handshake_server.go ----
 	{
 		File: "handshake_server.go", Op: InsertAfter,
@@ -400,6 +418,39 @@ var rpkEdits = []Edit{
 `,
 		Text: `	if hs.c.config.SessionTicketsDisabled || hs.c.rawPublicKeys {
 		return false
+	}
+`,
+	},
+
+	{
+		File: "handshake_server_tls13.go", Op: Replace,
+		Why: "with raw public keys VerifyConnection waits for the client's CertificateVerify",
+		Anchor: `	if err := c.processCertsFromClient(certMsg.certificate); err != nil {
+		return err
+	}
+
+	if c.config.VerifyConnection != nil {
+`,
+		Text: `	if err := c.processCertsFromClient(certMsg.certificate); err != nil {
+		return err
+	}
+
+	if c.config.VerifyConnection != nil && !c.rawPublicKeys {
+`,
+	},
+	{
+		File: "handshake_server_tls13.go", Op: InsertAfter,
+		Why: "VerifyConnection once the client proved it holds its raw public key",
+		Anchor: `		c.peerSigAlg = certVerify.signatureAlgorithm
+
+		if err := transcriptMsg(certVerify, hs.transcript); err != nil {
+			return err
+		}
+	}
+`,
+		Text: `
+	if err := c.verifyRawPublicKeyConnection(); err != nil {
+		return err
 	}
 `,
 	},

@@ -15,6 +15,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/iroh/rpk"
 	"github.com/irohconf/irohconf/iroh/ticket"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 func init() { register(newDialCommand) }
@@ -40,7 +41,7 @@ code 0. Prints one {"event":"result",...} line; exits 0 when every echo came bac
 			out := cli.Stdout(cmd)
 			// Invalid input still gets a result line, so a driver always has one to read.
 			invalid := func(err error) error {
-				_ = out.Line(contract.Result{Event: "result", ALPN: req.ALPN, EchoMS: []float64{}, Error: err.Error(), Stage: "input"})
+				_ = out.Line(peercontract.Result{Event: "result", ALPN: req.ALPN, EchoMS: []float64{}, Error: err.Error(), Stage: "input"})
 				return usageError(err)
 			}
 			if err := dialTarget(&req, args, id, addr); err != nil {

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/irohconf/irohconf/iroh/contract"
 	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // The serve and dial tests run the irohconf binary as a process, as the suites and people do.
@@ -52,7 +52,7 @@ const zeroSeedID = "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59
 type serveProcess struct {
 	cmd    *exec.Cmd
 	lines  chan string
-	ready  contract.Ready
+	ready  peercontract.Ready
 	waited chan error
 	stderr *strings.Builder
 }
@@ -104,10 +104,10 @@ func (p *serveProcess) next(t *testing.T) string {
 	}
 }
 
-func (p *serveProcess) connection(t *testing.T) contract.Connection {
+func (p *serveProcess) connection(t *testing.T) peercontract.Connection {
 	t.Helper()
 	line := p.next(t)
-	var c contract.Connection
+	var c peercontract.Connection
 	if err := json.Unmarshal([]byte(line), &c); err != nil || c.Event != "connection" {
 		t.Fatalf("line %q is no connection line (%v)", line, err)
 	}
@@ -137,7 +137,7 @@ func (p *serveProcess) stop(t *testing.T, sig os.Signal) int {
 }
 
 // dial runs `irohconf dial` and returns its result line and exit code.
-func dial(t *testing.T, args ...string) (contract.Result, int, string) {
+func dial(t *testing.T, args ...string) (peercontract.Result, int, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
 	defer cancel()
@@ -156,7 +156,7 @@ func dial(t *testing.T, args ...string) (contract.Result, int, string) {
 	if len(lines) != 1 {
 		t.Fatalf("dial printed %d lines, want 1: %q (stderr %s)", len(lines), out, stderr.String())
 	}
-	var res contract.Result
+	var res peercontract.Result
 	if err := json.Unmarshal([]byte(lines[0]), &res); err != nil || res.Event != "result" {
 		t.Fatalf("dial printed %q, not a result line (%v)", lines[0], err)
 	}

@@ -183,7 +183,7 @@ func (b *Board) Last() *BootInfo { return b.last }
 // profile says, so the whole boot log is read; with reset "none" it only waits for the board
 // to boot (someone presses EN). The wait is bounded by the profile's boot_timeout and ctx.
 func (b *Board) Boot(ctx context.Context) (*BootInfo, error) {
-	if b.Profile.ResetMethod == profile.ResetNone {
+	if _, none := b.resetter().(noReset); none {
 		return b.WaitReady(ctx)
 	}
 	return b.Reset(ctx)
@@ -193,7 +193,8 @@ func (b *Board) Boot(ctx context.Context) (*BootInfo, error) {
 // skipped (they stay in the log); a crash among them that no wait reported is returned in
 // BootInfo.PreviousCrash.
 func (b *Board) Reset(ctx context.Context) (*BootInfo, error) {
-	if b.Profile.ResetMethod == profile.ResetNone {
+	r := b.resetter()
+	if _, none := r.(noReset); none {
 		return nil, ErrCannotReset
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.Profile.BootTimeout)
@@ -205,16 +206,18 @@ func (b *Board) Reset(ctx context.Context) (*BootInfo, error) {
 	}
 	info.FirstLine = b.console.Mark()
 	info.ResetAt = time.Now()
-	if err := b.doReset(ctx, info); err != nil {
-		return info, err
-	}
-	if info.ResetMethod == profile.ResetConsole {
-		// The firmware acknowledges the command; whatever came before is the old boot's.
-		m, err := b.Expect(ctx, boardlines.Restarting)
-		if err != nil {
-			return info, fmt.Errorf("board %s: waiting for %q after the reset command: %w", b.Profile.Name, "Restarting...", err)
+	if r.modemLines() && !b.port.HasModemLines() {
+		why := fmt.Sprintf("reset %s needs DTR/RTS, but %s has no modem lines (a pseudo-terminal or a network bridge)", b.Profile.Reset, b.port.Path())
+		if b.Profile.FallbackMethod != profile.ResetConsole {
+			return info, fmt.Errorf("%s; use reset: console or reset_fallback: console: %w", why, port.ErrNoModemLines)
 		}
-		info.FirstLine = m.Line.Seq
+		info.ResetNote = why + "; used the console's reset command (reset_fallback: console)"
+		b.console.Notef("%s", info.ResetNote)
+		r = consoleReset{}
+	}
+	info.ResetMethod = r.method()
+	if err := r.reset(ctx, b, info); err != nil {
+		return info, err
 	}
 	return info, b.waitReady(ctx, info)
 }
@@ -225,37 +228,6 @@ func (b *Board) WaitReady(ctx context.Context) (*BootInfo, error) {
 	defer cancel()
 	info := &BootInfo{ResetMethod: profile.ResetNone, ResetAt: time.Now(), FirstLine: b.console.Mark()}
 	return info, b.waitReady(ctx, info)
-}
-
-func (b *Board) doReset(ctx context.Context, info *BootInfo) error {
-	method := b.Profile.ResetMethod
-	if method != profile.ResetConsole && !b.port.HasModemLines() {
-		why := fmt.Sprintf("reset %s needs DTR/RTS, but %s has no modem lines (a pseudo-terminal or a network bridge)", b.Profile.Reset, b.port.Path())
-		if b.Profile.FallbackMethod != profile.ResetConsole {
-			return fmt.Errorf("%s; use reset: console or reset_fallback: console: %w", why, port.ErrNoModemLines)
-		}
-		info.ResetNote = why + "; used the console's reset command (reset_fallback: console)"
-		b.console.Notef("%s", info.ResetNote)
-		method = profile.ResetConsole
-	}
-	info.ResetMethod = method
-	if method == profile.ResetConsole {
-		b.console.Notef("reset: console command")
-		return b.send("reset")
-	}
-	seq := b.Profile.ResetSequence
-	b.console.Notef("reset: %s (%s)", method, seq)
-	err := b.runSequence(ctx, seq)
-	hung := errors.Is(err, errSequenceHung)
-	if hung {
-		b.console.Notef("reset: %v", err)
-	} else if err != nil {
-		return fmt.Errorf("reset %s: %w", method, err)
-	}
-	if method == profile.ResetUSBJTAG || hung {
-		return b.reopenIfGone(ctx, hung)
-	}
-	return nil
 }
 
 var errSequenceHung = errors.New("the port stopped answering during the reset")

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/irohconf/irohconf/internal/linehistory"
 )
 
 // Defaults for Config.
@@ -61,13 +63,12 @@ type Console struct {
 	logMu  sync.Mutex
 	logErr error
 
-	mu      sync.Mutex
-	lines   []Line
-	base    int // Seq of lines[0]
-	next    int // Seq the next line will get
-	cursor  int // Seq of the first line Expect has not looked at
-	changed chan struct{}
-	closed  bool
+	// lines is the history; a line's Seq is its position in it.
+	lines *linehistory.History[Line]
+
+	mu     sync.Mutex
+	cursor int // Seq of the first line Expect has not looked at
+	closed bool
 	// lastData is when bytes last arrived, for Settle.
 	lastData time.Time
 
@@ -92,7 +93,7 @@ func New(cfg Config) *Console {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Console{cfg: cfg, changed: make(chan struct{})}
+	return &Console{cfg: cfg, lines: linehistory.New[Line](cfg.KeepLines)}
 }
 
 // Attach starts reading src (an open serial port) in the background. The console owns src
@@ -111,8 +112,8 @@ func (c *Console) Attach(src io.ReadCloser) error {
 	c.readErr = nil
 	c.stopping = false
 	c.detached = make(chan struct{})
+	c.lines.Resume()
 	go c.read(src, c.detached)
-	c.broadcastLocked()
 	return nil
 }
 
@@ -155,8 +156,8 @@ func (c *Console) Close() error {
 	err := c.Detach()
 	c.mu.Lock()
 	c.closed = true
-	c.broadcastLocked()
 	c.mu.Unlock()
+	c.lines.End(ErrClosed, true)
 	return err
 }
 
@@ -188,10 +189,10 @@ func (c *Console) read(src io.Reader, done chan struct{}) {
 			if c.detached == done { // not replaced by a later Attach
 				if !stopping {
 					c.readErr = err
+					c.lines.End(errReadEnded, false)
 				}
 				c.source = nil
 			}
-			c.broadcastLocked()
 			c.mu.Unlock()
 			return
 		}
@@ -224,7 +225,7 @@ func (c *Console) appendLine(b []byte, cut bool) {
 	now := c.cfg.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l := newLine(c.next, now, b, cut)
+	l := newLine(c.lines.Mark(), now, b, cut)
 	// Into the log before any waiter wakes, so the log keeps the order things happened in.
 	c.writeLog(now, "|", l.Raw)
 	if l.Garbage != "" {
@@ -233,23 +234,11 @@ func (c *Console) appendLine(b []byte, cut bool) {
 	if l.Crash != "" {
 		c.writeLog(now, "#", "console: line above shows a crash ("+string(l.Crash)+")")
 	}
-	c.next++
-	c.lines = append(c.lines, l)
-	// Trimmed in steps of a quarter, so a long run does not copy the history on every line.
-	if over := len(c.lines) - c.cfg.KeepLines; over > c.cfg.KeepLines/4 {
-		c.lines = append([]Line(nil), c.lines[over:]...)
-		c.base += over
-		if c.cursor < c.base {
-			c.cursor = c.base
-		}
-	}
-	c.broadcastLocked()
+	c.lines.Append(l)
 }
 
-func (c *Console) broadcastLocked() {
-	close(c.changed)
-	c.changed = make(chan struct{})
-}
+// errReadEnded ends the waits while the port delivers nothing (until the next Attach).
+var errReadEnded = errors.New("console: reading ended")
 
 // Notef writes a note of the driver (a reset, a flash, a reopen) into the serial log, so the
 // log tells what happened to the board between its lines.
@@ -279,24 +268,10 @@ func (c *Console) LogError() error {
 }
 
 // Mark is the Seq the next line will get; Lines(Mark()) later returns what came after.
-func (c *Console) Mark() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.next
-}
+func (c *Console) Mark() int { return c.lines.Mark() }
 
 // Lines returns the kept lines with Seq >= from.
-func (c *Console) Lines(from int) []Line {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if from < c.base {
-		from = c.base
-	}
-	if from >= c.next {
-		return nil
-	}
-	return append([]Line(nil), c.lines[from-c.base:]...)
-}
+func (c *Console) Lines(from int) []Line { return c.lines.Since(from) }
 
 // Crashes returns the crash lines with Seq >= from.
 func (c *Console) Crashes(from int) []Line {
@@ -338,14 +313,14 @@ func (c *Console) Settle(ctx context.Context, quiet, limit time.Duration) {
 func (c *Console) Discard() *CrashError {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var crash *CrashError
-	for seq := c.cursor; seq < c.next; seq++ {
-		if l := c.lines[seq-c.base]; l.Crash != "" && crash == nil {
-			crash = c.crashLocked(seq)
+	skipped := c.lines.Since(c.cursor)
+	c.cursor = c.lines.Mark()
+	for _, l := range skipped {
+		if l.Crash != "" {
+			return c.crashAt(l.Seq)
 		}
 	}
-	c.cursor = c.next
-	return crash
+	return nil
 }
 
 // Match is a line that matched.
@@ -385,99 +360,69 @@ func (c *Console) ExpectAny(ctx context.Context, patterns ...*regexp.Regexp) (in
 	}
 	started := c.cfg.Now()
 	c.mu.Lock()
-	if c.cursor < c.base {
-		c.cursor = c.base
-	}
-	from := c.cursor
-	for {
-		for ; c.cursor < c.next; c.cursor++ {
-			l := c.lines[c.cursor-c.base]
-			if l.Crash != "" {
-				seq := c.cursor
-				c.cursor++
-				c.mu.Unlock()
-				return -1, nil, c.crashWithContext(ctx, seq)
-			}
-			for i, p := range patterns {
-				if sm := p.FindStringSubmatch(l.Text); sm != nil {
-					lo := max(from, c.base, c.cursor-maxBeforeLines)
-					before := append([]Line(nil), c.lines[lo-c.base:c.cursor-c.base]...)
-					c.cursor++
-					c.mu.Unlock()
-					return i, &Match{Line: l, Submatches: sm, Before: before}, nil
-				}
+	from := max(c.cursor, c.lines.Base())
+	c.mu.Unlock()
+	which, sm := -1, []string(nil)
+	l, seq, err := c.lines.Wait(ctx, from, func(l Line) bool {
+		if l.Crash != "" {
+			which = -1
+			return true
+		}
+		for i, p := range patterns {
+			if m := p.FindStringSubmatch(l.Text); m != nil {
+				which, sm = i, m
+				return true
 			}
 		}
-		if c.closed {
-			c.mu.Unlock()
-			return -1, nil, ErrClosed
-		}
-		if c.source == nil && c.readErr != nil {
-			err := &EndedError{Err: c.readErr, Tail: c.tailLocked(timeoutTailLines)}
-			c.mu.Unlock()
-			return -1, nil, err
-		}
-		changed := c.changed
-		c.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			c.mu.Lock()
-			err := &TimeoutError{Patterns: patternTexts(patterns), Waited: c.cfg.Now().Sub(started),
-				Tail: c.tailLocked(timeoutTailLines), Err: context.Cause(ctx)}
-			c.mu.Unlock()
-			return -1, nil, err
-		}
-		c.mu.Lock()
-	}
-}
-
-// crashWithContext waits briefly for the lines after a crash (the backtrace) and builds the error.
-func (c *Console) crashWithContext(ctx context.Context, seq int) error {
-	timer := time.NewTimer(crashAfterWait)
-	defer timer.Stop()
+		return false
+	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.next-seq-1 < crashLinesAfter && !c.closed && c.source != nil {
-		changed := c.changed
-		c.mu.Unlock()
-		expired := false
-		select {
-		case <-changed:
-		case <-timer.C:
-			expired = true
-		case <-ctx.Done():
-			expired = true
-		}
-		c.mu.Lock()
-		if expired {
-			break
-		}
+	switch {
+	case errors.Is(err, ErrClosed):
+		return -1, nil, ErrClosed
+	case errors.Is(err, errReadEnded):
+		c.cursor = seq
+		return -1, nil, &EndedError{Err: c.readErr, Tail: c.lines.Tail(timeoutTailLines)}
+	case err != nil:
+		c.cursor = seq
+		return -1, nil, &TimeoutError{Patterns: patternTexts(patterns), Waited: c.cfg.Now().Sub(started),
+			Tail: c.lines.Tail(timeoutTailLines), Err: err}
+	case which < 0:
+		c.cursor = seq + 1
+		return -1, nil, c.crashWithContextLocked(ctx, seq)
 	}
-	crash := c.crashLocked(seq)
-	// The quoted lines are consumed with the crash line.
+	before := c.lines.Range(max(from, seq-maxBeforeLines), seq)
+	c.cursor = seq + 1
+	return which, &Match{Line: l, Submatches: sm, Before: before}, nil
+}
+
+// crashWithContextLocked waits briefly for the lines after a crash (the backtrace) and builds
+// the error; the quoted lines are consumed with the crash line.
+func (c *Console) crashWithContextLocked(ctx context.Context, seq int) error {
+	ctx, cancel := context.WithTimeout(ctx, crashAfterWait)
+	defer cancel()
+	c.mu.Unlock()
+	c.lines.WaitMark(ctx, seq+1+crashLinesAfter)
+	c.mu.Lock()
+	crash := c.crashAt(seq)
 	c.cursor = max(c.cursor, seq+1+len(crash.After))
 	return crash
 }
 
-func (c *Console) crashLocked(seq int) *CrashError {
-	if seq < c.base {
+// crashAt quotes the crash line at seq with the lines around it.
+func (c *Console) crashAt(seq int) *CrashError {
+	if seq < c.lines.Base() {
 		return &CrashError{Kind: "unknown", Line: Line{Seq: seq, Raw: "(dropped from history)"}}
 	}
-	i := seq - c.base
-	lo := max(0, i-crashLinesBefore)
-	hi := min(len(c.lines), i+1+crashLinesAfter)
+	around := c.lines.Range(seq-crashLinesBefore, seq+1+crashLinesAfter)
+	i := seq - max(seq-crashLinesBefore, c.lines.Base())
 	return &CrashError{
-		Kind:   c.lines[i].Crash,
-		Line:   c.lines[i],
-		Before: append([]Line(nil), c.lines[lo:i]...),
-		After:  append([]Line(nil), c.lines[i+1:hi]...),
+		Kind:   around[i].Crash,
+		Line:   around[i],
+		Before: around[:i],
+		After:  around[i+1:],
 	}
-}
-
-func (c *Console) tailLocked(n int) []Line {
-	lo := max(0, len(c.lines)-n)
-	return append([]Line(nil), c.lines[lo:]...)
 }
 
 func patternTexts(ps []*regexp.Regexp) []string {

@@ -1,6 +1,6 @@
 // Package contract runs the Go peer's side of the peer contract (docs/peer-contract.md): serve
-// and dial, with the JSON lines they print. The irohconf CLI prints them; the suites can call the
-// same functions in their own process.
+// and dial, printing the lines of package peercontract. The irohconf CLI prints them; the
+// suites can call the same functions in their own process.
 package contract
 
 import (
@@ -9,50 +9,15 @@ import (
 	"time"
 
 	"github.com/irohconf/irohconf/iroh/endpoint"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
-// Ready is serve's first line.
-type Ready struct {
-	Event      string   `json:"event"` // "ready"
-	EndpointID string   `json:"endpoint_id"`
-	Ticket     string   `json:"ticket"`
-	Addrs      []string `json:"addrs"`
-	Version    string   `json:"version"`
-}
-
-// Connection is serve's line for one finished (or refused) connection. The fields after Error
-// go beyond the contract: what the Go peer measures of each connection.
-type Connection struct {
-	Event    string `json:"event"` // "connection"
-	RemoteID string `json:"remote_id"`
-	ALPN     string `json:"alpn"`
-	// Bytes is the payload echoed on this connection.
-	Bytes   uint64 `json:"bytes"`
-	Streams int    `json:"streams"`
-	// CloseCode is the application close code or the transport error code; nil when the
-	// connection ended without one (a timeout).
-	CloseCode   *uint64 `json:"close_code"`
-	CloseReason string  `json:"close_reason"`
-	Error       string  `json:"error"`
-
-	CloseKind     string  `json:"close_kind"`
-	CloseByRemote bool    `json:"close_by_remote"`
-	RemoteAddr    string  `json:"remote_addr"`
-	HandshakeMS   float64 `json:"handshake_ms"`
-	CipherSuite   string  `json:"cipher_suite"`
-	Group         string  `json:"group"`
-	BytesIn       uint64  `json:"payload_in"`
-	BytesOut      uint64  `json:"payload_out"`
-	WireIn        uint64  `json:"wire_in"`
-	WireOut       uint64  `json:"wire_out"`
-}
-
 // ConnectionOf turns an endpoint record into its serve line.
-func ConnectionOf(r endpoint.Record) Connection {
-	c := Connection{
-		Event:         "connection",
+func ConnectionOf(r endpoint.Record) peercontract.Connection {
+	c := peercontract.Connection{
+		Event:         peercontract.EventConnection,
 		ALPN:          r.ALPN,
-		Bytes:         r.PayloadSent,
+		Bytes:         int64(r.PayloadSent),
 		Streams:       r.Streams,
 		CloseReason:   r.Close.Reason,
 		CloseKind:     string(r.Close.Kind),
@@ -79,31 +44,6 @@ func ConnectionOf(r endpoint.Record) Connection {
 		c.Error = r.Err.Error()
 	}
 	return c
-}
-
-// Result is dial's one line. The fields after ErrorCode go beyond the contract.
-type Result struct {
-	Event      string `json:"event"` // "result"
-	OK         bool   `json:"ok"`
-	EndpointID string `json:"endpoint_id"`
-	RemoteID   string `json:"remote_id"`
-	ALPN       string `json:"alpn"`
-	// HandshakeMS is the first connection's handshake; HandshakesMS has every connection's.
-	HandshakeMS float64   `json:"handshake_ms"`
-	EchoMS      []float64 `json:"echo_ms"`
-	Bytes       int64     `json:"bytes"`
-	Error       string    `json:"error"`
-	// ErrorCode is the QUIC transport or application error code of a refused or failed
-	// connection, else nil.
-	ErrorCode *uint64 `json:"error_code"`
-
-	CipherSuite string `json:"cipher_suite"`
-	Group       string `json:"group"`
-	// HandshakesMS and Connections: every connection of --connections or --duration.
-	HandshakesMS []float64 `json:"handshakes_ms"`
-	Connections  int       `json:"connections"`
-	// Stage is where a failed dial stopped: "input", "bind", "handshake", "idle", "echo".
-	Stage string `json:"stage,omitempty"`
 }
 
 // Version names this peer for the ready line: the project's Go peer, its QUIC library and Go.

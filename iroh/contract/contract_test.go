@@ -16,6 +16,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/iroh/ticket"
 	"github.com/irohconf/irohconf/iroh/upload"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -24,7 +25,7 @@ const testTimeout = 20 * time.Second
 
 // server runs contract.Serve in the background and hands out its lines.
 type server struct {
-	ready  contract.Ready
+	ready  peercontract.Ready
 	lines  chan any
 	cancel context.CancelFunc
 	done   chan error
@@ -37,7 +38,7 @@ func startServer(t *testing.T, cfg contract.ServeConfig) *server {
 	go func() { s.done <- contract.Serve(ctx, cfg, func(v any) { s.lines <- v }) }()
 	select {
 	case v := <-s.lines:
-		r, ok := v.(contract.Ready)
+		r, ok := v.(peercontract.Ready)
 		if !ok {
 			t.Fatalf("first line is %T, want Ready", v)
 		}
@@ -63,18 +64,18 @@ func (s *server) stop(t *testing.T) {
 	}
 }
 
-func (s *server) connection(t *testing.T) contract.Connection {
+func (s *server) connection(t *testing.T) peercontract.Connection {
 	t.Helper()
 	select {
 	case v := <-s.lines:
-		c, ok := v.(contract.Connection)
+		c, ok := v.(peercontract.Connection)
 		if !ok {
 			t.Fatalf("line is %T, want Connection", v)
 		}
 		return c
 	case <-time.After(testTimeout):
 		t.Fatal("no connection line")
-		return contract.Connection{}
+		return peercontract.Connection{}
 	}
 }
 
@@ -110,6 +111,9 @@ func TestServeAndDial(t *testing.T) {
 		}
 		if res.RemoteID != sk.Public().String() || res.ALPN != alpn || res.Bytes != 5000 || len(res.EchoMS) != 5 || res.HandshakeMS <= 0 {
 			t.Errorf("result %+v", res)
+		}
+		if res.NegotiatedALPN != alpn {
+			t.Errorf("negotiated ALPN %q, want %q from the TLS state", res.NegotiatedALPN, alpn)
 		}
 		conn := s.connection(t)
 		if conn.RemoteID != res.EndpointID || conn.ALPN != alpn || conn.Bytes != 5000 || conn.Streams != 5 ||
@@ -170,6 +174,9 @@ func TestDialRefusals(t *testing.T) {
 			if tc.code != 0 && *res.ErrorCode != tc.code {
 				t.Errorf("error code %#x, want %#x (%s)", *res.ErrorCode, tc.code, res.Error)
 			}
+			if tc.code == endpoint.CodeNoApplicationProtocol && res.NegotiatedALPN != "" {
+				t.Errorf("negotiated ALPN %q after a refused ALPN %q", res.NegotiatedALPN, res.ALPN)
+			}
 			if c := s.connection(t); c.Error == "" || c.CloseCode == nil || *c.CloseCode != *res.ErrorCode {
 				t.Errorf("server line %+v, want the same code %#x", c, *res.ErrorCode)
 			}
@@ -190,7 +197,6 @@ func TestDialNothingListening(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 }
-
 func TestDialConnectionsAndUpload(t *testing.T) {
 	s := startServer(t, contract.ServeConfig{ALPNs: []string{echo.ALPN, upload.ALPN}})
 	req := s.request(t)

@@ -13,10 +13,11 @@ import (
 	"github.com/irohconf/irohconf/iroh/endpoint"
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/iroh/upload"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // DefaultDialTimeout bounds a whole dial unless told otherwise.
-const DefaultDialTimeout = 10 * time.Second
+const DefaultDialTimeout = peercontract.DefaultDialTimeout
 
 // DialRequest is what `dial` takes.
 type DialRequest struct {
@@ -43,14 +44,14 @@ type DialRequest struct {
 }
 
 // Dial runs one dial of the contract: connect, optionally idle, echo, close with code 0; that
-// again for every further connection asked for. It always returns a Result; OK says whether
-// every echo came back intact. On the ALPN upload.ALPN the echoes are uploads.
-func Dial(ctx context.Context, req DialRequest) Result {
-	res := Result{Event: "result", ALPN: req.ALPN, RemoteID: req.ID.String(), EchoMS: []float64{}, HandshakesMS: []float64{}}
+// again for every further connection asked for. It always returns a result line; OK says
+// whether every echo came back intact. On the ALPN upload.ALPN the echoes are uploads.
+func Dial(ctx context.Context, req DialRequest) peercontract.Result {
+	res := peercontract.Result{Event: peercontract.EventResult, ALPN: req.ALPN, RemoteID: req.ID.String(), EchoMS: []float64{}, HandshakesMS: []float64{}}
 	if res.ALPN == "" {
 		res.ALPN = echo.ALPN
 	}
-	fail := func(stage string, err error) Result { return res.failed(stage, err) }
+	fail := func(stage string, err error) peercontract.Result { return failed(res, stage, err) }
 	if req.Size < 0 || req.Count < 0 || req.Streams < 0 || req.Idle < 0 || req.Timeout < 0 || req.Connections < 0 || req.Duration < 0 {
 		return fail("input", errors.New("size, count, streams, connections, duration, idle and timeout must not be negative"))
 	}
@@ -82,9 +83,9 @@ func Dial(ctx context.Context, req DialRequest) Result {
 	}
 }
 
-// dialOnce is one connection of Dial, its lines added to res.
-func dialOnce(ctx context.Context, ep *endpoint.Endpoint, req DialRequest, res Result) Result {
-	fail := func(stage string, err error) Result { return res.failed(stage, err) }
+// dialOnce is one connection of Dial, its numbers added to res.
+func dialOnce(ctx context.Context, ep *endpoint.Endpoint, req DialRequest, res peercontract.Result) peercontract.Result {
+	fail := func(stage string, err error) peercontract.Result { return failed(res, stage, err) }
 	timeout := cmp.Or(req.Timeout, DefaultDialTimeout)
 	c, err := ep.Dial(ctx, req.ID, req.Addr, res.ALPN, req.Options)
 	if err != nil {
@@ -94,11 +95,12 @@ func dialOnce(ctx context.Context, ep *endpoint.Endpoint, req DialRequest, res R
 		res.HandshakeMS = ms(c.Handshake())
 	}
 	res.HandshakesMS = append(res.HandshakesMS, ms(c.Handshake()))
+	res.NegotiatedALPN = c.ALPN()
 	tls := c.TLS()
 	res.CipherSuite, res.Group = tls.CipherSuiteName(), tls.GroupName()
 	// A server that refuses the client's key does so after the client's handshake finished
 	// (TLS 1.3), so a connection error found later is reported with the connection's code.
-	connFail := func(stage string, err error) Result {
+	connFail := func(stage string, err error) peercontract.Result {
 		if _, ok := endpoint.ErrorCode(err); !ok && c.Context().Err() != nil {
 			err = fmt.Errorf("%w (connection closed: %w)", err, context.Cause(c.Context()))
 		}
@@ -134,14 +136,14 @@ func dialOnce(ctx context.Context, ep *endpoint.Endpoint, req DialRequest, res R
 	// Close returns once the connection is over: normally with our code 0; an error that ended
 	// it before (the server's, an idle timeout) fails the dial even though the echoes passed.
 	if ci := endpoint.CloseInfoOf(context.Cause(c.Context())); !ci.Normal() {
-		return fail("echo", fmt.Errorf("the connection ended with %s %#x %q before the client closed it", ci.Kind, ci.Code, ci.Reason))
+		return fail("echo", fmt.Errorf("the connection ended with %s before the client closed it", closeText(ci)))
 	}
 	res.OK = true
 	return res
 }
 
 // failed is res ending in err at stage.
-func (res Result) failed(stage string, err error) Result {
+func failed(res peercontract.Result, stage string, err error) peercontract.Result {
 	res.OK = false
 	res.Stage = stage
 	res.Error = err.Error()
@@ -165,4 +167,14 @@ func localBindFor(remote netip.AddrPort) string {
 	default:
 		return "[::]:0"
 	}
+}
+
+// closeText names how a connection ended: a transport error by its name, as
+// `transport no_application_protocol (0x178) "reason"`.
+func closeText(ci endpoint.CloseInfo) string {
+	code := fmt.Sprintf("%#x", ci.Code)
+	if ci.Kind == endpoint.CloseTransport {
+		code = peercontract.Code(ci.Code).String()
+	}
+	return fmt.Sprintf("%s %s %q", ci.Kind, code, ci.Reason)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/endpoint"
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/iroh/upload"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // ServeConfig is what `serve` takes.
@@ -55,8 +56,8 @@ func Serve(ctx context.Context, cfg ServeConfig, emit func(any)) error {
 	if err != nil {
 		return err
 	}
-	emit(Ready{
-		Event:      "ready",
+	emit(peercontract.Ready{
+		Event:      peercontract.EventReady,
 		EndpointID: ep.ID().String(),
 		Ticket:     ep.Ticket().String(),
 		Addrs:      addrStrings(ep.Ticket().IPAddrs()),

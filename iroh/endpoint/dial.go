@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/quic-go/quic-go"
+
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/iroh/rpk"
 )
@@ -33,6 +35,9 @@ type DialOptions struct {
 	// NoClientKey offers raw public keys but sends no client key; an iroh server refuses it
 	// (certificate_required, 0x0174).
 	NoClientKey bool
+	// BadSignature sends the client key with a CertificateVerify that does not verify; an iroh
+	// server refuses it (decrypt_error, 0x0133).
+	BadSignature bool
 }
 
 // IrohGroups are the groups iroh's default build (rustls with ring) offers: X25519, P-256,
@@ -56,7 +61,7 @@ func (e *Endpoint) Dial(ctx context.Context, id key.EndpointID, addr netip.AddrP
 		if opts.PlainX509 {
 			return rpk.PlainX509ClientConfig(alpns)
 		}
-		return rpk.ClientConfig(e.secret, id, alpns, rpk.ClientOptions{SNI: opts.SNI, NoClientKey: opts.NoClientKey})
+		return clientTLSConfig(e.identity, id, alpns, rpk.ClientOptions{SNI: opts.SNI, NoClientKey: opts.NoClientKey, BadSignature: opts.BadSignature})
 	}()
 	if err != nil {
 		return nil, fmt.Errorf("dial: client TLS config: %w", err)
@@ -74,8 +79,13 @@ func (e *Endpoint) Dial(ctx context.Context, id key.EndpointID, addr netip.AddrP
 		return nil, dialError(ctx, id, addr, alpn, start, err)
 	}
 	c, err := newConn(qc, RoleClient, time.Since(start))
+	if err == nil && c.remote != id {
+		// The TLS config pins the server key to id; this second look keeps a mistake in that
+		// pinning (or in the overlay) from handing out a connection to someone else.
+		err = fmt.Errorf("%w: the server's key is %s", ErrRemoteIDMismatch, c.remote)
+	}
 	if err != nil {
-		_ = qc.CloseWithError(0x01, err.Error())
+		_ = qc.CloseWithError(quic.ApplicationErrorCode(CodeDialRefused), err.Error())
 		return nil, fmt.Errorf("dial %s at %s: %w", id.Short(), addr, err)
 	}
 	if !e.track(c) {
@@ -85,6 +95,15 @@ func (e *Endpoint) Dial(ctx context.Context, id key.EndpointID, addr netip.AddrP
 	context.AfterFunc(qc.Context(), func() { e.untrack(c) })
 	return c, nil
 }
+
+// clientTLSConfig makes the TLS config of a dial; a variable so that a test can break its pinning
+// and see Dial's own check of the remote id catch it.
+var clientTLSConfig = rpk.ClientConfig
+
+// ErrRemoteIDMismatch is returned (wrapped) by Dial when the handshake completed with a server
+// whose raw public key is not the dialed endpoint id; the connection is closed with
+// CodeDialRefused.
+var ErrRemoteIDMismatch = errors.New("the remote's key is not the dialed endpoint id")
 
 func dialError(ctx context.Context, id key.EndpointID, addr netip.AddrPort, alpn string, start time.Time, err error) error {
 	where := fmt.Sprintf("dial %s at %s (alpn %q)", id.Short(), addr, alpn)

@@ -70,7 +70,7 @@ type Config struct {
 
 // Endpoint is a bound iroh endpoint. Close it when done.
 type Endpoint struct {
-	secret   key.SecretKey
+	identity rpk.Identity
 	cfg      Config
 	udp      *net.UDPConn
 	tr       *quic.Transport
@@ -136,7 +136,7 @@ func Listen(ctx context.Context, cfg Config) (*Endpoint, error) {
 		return nil, fmt.Errorf("endpoint: binding %s: %w", cfg.Bind, err)
 	}
 	e := &Endpoint{
-		secret: secret,
+		identity: rpk.NewIdentity(secret),
 		cfg:    cfg,
 		udp:    udp,
 		conns:  map[*Conn]struct{}{},
@@ -157,7 +157,7 @@ func Listen(ctx context.Context, cfg Config) (*Endpoint, error) {
 		ConnContext:        e.connContext,
 	}
 	if len(cfg.Handlers) > 0 {
-		tlsConf, err := rpk.ServerConfig(secret, e.ALPNs())
+		tlsConf, err := rpk.ServerConfig(e.identity, e.ALPNs())
 		if err != nil {
 			e.closeSocket()
 			return nil, fmt.Errorf("endpoint: server TLS config: %w", err)
@@ -177,10 +177,10 @@ func Listen(ctx context.Context, cfg Config) (*Endpoint, error) {
 }
 
 // ID is the endpoint's EndpointId.
-func (e *Endpoint) ID() key.EndpointID { return e.secret.Public() }
+func (e *Endpoint) ID() key.EndpointID { return e.identity.ID() }
 
 // Secret is the endpoint's secret key.
-func (e *Endpoint) Secret() key.SecretKey { return e.secret }
+func (e *Endpoint) Secret() key.SecretKey { return e.identity.Secret() }
 
 // Addr is the UDP address the endpoint is bound to.
 func (e *Endpoint) Addr() netip.AddrPort {
@@ -292,8 +292,10 @@ type attempt struct {
 }
 
 // markAuthenticated returns a GetConfigForClient that serves base to each client and marks the
-// client's attempt authenticated once crypto/tls verified its key. (ClientHelloInfo's context is
-// the connection's, from ConnContext.)
+// client's attempt authenticated once crypto/tls verified its key. With raw public keys the
+// overlay calls VerifyConnection only after the client's CertificateVerify verified, so a client
+// refused for its signature stays unauthenticated and is reported as a failed handshake.
+// (ClientHelloInfo's context is the connection's, from ConnContext.)
 func markAuthenticated(base *tls.Config) func(*tls.ClientHelloInfo) (*tls.Config, error) {
 	return func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		a, _ := hello.Context().Value(attemptKey{}).(*attempt)

@@ -319,6 +319,7 @@ func TestRefusals(t *testing.T) {
 		{"unknown ALPN", srv.ID(), "no-such-protocol/0", endpoint.DialOptions{}, endpoint.CodeNoApplicationProtocol, true},
 		{"plain X.509 client", srv.ID(), echo.ALPN, endpoint.DialOptions{PlainX509: true}, endpoint.CodeHandshakeFailure, true},
 		{"no client key", srv.ID(), echo.ALPN, endpoint.DialOptions{NoClientKey: true}, endpoint.CodeCertificateRequired, true},
+		{"bad CertificateVerify", srv.ID(), echo.ALPN, endpoint.DialOptions{BadSignature: true}, endpoint.CodeDecryptError, true},
 		{"wrong expected id", stranger.Public(), echo.ALPN, endpoint.DialOptions{}, endpoint.CodeBadCertificate, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

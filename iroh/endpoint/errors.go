@@ -13,10 +13,15 @@ const (
 	CodeHandshakeFailure      uint64 = 0x0128 // alert 40: no raw public key offered
 	CodeBadCertificate        uint64 = 0x012a // alert 42: a client refusing a server key it did not dial
 	CodeUnknownCA             uint64 = 0x0130 // alert 48: iroh's answer to an unexpected server key
+	CodeDecryptError          uint64 = 0x0133 // alert 51: a CertificateVerify that does not verify
 	CodeCertificateRequired   uint64 = 0x0174 // alert 116: client sent no key
 	CodeNoApplicationProtocol uint64 = 0x0178 // alert 120: no common ALPN
 	CodeConnectionRefused     uint64 = 0x02   // transport CONNECTION_REFUSED
 )
+
+// CodeDialRefused is the application code Dial closes a completed handshake with when it refuses
+// the connection after all (no raw public key, not the dialed id).
+const CodeDialRefused uint64 = 0x01
 
 // CloseKind says what ended a connection.
 type CloseKind string

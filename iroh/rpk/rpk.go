@@ -8,6 +8,7 @@ package rpk
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
@@ -15,6 +16,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"reflect"
 	"sync"
@@ -59,9 +61,33 @@ func RawPublicKeys(c *tls.Config) bool {
 	return i >= 0 && reflect.ValueOf(c).Elem().Field(i).Bool()
 }
 
-// certificate is the raw public key "certificate" of sk: its SPKI as the only entry.
-func certificate(sk key.SecretKey) tls.Certificate {
-	return tls.Certificate{Certificate: [][]byte{sk.Public().SPKI()}, PrivateKey: sk.Ed25519()}
+// Identity is an endpoint's secret key with what TLS needs of it, derived once: the endpoint id
+// and the raw public key certificate. (Deriving the public key from the seed is a scalar
+// multiplication, about as costly as the handshake's signature; an endpoint dials many times.)
+type Identity struct {
+	secret key.SecretKey
+	id     key.PublicKey
+	priv   ed25519.PrivateKey
+	spki   []byte
+}
+
+// NewIdentity derives sk's id and certificate.
+func NewIdentity(sk key.SecretKey) Identity {
+	priv := sk.Ed25519()
+	var id key.PublicKey
+	copy(id[:], priv.Public().(ed25519.PublicKey))
+	return Identity{secret: sk, id: id, priv: priv, spki: id.SPKI()}
+}
+
+// ID is the endpoint id, the public key.
+func (i Identity) ID() key.PublicKey { return i.id }
+
+// Secret is the secret key.
+func (i Identity) Secret() key.SecretKey { return i.secret }
+
+// certificate is the raw public key "certificate": the SPKI as the only entry.
+func (i Identity) certificate() tls.Certificate {
+	return tls.Certificate{Certificate: [][]byte{i.spki}, PrivateKey: i.priv}
 }
 
 func checkALPNs(alpns []string) error {
@@ -79,12 +105,12 @@ func checkALPNs(alpns []string) error {
 // ServerConfig is iroh's server side: raw public keys only, TLS 1.3 only, no
 // session tickets, a client key required, and any valid Ed25519 client key
 // accepted (the application reads it with PeerID).
-func ServerConfig(sk key.SecretKey, alpns []string) (*tls.Config, error) {
+func ServerConfig(id Identity, alpns []string) (*tls.Config, error) {
 	if err := checkALPNs(alpns); err != nil {
 		return nil, err
 	}
 	c := &tls.Config{
-		Certificates:           []tls.Certificate{certificate(sk)},
+		Certificates:           []tls.Certificate{id.certificate()},
 		NextProtos:             append([]string(nil), alpns...),
 		MinVersion:             tls.VersionTLS13,
 		SessionTicketsDisabled: true,
@@ -139,6 +165,20 @@ type ClientOptions struct {
 	// NoClientKey makes a misbehaving client: it offers raw public keys but
 	// has no key to send (iroh servers answer certificate_required).
 	NoClientKey bool
+	// BadSignature makes a misbehaving client: it sends its key but a
+	// CertificateVerify that does not verify (servers answer decrypt_error).
+	BadSignature bool
+}
+
+// badSigner signs with the right key and then spoils the signature.
+type badSigner struct{ ed25519.PrivateKey }
+
+func (s badSigner) Sign(r io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := s.PrivateKey.Sign(r, msg, opts)
+	if err == nil {
+		sig[0] ^= 1
+	}
+	return sig, err
 }
 
 // ErrWrongServerKey is returned (wrapped) when the server's key is not the
@@ -148,7 +188,7 @@ var ErrWrongServerKey = errors.New("server key is not the expected endpoint id")
 // ClientConfig is iroh's client side: raw public keys only, TLS 1.3 only, no
 // resumption, and the server's SubjectPublicKeyInfo pinned byte for byte to
 // expected.
-func ClientConfig(sk key.SecretKey, expected key.PublicKey, alpns []string, opts ClientOptions) (*tls.Config, error) {
+func ClientConfig(id Identity, expected key.PublicKey, alpns []string, opts ClientOptions) (*tls.Config, error) {
 	if err := checkALPNs(alpns); err != nil {
 		return nil, err
 	}
@@ -166,7 +206,11 @@ func ClientConfig(sk key.SecretKey, expected key.PublicKey, alpns []string, opts
 		return nil, fmt.Errorf("rpk: unknown SNI mode %d", int(opts.SNI))
 	}
 	if !opts.NoClientKey {
-		c.Certificates = []tls.Certificate{certificate(sk)}
+		cert := id.certificate()
+		if opts.BadSignature {
+			cert.PrivateKey = badSigner{id.priv}
+		}
+		c.Certificates = []tls.Certificate{cert}
 	}
 	want := expected.SPKI()
 	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {

@@ -67,7 +67,10 @@ func testContext(t *testing.T) context.Context {
 }
 
 func TestConfigs(t *testing.T) {
-	server := must(t)(ServerConfig(seedKey(t, 1), []string{alpn}))
+	if id := NewIdentity(seedKey(t, 1)); id.ID() != seedKey(t, 1).Public() || id.Secret() != seedKey(t, 1) {
+		t.Errorf("NewIdentity: id %s, want %s", id.ID(), seedKey(t, 1).Public())
+	}
+	server := must(t)(ServerConfig(NewIdentity(seedKey(t, 1)), []string{alpn}))
 	if !RawPublicKeys(server) || server.MinVersion != tls.VersionTLS13 || !server.SessionTicketsDisabled ||
 		server.ClientAuth != tls.RequireAnyClientCert || len(server.Certificates) != 1 {
 		t.Errorf("server config: %+v", server)
@@ -78,12 +81,12 @@ func TestConfigs(t *testing.T) {
 	if spki := server.Certificates[0].Certificate[0]; len(spki) != 44 || string(spki) != string(seedKey(t, 1).Public().SPKI()) {
 		t.Errorf("server certificate %x is not the 44-byte SPKI", spki)
 	}
-	client := must(t)(ClientConfig(seedKey(t, 2), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{}))
+	client := must(t)(ClientConfig(NewIdentity(seedKey(t, 2)), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{}))
 	if !RawPublicKeys(client) || client.MinVersion != tls.VersionTLS13 || client.InsecureSkipVerify ||
 		client.VerifyPeerCertificate == nil || len(client.Certificates) != 1 || client.ClientSessionCache != nil {
 		t.Errorf("client config: %+v", client)
 	}
-	noKey := must(t)(ClientConfig(seedKey(t, 2), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{NoClientKey: true}))
+	noKey := must(t)(ClientConfig(NewIdentity(seedKey(t, 2)), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{NoClientKey: true}))
 	if len(noKey.Certificates) != 0 || !RawPublicKeys(noKey) {
 		t.Errorf("NoClientKey config: %+v", noKey)
 	}
@@ -92,13 +95,13 @@ func TestConfigs(t *testing.T) {
 		t.Errorf("plain config: %+v", plain)
 	}
 
-	if _, err := ServerConfig(seedKey(t, 1), nil); err == nil {
+	if _, err := ServerConfig(NewIdentity(seedKey(t, 1)), nil); err == nil {
 		t.Error("server config without ALPN accepted")
 	}
-	if _, err := ClientConfig(seedKey(t, 1), seedKey(t, 2).Public(), []string{""}, ClientOptions{}); err == nil {
+	if _, err := ClientConfig(NewIdentity(seedKey(t, 1)), seedKey(t, 2).Public(), []string{""}, ClientOptions{}); err == nil {
 		t.Error("empty ALPN accepted")
 	}
-	if _, err := ClientConfig(seedKey(t, 1), seedKey(t, 2).Public(), []string{alpn}, ClientOptions{SNI: 9}); err == nil {
+	if _, err := ClientConfig(NewIdentity(seedKey(t, 1)), seedKey(t, 2).Public(), []string{alpn}, ClientOptions{SNI: 9}); err == nil {
 		t.Error("unknown SNI mode accepted")
 	}
 }
@@ -158,8 +161,8 @@ func TestTLSMutualRawPublicKeys(t *testing.T) {
 	for _, sni := range []SNIMode{SNINone, SNIIrohInvalid} {
 		t.Run(sni.String(), func(t *testing.T) {
 			cs, ss, cerr, serr := tlsPair(t,
-				must(t)(ClientConfig(clientKey, serverKey.Public(), []string{alpn}, ClientOptions{SNI: sni})),
-				must(t)(ServerConfig(serverKey, []string{alpn})))
+				must(t)(ClientConfig(NewIdentity(clientKey), serverKey.Public(), []string{alpn}, ClientOptions{SNI: sni})),
+				must(t)(ServerConfig(NewIdentity(serverKey), []string{alpn})))
 			if cerr != nil || serr != nil {
 				t.Fatalf("client: %v; server: %v", cerr, serr)
 			}
@@ -178,8 +181,8 @@ func TestTLSMutualRawPublicKeys(t *testing.T) {
 
 func TestTLSWrongServerKey(t *testing.T) {
 	_, _, cerr, serr := tlsPair(t,
-		must(t)(ClientConfig(seedKey(t, 2), seedKey(t, 3).Public(), []string{alpn}, ClientOptions{})),
-		must(t)(ServerConfig(seedKey(t, 1), []string{alpn})))
+		must(t)(ClientConfig(NewIdentity(seedKey(t, 2)), seedKey(t, 3).Public(), []string{alpn}, ClientOptions{})),
+		must(t)(ServerConfig(NewIdentity(seedKey(t, 1)), []string{alpn})))
 	if !errors.Is(cerr, ErrWrongServerKey) {
 		t.Fatalf("client: %v, want ErrWrongServerKey", cerr)
 	}
@@ -189,7 +192,7 @@ func TestTLSWrongServerKey(t *testing.T) {
 func TestTLSPlainX509ClientRefused(t *testing.T) {
 	_, _, cerr, serr := tlsPair(t,
 		must(t)(PlainX509ClientConfig([]string{alpn})),
-		must(t)(ServerConfig(seedKey(t, 1), []string{alpn})))
+		must(t)(ServerConfig(NewIdentity(seedKey(t, 1)), []string{alpn})))
 	if serr == nil || !strings.Contains(serr.Error(), "did not offer a raw public key") {
 		t.Fatalf("server: %v", serr)
 	}
@@ -198,8 +201,8 @@ func TestTLSPlainX509ClientRefused(t *testing.T) {
 
 func TestTLSClientWithoutKeyRefused(t *testing.T) {
 	_, _, cerr, serr := tlsPair(t,
-		must(t)(ClientConfig(seedKey(t, 2), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{NoClientKey: true})),
-		must(t)(ServerConfig(seedKey(t, 1), []string{alpn})))
+		must(t)(ClientConfig(NewIdentity(seedKey(t, 2)), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{NoClientKey: true})),
+		must(t)(ServerConfig(NewIdentity(seedKey(t, 1)), []string{alpn})))
 	if serr == nil || !strings.Contains(serr.Error(), "didn't provide a raw public key") {
 		t.Fatalf("server: %v", serr)
 	}
@@ -207,10 +210,10 @@ func TestTLSClientWithoutKeyRefused(t *testing.T) {
 }
 
 func TestTLSClientWithoutVerifierRefused(t *testing.T) {
-	client := must(t)(ClientConfig(seedKey(t, 2), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{}))
+	client := must(t)(ClientConfig(NewIdentity(seedKey(t, 2)), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{}))
 	client.VerifyPeerCertificate = nil
 	client.InsecureSkipVerify = true // must not open the door
-	_, _, cerr, _ := tlsPair(t, client, must(t)(ServerConfig(seedKey(t, 1), []string{alpn})))
+	_, _, cerr, _ := tlsPair(t, client, must(t)(ServerConfig(NewIdentity(seedKey(t, 1)), []string{alpn})))
 	if cerr == nil || !strings.Contains(cerr.Error(), "requires VerifyPeerCertificate or VerifyConnection") {
 		t.Fatalf("client: %v, want a fail-closed refusal", cerr)
 	}
@@ -319,9 +322,9 @@ func wantTransportError(t *testing.T, err error, code quic.TransportErrorCode, r
 
 func TestQUICMutualRawPublicKeys(t *testing.T) {
 	serverKey, clientKey := seedKey(t, 1), seedKey(t, 2)
-	srv := startQUICServer(t, must(t)(ServerConfig(serverKey, []string{alpn})))
+	srv := startQUICServer(t, must(t)(ServerConfig(NewIdentity(serverKey), []string{alpn})))
 	conn, err := quicDial(t, fmt.Sprintf("127.0.0.1:%d", srv.port()),
-		must(t)(ClientConfig(clientKey, serverKey.Public(), []string{alpn}, ClientOptions{})))
+		must(t)(ClientConfig(NewIdentity(clientKey), serverKey.Public(), []string{alpn}, ClientOptions{})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +335,7 @@ func TestQUICMutualRawPublicKeys(t *testing.T) {
 
 func TestQUICServerSeesClientID(t *testing.T) {
 	serverKey, clientKey := seedKey(t, 1), seedKey(t, 2)
-	ln, err := quic.ListenAddr("127.0.0.1:0", must(t)(ServerConfig(serverKey, []string{alpn})), nil)
+	ln, err := quic.ListenAddr("127.0.0.1:0", must(t)(ServerConfig(NewIdentity(serverKey), []string{alpn})), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +350,7 @@ func TestQUICServerSeesClientID(t *testing.T) {
 		close(accepted)
 	}()
 	conn, err := quic.DialAddr(ctx, ln.Addr().String(),
-		must(t)(ClientConfig(clientKey, serverKey.Public(), []string{alpn}, ClientOptions{})), nil)
+		must(t)(ClientConfig(NewIdentity(clientKey), serverKey.Public(), []string{alpn}, ClientOptions{})), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,9 +366,9 @@ func TestQUICServerSeesClientID(t *testing.T) {
 }
 
 func TestQUICWrongServerKey(t *testing.T) {
-	srv := startQUICServer(t, must(t)(ServerConfig(seedKey(t, 1), []string{alpn})))
+	srv := startQUICServer(t, must(t)(ServerConfig(NewIdentity(seedKey(t, 1)), []string{alpn})))
 	_, err := quicDial(t, fmt.Sprintf("127.0.0.1:%d", srv.port()),
-		must(t)(ClientConfig(seedKey(t, 2), seedKey(t, 3).Public(), []string{alpn}, ClientOptions{})))
+		must(t)(ClientConfig(NewIdentity(seedKey(t, 2)), seedKey(t, 3).Public(), []string{alpn}, ClientOptions{})))
 	wantTransportError(t, err, codeBadCertificate, false)
 	if !errors.Is(err, ErrWrongServerKey) {
 		t.Errorf("err = %v, want it to wrap ErrWrongServerKey", err)
@@ -373,14 +376,14 @@ func TestQUICWrongServerKey(t *testing.T) {
 }
 
 func TestQUICClientWithoutKey(t *testing.T) {
-	srv := startQUICServer(t, must(t)(ServerConfig(seedKey(t, 1), []string{alpn})))
+	srv := startQUICServer(t, must(t)(ServerConfig(NewIdentity(seedKey(t, 1)), []string{alpn})))
 	_, err := quicDial(t, fmt.Sprintf("127.0.0.1:%d", srv.port()),
-		must(t)(ClientConfig(seedKey(t, 2), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{NoClientKey: true})))
+		must(t)(ClientConfig(NewIdentity(seedKey(t, 2)), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{NoClientKey: true})))
 	wantTransportError(t, err, codeCertificateRequired, true)
 }
 
 func TestQUICPlainX509ClientAgainstRawKeyServer(t *testing.T) {
-	srv := startQUICServer(t, must(t)(ServerConfig(seedKey(t, 1), []string{alpn})))
+	srv := startQUICServer(t, must(t)(ServerConfig(NewIdentity(seedKey(t, 1)), []string{alpn})))
 	_, err := quicDial(t, fmt.Sprintf("127.0.0.1:%d", srv.port()), must(t)(PlainX509ClientConfig([]string{alpn})))
 	// rustls (iroh) answers the same: handshake_failure.
 	wantTransportError(t, err, codeHandshakeFailure, true)
@@ -392,7 +395,7 @@ func TestQUICRawKeyClientAgainstPlainServer(t *testing.T) {
 	server := &tls.Config{Certificates: plain.Certificates, NextProtos: []string{alpn}, MinVersion: tls.VersionTLS13}
 	srv := startQUICServer(t, server)
 	_, err := quicDial(t, fmt.Sprintf("127.0.0.1:%d", srv.port()),
-		must(t)(ClientConfig(seedKey(t, 2), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{})))
+		must(t)(ClientConfig(NewIdentity(seedKey(t, 2)), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{})))
 	wantTransportError(t, err, codeHandshakeFailure, false)
 	if !strings.Contains(err.Error(), "did not negotiate raw public keys") {
 		t.Errorf("err = %v", err)
@@ -400,8 +403,8 @@ func TestQUICRawKeyClientAgainstPlainServer(t *testing.T) {
 }
 
 func TestQUICClientWithoutVerifierRefused(t *testing.T) {
-	srv := startQUICServer(t, must(t)(ServerConfig(seedKey(t, 1), []string{alpn})))
-	client := must(t)(ClientConfig(seedKey(t, 2), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{}))
+	srv := startQUICServer(t, must(t)(ServerConfig(NewIdentity(seedKey(t, 1)), []string{alpn})))
+	client := must(t)(ClientConfig(NewIdentity(seedKey(t, 2)), seedKey(t, 1).Public(), []string{alpn}, ClientOptions{}))
 	client.VerifyPeerCertificate = nil
 	_, err := quicDial(t, fmt.Sprintf("127.0.0.1:%d", srv.port()), client)
 	if err == nil || !strings.Contains(err.Error(), "requires VerifyPeerCertificate or VerifyConnection") {
@@ -430,9 +433,9 @@ func TestQUICSNIModes(t *testing.T) {
 					t.Skipf("localhost does not resolve here: %v", err)
 				}
 			}
-			srv := startQUICServer(t, must(t)(ServerConfig(serverKey, []string{alpn})))
+			srv := startQUICServer(t, must(t)(ServerConfig(NewIdentity(serverKey), []string{alpn})))
 			_, err := quicDial(t, net.JoinHostPort(tc.host, fmt.Sprint(srv.port())),
-				must(t)(ClientConfig(seedKey(t, 2), serverKey.Public(), []string{alpn}, ClientOptions{SNI: tc.mode})))
+				must(t)(ClientConfig(NewIdentity(seedKey(t, 2)), serverKey.Public(), []string{alpn}, ClientOptions{SNI: tc.mode})))
 			if err != nil {
 				t.Fatal(err)
 			}

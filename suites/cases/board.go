@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/irohconf/irohconf/iroh/ticket"
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
 )
 
@@ -24,18 +25,6 @@ func Hil() []framework.Case {
 	return cs
 }
 
-// serverHas returns a Needs that requires a server feature.
-func serverHas(fs ...framework.Feature) func(client, server framework.Manifest) error {
-	return func(client, server framework.Manifest) error {
-		for _, f := range fs {
-			if !server.Has(f) {
-				return framework.NotDeclared("server %s does not declare %s", server.Name, f)
-			}
-		}
-		return servesEcho(client, server)
-	}
-}
-
 func board(c *framework.Cell) (framework.Board, error) {
 	b, ok := c.Server.(framework.Board)
 	if !ok {
@@ -49,7 +38,8 @@ func Boot() framework.Case {
 	return framework.Case{
 		Name: "boot", Abbr: "B",
 		Description: "the board resets and boots to ready (endpoint bound, id, ticket, router started); boot time recorded",
-		Needs:       serverHas(framework.FeatureReset),
+		ServerNeeds: []framework.Feature{framework.FeatureReset},
+		Needs:       servesEcho,
 		Timeout:     90 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			b, err := board(c)
@@ -103,7 +93,8 @@ func ResetRecovery() framework.Case {
 	return framework.Case{
 		Name: "reset-recovery", Abbr: "RR",
 		Description: "a reset during an echo: a new boot is seen, the id is unchanged (fixed secret), and dialing works again",
-		Needs:       serverHas(framework.FeatureReset, framework.FeatureFixedSecret),
+		ServerNeeds: []framework.Feature{framework.FeatureReset, framework.FeatureFixedSecret},
+		Needs:       servesEcho,
 		Timeout:     120 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			b, err := board(c)
@@ -116,7 +107,7 @@ func ResetRecovery() framework.Case {
 			// readable for the reset. A reset board sends no CONNECTION_CLOSE, so the client
 			// would notice only at its idle timeout: the case ends the dial itself.
 			type dialed struct {
-				res framework.DialResult
+				res peercontract.Result
 				err error
 			}
 			done := make(chan dialed, 1)
@@ -177,7 +168,8 @@ func Soak() framework.Case {
 	return framework.Case{
 		Name: "soak", Abbr: "SK",
 		Description: fmt.Sprintf("%d connections in sequence; then no open connection and free heap back within %d KiB", conns, heapBound>>10),
-		Needs:       serverHas(framework.FeatureConsole),
+		ServerNeeds: []framework.Feature{framework.FeatureConsole},
+		Needs:       servesEcho,
 		Timeout:     5 * time.Minute,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			b, err := board(c)

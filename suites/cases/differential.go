@@ -13,6 +13,7 @@ import (
 
 	"github.com/irohconf/irohconf/iroh/ticket"
 	"github.com/irohconf/irohconf/iroh/ticket/tickettest"
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
 )
 
@@ -25,16 +26,10 @@ func TicketDifferential() framework.Case {
 	return framework.Case{
 		Name: "ticket-differential", Abbr: "TD",
 		Description: fmt.Sprintf("the two peers' ticket decoders agree on accept/reject and content over the corpus plus %d mutations", Mutations),
-		Needs: func(client, server framework.Manifest) error {
-			for _, m := range []framework.Manifest{client, server} {
-				if !m.Has(framework.FeatureTicketDecoder) {
-					return framework.NotDeclared("%s does not declare %s", m.Name, framework.FeatureTicketDecoder)
-				}
-			}
-			return nil
-		},
-		Timeout: 60 * time.Second,
-		Run:     runDifferential,
+		ClientNeeds: []framework.Feature{framework.FeatureTicketDecoder},
+		ServerNeeds: []framework.Feature{framework.FeatureTicketDecoder},
+		Timeout:     60 * time.Second,
+		Run:         runDifferential,
 	}
 }
 
@@ -123,7 +118,7 @@ func runDifferential(ctx context.Context, c *framework.Cell) error {
 }
 
 // compareDecoded says how two answers for one ticket differ ("" when they agree).
-func compareDecoded(x, y framework.DecodedTicket) string {
+func compareDecoded(x, y peercontract.DecodedTicket) string {
 	switch {
 	case (x.Error == "") != (y.Error == ""):
 		if x.Error != "" {
@@ -157,7 +152,7 @@ func normalJSON(raw json.RawMessage) ([]byte, error) {
 	return json.Marshal(v) // sorted keys, no insignificant spaces
 }
 
-func hasCustom(d framework.DecodedTicket) bool {
+func hasCustom(d peercontract.DecodedTicket) bool {
 	return bytes.Contains(d.Addrs, []byte(`"custom"`))
 }
 
@@ -167,8 +162,8 @@ var referenceEncodings = []string{"current", "legacy"}
 // referenceDecoder is the Go ticket library, in-process.
 type referenceDecoder struct{}
 
-func (referenceDecoder) DecodeTickets(_ context.Context, tickets []string) ([]framework.DecodedTicket, error) {
-	out := make([]framework.DecodedTicket, len(tickets))
+func (referenceDecoder) DecodeTickets(_ context.Context, tickets []string) ([]peercontract.DecodedTicket, error) {
+	out := make([]peercontract.DecodedTicket, len(tickets))
 	for i, s := range tickets {
 		out[i].Ticket = s
 		t, err := ticket.Parse(s)

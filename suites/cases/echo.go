@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
 )
 
@@ -48,7 +49,7 @@ func EchoSizes() []framework.Case {
 }
 
 // recordThroughput records the echo throughput: payload bytes over echo time, one way.
-func recordThroughput(c *framework.Cell, res framework.DialResult) {
+func recordThroughput(c *framework.Cell, res peercontract.Result) {
 	var total float64
 	for _, ms := range res.EchoMS {
 		total += ms
@@ -88,7 +89,7 @@ func EchoStreamsConcurrent() framework.Case {
 		Needs: func(client, server framework.Manifest) error {
 			for _, m := range []framework.Manifest{client, server} {
 				if n := m.Limits.ConcurrentBidiStreams; n < streams {
-					return framework.NotDeclared("%s declares %d concurrent bidirectional streams", m.Name, n)
+					return framework.NotDeclared(m.Name, "%s declares %d concurrent bidirectional streams", m.Name, n)
 				}
 			}
 			return payloadFits(64<<10)(client, server)
@@ -134,7 +135,8 @@ func Idle() framework.Case {
 	return framework.Case{
 		Name: "idle", Abbr: "I",
 		Description: fmt.Sprintf("a connection idle for %s (more than two keep-alive periods) still echoes", idle),
-		Needs:       clientHas(framework.FeatureIdleDial),
+		ClientNeeds: []framework.Feature{framework.FeatureIdleDial},
+		Needs:       servesEcho,
 		Timeout:     idle + 30*time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			_, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: idle, Timeout: idle + 15*time.Second})

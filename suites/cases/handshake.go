@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
 )
 
@@ -28,7 +29,7 @@ func Handshake() framework.Case {
 
 // echoOnce dials the server's ticket with req and checks what the client saw: success, the
 // server's id, the ALPN. It records the handshake time.
-func echoOnce(ctx context.Context, c *framework.Cell, req framework.DialRequest) (framework.DialResult, error) {
+func echoOnce(ctx context.Context, c *framework.Cell, req framework.DialRequest) (peercontract.Result, error) {
 	req.Ticket = c.Server.Ticket()
 	if req.Timeout == 0 {
 		req.Timeout = 10 * time.Second
@@ -40,7 +41,7 @@ func echoOnce(ctx context.Context, c *framework.Cell, req framework.DialRequest)
 	return res, checkDialed(c, req, res)
 }
 
-func checkDialed(c *framework.Cell, req framework.DialRequest, res framework.DialResult) error {
+func checkDialed(c *framework.Cell, req framework.DialRequest, res peercontract.Result) error {
 	if !res.OK {
 		return fmt.Errorf("dial failed: %s%s", res.Error, codeSuffix(res.ErrorCode))
 	}
@@ -59,7 +60,7 @@ func checkDialed(c *framework.Cell, req framework.DialRequest, res framework.Dia
 
 // checkServerSaw waits for the server's report of the client's connection and checks the
 // client's id, the ALPN and the close code, where the server reports them.
-func checkServerSaw(ctx context.Context, c *framework.Cell, res framework.DialResult) error {
+func checkServerSaw(ctx context.Context, c *framework.Cell, res peercontract.Result) error {
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	ev, err := c.Server.WaitConnection(wctx, res.EndpointID)
@@ -79,7 +80,7 @@ func checkServerSaw(ctx context.Context, c *framework.Cell, res framework.DialRe
 		return fmt.Errorf("server reports the connection ended with an error: %s", ev.Error)
 	}
 	if ev.CloseCode != nil && *ev.CloseCode != 0 {
-		return fmt.Errorf("server saw close code %#x, want 0", *ev.CloseCode)
+		return fmt.Errorf("server saw close code %s, want 0", peercontract.CodeOf(ev.CloseCode))
 	}
 	return nil
 }
@@ -88,5 +89,5 @@ func codeSuffix(code *uint64) string {
 	if code == nil {
 		return ""
 	}
-	return fmt.Sprintf(" (error code %#x)", *code)
+	return " (error code " + peercontract.CodeOf(code) + ")"
 }

@@ -7,19 +7,9 @@ import (
 // servesEcho: the server serves the echo ALPN.
 func servesEcho(_, server framework.Manifest) error {
 	if !server.ServesALPN(EchoALPN) {
-		return framework.NotDeclared("%s does not serve %s", server.Name, EchoALPN)
+		return framework.NotDeclared(server.Name, "%s does not serve %s", server.Name, EchoALPN)
 	}
 	return nil
-}
-
-// clientHas returns a Needs that requires a client feature on top of echo.
-func clientHas(f framework.Feature) func(client, server framework.Manifest) error {
-	return func(client, server framework.Manifest) error {
-		if !client.Has(f) {
-			return framework.NotDeclared("client %s does not declare %s", client.Name, f)
-		}
-		return servesEcho(client, server)
-	}
 }
 
 // payloadFits: both peers accept an echo of n bytes.
@@ -27,7 +17,7 @@ func payloadFits(n int) func(client, server framework.Manifest) error {
 	return func(client, server framework.Manifest) error {
 		for _, m := range []framework.Manifest{client, server} {
 			if max := m.Limits.MaxEchoPayload; max > 0 && n > max {
-				return framework.NotDeclared("%s declares echo payloads up to %d bytes", m.Name, max)
+				return framework.NotDeclared(m.Name, "%s declares echo payloads up to %d bytes", m.Name, max)
 			}
 		}
 		return servesEcho(client, server)

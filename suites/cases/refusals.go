@@ -3,17 +3,12 @@ package cases
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
-)
-
-// QUIC error codes of the refusals: TLS alerts are CRYPTO_ERROR 0x0100 + alert (RFC 9001).
-const (
-	codeHandshakeFailure      = 0x0100 + 40  // no raw-key certificate types in common
-	codeBadCertificate        = 0x0100 + 42  // the client refuses the server's key
-	codeCertificateRequired   = 0x0100 + 116 // no client key
-	codeNoApplicationProtocol = 0x0100 + 120 // ALPN not served
 )
 
 // refusalBound is how long a refusal may take: a refusal that only ends by timing out hangs.
@@ -23,14 +18,15 @@ type refusal struct {
 	name, abbr, description string
 	how                     framework.Misbehaviour
 	// codes are the QUIC error codes iroh uses for this refusal (any one of them).
-	codes []uint64
+	codes []peercontract.Code
 }
 
 func refusalCase(r refusal) framework.Case {
 	return framework.Case{
 		Name: r.name, Abbr: r.abbr, Description: r.description,
-		Needs:   clientHas(framework.FeatureMisbehavingClient),
-		Timeout: 20 * time.Second,
+		ClientNeeds: []framework.Feature{framework.FeatureMisbehavingClient},
+		Needs:       servesEcho,
+		Timeout:     20 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			mc, ok := c.Client.(framework.MisbehavingClient)
 			if !ok {
@@ -44,7 +40,7 @@ func refusalCase(r refusal) framework.Case {
 			if err != nil {
 				return framework.Testbed(err)
 			}
-			c.Notef("result: ok=%v error=%q code=%s after %s", res.OK, res.Error, codeSuffix(res.ErrorCode), took)
+			c.Notef("result: ok=%v error=%q code=%s after %s", res.OK, res.Error, peercontract.CodeOf(res.ErrorCode), took)
 			c.Record("refusal_ms", float64(took.Microseconds())/1000)
 			if res.OK {
 				return fmt.Errorf("the connection was accepted and echoed; want a refusal (%s)", r.how)
@@ -52,8 +48,8 @@ func refusalCase(r refusal) framework.Case {
 			if res.ErrorCode == nil {
 				return fmt.Errorf("refused without a QUIC error code after %s (%s); want one of %s", took.Round(time.Millisecond), res.Error, codes(r.codes))
 			}
-			if !contains(r.codes, *res.ErrorCode) {
-				return fmt.Errorf("refused with error code %#x (%s); iroh uses %s", *res.ErrorCode, res.Error, codes(r.codes))
+			if got := peercontract.Code(*res.ErrorCode); !slices.Contains(r.codes, got) {
+				return fmt.Errorf("refused with error code %s (%s); iroh uses %s", got, res.Error, codes(r.codes))
 			}
 			if took > refusalBound {
 				return fmt.Errorf("the refusal took %s, more than %s", took.Round(time.Millisecond), refusalBound)
@@ -68,7 +64,7 @@ func RefuseWrongID() framework.Case {
 	return refusalCase(refusal{
 		name: "refuse-wrong-id", abbr: "RW", how: framework.MisbehaveWrongID,
 		description: "a client that expects another endpoint id refuses the server's key (bad_certificate)",
-		codes:       []uint64{codeBadCertificate},
+		codes:       []peercontract.Code{peercontract.BadCertificate},
 	})
 }
 
@@ -76,8 +72,8 @@ func RefuseWrongID() framework.Case {
 func RefuseUnservedALPN() framework.Case {
 	return refusalCase(refusal{
 		name: "refuse-alpn", abbr: "RA", how: framework.MisbehaveUnknownALPN,
-		description: "an ALPN the server does not serve is refused with no_application_protocol (0x0178)",
-		codes:       []uint64{codeNoApplicationProtocol},
+		description: "an ALPN the server does not serve is refused with " + peercontract.NoApplicationProtocol.String(),
+		codes:       []peercontract.Code{peercontract.NoApplicationProtocol},
 	})
 }
 
@@ -86,8 +82,8 @@ func RefuseUnservedALPN() framework.Case {
 func RefuseUnservedALPNLargeHello() framework.Case {
 	return refusalCase(refusal{
 		name: "refuse-alpn-large-hello", abbr: "RA2", how: framework.MisbehaveUnknownALPNLargeHello,
-		description: "an unserved ALPN in a ClientHello spanning two Initial packets is refused with 0x0178, not left to time out",
-		codes:       []uint64{codeNoApplicationProtocol},
+		description: "an unserved ALPN in a ClientHello spanning two Initial packets is refused with " + peercontract.NoApplicationProtocol.String() + ", not left to time out",
+		codes:       []peercontract.Code{peercontract.NoApplicationProtocol},
 	})
 }
 
@@ -95,8 +91,8 @@ func RefuseUnservedALPNLargeHello() framework.Case {
 func RefusePlainX509() framework.Case {
 	return refusalCase(refusal{
 		name: "refuse-x509", abbr: "RX", how: framework.MisbehavePlainX509,
-		description: "a client with plain X.509 TLS (no raw public keys) is refused with handshake_failure (0x0128)",
-		codes:       []uint64{codeHandshakeFailure},
+		description: "a client with plain X.509 TLS (no raw public keys) is refused with " + peercontract.HandshakeFailure.String(),
+		codes:       []peercontract.Code{peercontract.HandshakeFailure},
 	})
 }
 
@@ -104,27 +100,15 @@ func RefusePlainX509() framework.Case {
 func RefuseNoClientKey() framework.Case {
 	return refusalCase(refusal{
 		name: "refuse-no-client-key", abbr: "RK", how: framework.MisbehaveNoClientKey,
-		description: "a client that sends no key of its own is refused with certificate_required (0x0174)",
-		codes:       []uint64{codeCertificateRequired},
+		description: "a client that sends no key of its own is refused with " + peercontract.CertificateRequired.String(),
+		codes:       []peercontract.Code{peercontract.CertificateRequired},
 	})
 }
 
-func contains(list []uint64, v uint64) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func codes(list []uint64) string {
-	s := ""
+func codes(list []peercontract.Code) string {
+	s := make([]string, len(list))
 	for i, c := range list {
-		if i > 0 {
-			s += " or "
-		}
-		s += fmt.Sprintf("%#x", c)
+		s[i] = c.String()
 	}
-	return s
+	return strings.Join(s, " or ")
 }

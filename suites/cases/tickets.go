@@ -16,7 +16,8 @@ func TicketDials() framework.Case {
 	return framework.Case{
 		Name: "ticket-dials", Abbr: "T",
 		Description: "the ticket the server prints parses with the client's decoder, names the server's id and address, and dials",
-		Needs:       clientHas(framework.FeatureTicketDecoder),
+		ClientNeeds: []framework.Feature{framework.FeatureTicketDecoder},
+		Needs:       servesEcho,
 		Timeout:     20 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			dec, ok := c.Client.(framework.TicketDecoder)

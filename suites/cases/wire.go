@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
 )
 
@@ -12,11 +13,12 @@ import (
 // SNI, a post-quantum key share), checked like any other dial. T is the driver capability the
 // feature stands for.
 func variantDial[T any](name, abbr, description string, feature framework.Feature,
-	dial func(ctx context.Context, client T, req framework.DialRequest, log *framework.Tap) (framework.DialResult, error)) framework.Case {
+	dial func(ctx context.Context, client T, req framework.DialRequest, log *framework.Tap) (peercontract.Result, error)) framework.Case {
 	return framework.Case{
 		Name: name, Abbr: abbr, Description: description,
-		Needs:   clientHas(feature),
-		Timeout: 20 * time.Second,
+		ClientNeeds: []framework.Feature{feature},
+		Needs:       servesEcho,
+		Timeout:     20 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			client, ok := c.Client.(T)
 			if !ok {
@@ -36,7 +38,7 @@ func variantDial[T any](name, abbr, description string, feature framework.Featur
 // SNINone: a client that sends no SNI (iroh after 1.0.3) is accepted.
 func SNINone() framework.Case {
 	return variantDial("sni-none", "N0", "a client that sends no SNI (iroh after 1.0.3) is accepted", framework.FeatureSNIControl,
-		func(ctx context.Context, cl framework.SNIClient, req framework.DialRequest, log *framework.Tap) (framework.DialResult, error) {
+		func(ctx context.Context, cl framework.SNIClient, req framework.DialRequest, log *framework.Tap) (peercontract.Result, error) {
 			return cl.DialWithSNI(ctx, req, framework.SNINone, log)
 		})
 }
@@ -44,7 +46,7 @@ func SNINone() framework.Case {
 // SNIIrohInvalid: a client that sends <base32hex(id)>.iroh.invalid (iroh up to 1.0.3) is accepted.
 func SNIIrohInvalid() framework.Case {
 	return variantDial("sni-iroh-invalid", "N1", "a client that sends <base32hex(id)>.iroh.invalid as SNI (iroh up to 1.0.3) is accepted", framework.FeatureSNIControl,
-		func(ctx context.Context, cl framework.SNIClient, req framework.DialRequest, log *framework.Tap) (framework.DialResult, error) {
+		func(ctx context.Context, cl framework.SNIClient, req framework.DialRequest, log *framework.Tap) (peercontract.Result, error) {
 			return cl.DialWithSNI(ctx, req, framework.SNIIrohInvalid, log)
 		})
 }
@@ -53,7 +55,7 @@ func SNIIrohInvalid() framework.Case {
 // first) completes the handshake and echoes; servers without the group pick X25519.
 func PostQuantumHello() framework.Case {
 	return variantDial("kx-large-hello", "PQ", "a ClientHello spanning two Initial packets (X25519MLKEM768 key share first) handshakes and echoes", framework.FeatureKeyShareControl,
-		func(ctx context.Context, cl framework.KeyShareClient, req framework.DialRequest, log *framework.Tap) (framework.DialResult, error) {
+		func(ctx context.Context, cl framework.KeyShareClient, req framework.DialRequest, log *framework.Tap) (peercontract.Result, error) {
 			return cl.DialPostQuantum(ctx, req, log)
 		})
 }

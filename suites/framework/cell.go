@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // Case is one entry of the catalogue: written once, run for every pair whose peers declare
@@ -15,8 +18,12 @@ type Case struct {
 	Name        string
 	Abbr        string
 	Description string
-	// Needs says whether the pair declares what the case needs; a non-nil error (made with
-	// NotDeclared) makes the cell unsupported without running it.
+	// ClientNeeds and ServerNeeds are the features the case needs of each side: a side that
+	// does not declare one makes the cell unsupported without running it, and the spec is
+	// labelled needs:<feature> for each.
+	ClientNeeds, ServerNeeds []Feature
+	// Needs, when set, checks what else the pair must declare (an ALPN, a payload size); a
+	// non-nil error (made with NotDeclared) makes the cell unsupported.
 	Needs func(client, server Manifest) error
 	// Run runs the case in one cell. Errors made with Testbed end the cell as error, others as
 	// failed.
@@ -79,7 +86,7 @@ func (c *Cell) KeyLogPath(name string) string {
 }
 
 // Dial runs one dial with the cell's client, logging the request and result.
-func (c *Cell) Dial(ctx context.Context, req DialRequest) (DialResult, error) {
+func (c *Cell) Dial(ctx context.Context, req DialRequest) (peercontract.Result, error) {
 	if req.KeyLog == "" {
 		req.KeyLog = c.KeyLogPath("client")
 	}
@@ -108,4 +115,44 @@ func (c *Cell) writeNotes(outcome Outcome, reason string) error {
 		fmt.Fprintf(f, "reason: %s\n", reason)
 	}
 	return f.Close()
+}
+func (k Case) needs(client, server Manifest) error {
+	if !client.HasRole(RoleClient) {
+		return NotDeclared(client.Name, "%s does not declare the client role", client.Name)
+	}
+	if !server.HasRole(RoleServer) {
+		return NotDeclared(server.Name, "%s does not declare the server role", server.Name)
+	}
+	for _, f := range k.ClientNeeds {
+		if !client.Has(f) {
+			return NotDeclared(client.Name, "client %s does not declare %s", client.Name, f)
+		}
+	}
+	for _, f := range k.ServerNeeds {
+		if !server.Has(f) {
+			return NotDeclared(server.Name, "server %s does not declare %s", server.Name, f)
+		}
+	}
+	if k.Needs == nil {
+		return nil
+	}
+	return k.Needs(client, server)
+}
+
+// labels are the spec's labels of the case: case:<name> and needs:<feature>.
+func (k Case) labels() []string {
+	labels := []string{"case:" + k.Name}
+	for _, f := range append(slices.Clone(k.ClientNeeds), k.ServerNeeds...) {
+		if l := "needs:" + string(f); !slices.Contains(labels, l) {
+			labels = append(labels, l)
+		}
+	}
+	return labels
+}
+
+func (k Case) timeout() time.Duration {
+	if k.Timeout > 0 {
+		return k.Timeout
+	}
+	return 30 * time.Second
 }

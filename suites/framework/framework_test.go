@@ -53,9 +53,9 @@ func TestClassify(t *testing.T) {
 		reason string
 	}{
 		{nil, Succeeded, ""},
-		{NotDeclared("x declares %d streams", 1), Unsupported, "x declares 1 streams"},
+		{NotDeclared("x", "x declares %d streams", 1), Unsupported, "x declares 1 streams"},
 		{Testbed(errors.New("no engine")), Errored, "no engine"},
-		{Testbed(NotDeclared("answered 127")), Unsupported, "answered 127"},
+		{Testbed(NotDeclared("x", "answered 127")), Unsupported, "answered 127"},
 		{errors.New("echo differs"), Failed, "echo differs"},
 	}
 	for _, c := range cases {

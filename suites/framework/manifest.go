@@ -125,9 +125,6 @@ func LoadManifest(path string) (Manifest, error) {
 	return m, nil
 }
 
-var knownFeatures = []Feature{FeatureTicketDecoder, FeatureMisbehavingClient, FeatureSNIControl, FeatureKeyShareControl,
-	FeatureIdleDial, FeatureConsole, FeatureReset, FeatureFixedSecret}
-
 func (m Manifest) validate() error {
 	if m.Name == "" {
 		return fmt.Errorf("manifest: name is missing")
@@ -144,7 +141,7 @@ func (m Manifest) validate() error {
 		return fmt.Errorf("manifest %s: a server must declare the ALPNs it serves", m.Name)
 	}
 	for _, f := range m.Features {
-		if !slices.Contains(knownFeatures, f) {
+		if !knownFeature(f) {
 			return fmt.Errorf("manifest %s: unknown feature %q", m.Name, f)
 		}
 	}

@@ -2,19 +2,15 @@ package framework
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	"github.com/onsi/ginkgo/v2/reporters"
-	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/irohconf/irohconf/reports"
 )
@@ -36,6 +32,7 @@ type Matrix struct {
 	prepMu   sync.Mutex
 	prepErrs map[string]error
 	started  time.Time
+	shard    *sharding // nil or without a part: the whole matrix
 }
 
 // cellEntry names the report entry that carries a cell's result from the process that ran it
@@ -46,6 +43,13 @@ const cellEntry = "irohconf-cell"
 // per case, labelled suite:, client:, server: and case: so any slice of the matrix runs with
 // --label-filter. Call it once, at the top level of a suite's test file.
 func (m *Matrix) Register() bool {
+	if err := m.Check(); err != nil {
+		panic(fmt.Sprintf("irohconf %s matrix: %v", m.Suite, err)) // nothing can run
+	}
+	var err error
+	if m.shard, err = shardingFromEnv(); err != nil {
+		panic(fmt.Sprintf("irohconf %s matrix: %v", m.Suite, err))
+	}
 	SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		m.started = time.Now()
 		dir := os.Getenv("IROHCONF_RUN_DIR")
@@ -136,7 +140,11 @@ func (m *Matrix) peers() []Peer {
 
 func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 	cname, sname := client.Manifest().Name, server.Manifest().Name
-	Describe(cname+" → "+sname, Ordered, ContinueOnFailure, Label("suite:"+m.Suite, "client:"+cname, "server:"+sname), func() {
+	Describe(cname+" → "+sname, Ordered, ContinueOnFailure, Label(m.pairLabels(cname, sname)...), func() {
+		kases := m.casesInShard(client, server)
+		if len(kases) == 0 {
+			return // another shard runs this pair
+		}
 		var (
 			srv       Server
 			startErr  error
@@ -144,7 +152,7 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 			clientLog = NewTap(cname, GinkgoWriter)
 		)
 		BeforeAll(func(ctx SpecContext) {
-			if !m.anySupported(client, server) {
+			if !anySupported(kases, client, server) {
 				return // every cell is unsupported: no server needed
 			}
 			if err := errors.Join(m.prepErr(cname), m.prepErr(sname)); err != nil {
@@ -162,7 +170,7 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 					opts.KeyLogDir = pairDir
 				}
 			}
-			s, err := server.StartServer(ctx, opts, serverLog)
+			s, err := startServer(ctx, server, opts, serverLog)
 			if err != nil {
 				startErr = Testbed(fmt.Errorf("starting server %s: %w", sname, err))
 				return
@@ -175,282 +183,24 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 			}, NodeTimeout(time.Minute))
 		}, NodeTimeout(5*time.Minute))
 
-		for _, k := range m.Cases {
-			It(k.Name, Label("case:"+k.Name), func(ctx SpecContext) {
+		for _, k := range kases {
+			It(k.Name, Label(k.labels()...), func(ctx SpecContext) {
 				m.runCell(ctx, k, client, server, srv, startErr, clientLog, serverLog)
 			}, SpecTimeout(k.timeout()+30*time.Second))
 		}
 	})
 }
 
-func (m *Matrix) anySupported(client ClientPeer, server ServerPeer) bool {
-	for _, k := range m.Cases {
+// pairLabels label a pair's specs: suite:, client: and server:.
+func (m *Matrix) pairLabels(client, server string) []string {
+	return []string{"suite:" + m.Suite, "client:" + client, "server:" + server}
+}
+
+func anySupported(kases []Case, client ClientPeer, server ServerPeer) bool {
+	for _, k := range kases {
 		if k.needs(client.Manifest(), server.Manifest()) == nil {
 			return true
 		}
 	}
 	return false
-}
-
-func (k Case) needs(client, server Manifest) error {
-	if !client.HasRole(RoleClient) {
-		return NotDeclared("%s does not declare the client role", client.Name)
-	}
-	if !server.HasRole(RoleServer) {
-		return NotDeclared("%s does not declare the server role", server.Name)
-	}
-	if k.Needs == nil {
-		return nil
-	}
-	return k.Needs(client, server)
-}
-
-func (k Case) timeout() time.Duration {
-	if k.Timeout > 0 {
-		return k.Timeout
-	}
-	return 30 * time.Second
-}
-
-func (m *Matrix) runCell(ctx SpecContext, k Case, client ClientPeer, server ServerPeer, srv Server,
-	startErr error, clientLog, serverLog *Tap) {
-	cname, sname := client.Manifest().Name, server.Manifest().Name
-	start := time.Now()
-	logDir, err := reports.CellLogDir(m.runDir, cname, sname, k.Name)
-	if err != nil {
-		Fail(fmt.Sprintf("error: cannot create the cell's log folder: %v", err))
-	}
-	cell := &Cell{Client: client, Server: srv, ServerPeer: server, ClientLog: clientLog, ServerLog: serverLog, LogDir: logDir}
-
-	cmark, smark := clientLog.Mark(), serverLog.Mark()
-	err = k.needs(client.Manifest(), server.Manifest())
-	if err == nil {
-		err = startErr
-	}
-	if err == nil {
-		cctx, cancel := context.WithTimeout(ctx, k.timeout())
-		err = runProtected(cctx, k, cell)
-		timedOut := cctx.Err() != nil && ctx.Err() == nil
-		cancel()
-		if cw, ok := srv.(CrashWatcher); ok {
-			if crash := cw.Crashed(); crash != nil && err == nil {
-				err = crash
-			} else if crash != nil {
-				err = fmt.Errorf("%w; and the server crashed: %v", err, crash)
-			}
-		}
-		if err != nil && timedOut {
-			err = fmt.Errorf("the case did not finish within %s: %w", k.timeout(), err)
-		}
-	}
-	outcome, reason := Classify(err)
-	known, isKnown := expectedFailure(m.Expected, cname, sname, k.Name)
-	switch {
-	case isKnown && outcome == Failed:
-		reason = "expected failure (" + known.Reason + "): " + reason
-		cell.Notef("listed as an expected failure: %s", known.Reason)
-	case isKnown && outcome == Succeeded:
-		cell.Notef("listed as an expected failure (%s) but succeeded", known.Reason)
-	}
-	if outcome != Unsupported {
-		serverFile := "server.log"
-		if _, isBoard := srv.(Board); isBoard {
-			serverFile = "serial.log" // a board's output is its serial console
-		}
-		_ = clientLog.WriteFile(filepath.Join(logDir, "client.log"), cmark)
-		_ = serverLog.WriteFile(filepath.Join(logDir, serverFile), smark)
-	}
-	_ = cell.writeNotes(outcome, reason)
-
-	rec := reports.Cell{
-		Client: cname, Server: sname, Case: k.Name,
-		Outcome: outcome, Reason: reason,
-		Start: start, DurationMS: ms(time.Since(start)),
-		Metrics: cell.Metrics(),
-		Logs:    reports.CellLogPath(cname, sname, k.Name),
-	}
-	if v, ok := rec.Metrics["handshake_ms"]; ok {
-		rec.HandshakeMS = &v
-		delete(rec.Metrics, "handshake_ms")
-	}
-	if v, ok := rec.Metrics["throughput_mbps"]; ok {
-		rec.ThroughputMbps = &v
-		delete(rec.Metrics, "throughput_mbps")
-	}
-	rec.PeerVersions = map[string]string{cname: client.Version(), sname: server.Version()}
-	if isKnown && outcome == Failed {
-		rec.ExpectedFailure = known.Reason
-	}
-	AddReportEntry(cellEntry, rec, ReportEntryVisibilityNever)
-
-	switch {
-	case outcome == Unsupported:
-		Skip("unsupported: " + reason)
-	case isKnown && outcome == Failed:
-		// Reported as failed; the run goes on green.
-	case isKnown && outcome == Succeeded:
-		Fail(fmt.Sprintf("listed as an expected failure (%s) but succeeded: take it off the list", known.Reason))
-	case outcome == Failed:
-		Fail(reason)
-	case outcome == Errored:
-		Fail("error (test bed): " + reason)
-	}
-}
-
-// runProtected turns a panic in a case into a failure of that cell.
-func runProtected(ctx context.Context, k Case, cell *Cell) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("case %s panicked: %v", k.Name, r)
-		}
-	}()
-	return k.Run(ctx, cell)
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
-// cellFromSpec reads the cell a spec recorded. A spec that never recorded one (interrupted, or
-// timed out by Ginkgo) becomes a cell from its labels, failed with Ginkgo's reason.
-func cellFromSpec(r SpecReport) (reports.Cell, bool) {
-	for _, e := range r.ReportEntries {
-		if e.Name != cellEntry {
-			continue
-		}
-		// In the process that ran the spec the entry holds the value itself; in the report
-		// gathered from parallel processes it holds its JSON.
-		if c, ok := e.Value.GetRawValue().(reports.Cell); ok {
-			return c, true
-		}
-		var c reports.Cell
-		if err := json.Unmarshal([]byte(e.Value.AsJSON), &c); err == nil && c.Case != "" {
-			return c, true
-		}
-	}
-	if r.LeafNodeType != types.NodeTypeIt || r.State == types.SpecStateSkipped && r.Failure.IsZero() {
-		return reports.Cell{}, false
-	}
-	var c reports.Cell
-	for _, l := range r.Labels() {
-		switch {
-		case strings.HasPrefix(l, "client:"):
-			c.Client = strings.TrimPrefix(l, "client:")
-		case strings.HasPrefix(l, "server:"):
-			c.Server = strings.TrimPrefix(l, "server:")
-		case strings.HasPrefix(l, "case:"):
-			c.Case = strings.TrimPrefix(l, "case:")
-		}
-	}
-	if c.Client == "" || c.Server == "" || c.Case == "" {
-		return reports.Cell{}, false
-	}
-	c.Start, c.DurationMS = r.StartTime, ms(r.RunTime)
-	c.Logs = reports.CellLogPath(c.Client, c.Server, c.Case)
-	switch {
-	case r.State.Is(types.SpecStatePassed):
-		c.Outcome = Succeeded
-	case r.State == types.SpecStateTimedout:
-		c.Outcome, c.Reason = Failed, "timed out: "+r.Failure.Message
-	case r.State.Is(types.SpecStateInterrupted | types.SpecStateAborted):
-		c.Outcome, c.Reason = Errored, "the run was interrupted: "+r.Failure.Message
-	default:
-		c.Outcome, c.Reason = Errored, r.Failure.Message
-	}
-	return c, true
-}
-
-func (m *Matrix) writeReport(r Report) {
-	dir := m.runDir
-	if dir == "" {
-		fmt.Fprintln(os.Stderr, "irohconf: no run folder (the suite did not start): no report written")
-		return
-	}
-	run := reports.Run{Suite: m.Suite, Start: r.StartTime, End: r.EndTime, Host: reports.HostInfo()}
-	for _, p := range m.peers() {
-		man := p.Manifest()
-		run.Peers = append(run.Peers, reports.Peer{
-			Name: man.Name, Kind: man.Kind, Version: p.Version(), Runtime: p.Runtime(),
-			Roles: m.rolesIn(man.Name), Unsupported: m.declaredUnsupported(man.Name), Manifest: man,
-		})
-	}
-	for _, k := range m.Cases {
-		run.Cases = append(run.Cases, reports.Case{Name: k.Name, Abbr: k.Abbr, Description: k.Description})
-	}
-	for _, sr := range r.SpecReports {
-		if c, ok := cellFromSpec(sr); ok {
-			run.Cells = append(run.Cells, c)
-		}
-	}
-	if err := reporters.GenerateJSONReport(r, filepath.Join(dir, "ginkgo-report.json")); err != nil {
-		fmt.Fprintf(os.Stderr, "irohconf: writing Ginkgo's JSON report: %v\n", err)
-	}
-	if err := reports.Write(dir, run); err != nil {
-		Fail(fmt.Sprintf("writing the report to %s: %v", dir, err))
-	}
-	progress(fmt.Sprintf("irohconf %s report: %s", m.Suite, filepath.Join(dir, reports.IndexFile)))
-}
-
-// progress prints one line where a person watching the run sees it. Ginkgo's parallel workers
-// do not own the terminal, so `make` names it in IROHCONF_PROGRESS (the file behind its own
-// stderr); without it, lines go to this process's stderr.
-func progress(line string) {
-	if p := os.Getenv("IROHCONF_PROGRESS"); p != "" {
-		if f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0); err == nil {
-			fmt.Fprintln(f, line)
-			f.Close()
-			return
-		}
-	}
-	fmt.Fprintln(os.Stderr, line)
-}
-
-// rolesIn are the roles a peer plays in this matrix (not every role its manifest declares).
-func (m *Matrix) rolesIn(name string) []string {
-	var roles []string
-	for _, c := range m.Clients {
-		if c.Manifest().Name == name {
-			roles = append(roles, reports.RoleClient)
-			break
-		}
-	}
-	for _, s := range m.Servers {
-		if s.Manifest().Name == name {
-			roles = append(roles, reports.RoleServer)
-			if s.Manifest().Has(FeatureConsole) {
-				roles = append(roles, reports.RoleConsole)
-			}
-			break
-		}
-	}
-	return roles
-}
-
-// declaredUnsupported are the cases a peer's own declarations rule out in every cell it is in.
-func (m *Matrix) declaredUnsupported(name string) []string {
-	var out []string
-	for _, k := range m.Cases {
-		in, ruledOut := 0, 0
-		for _, c := range m.Clients {
-			for _, s := range m.Servers {
-				cm, sm := c.Manifest(), s.Manifest()
-				if cm.Name != name && sm.Name != name {
-					continue
-				}
-				in++
-				if err := k.needs(cm, sm); err != nil && strings.Contains(err.Error(), name+" ") {
-					ruledOut++
-				}
-			}
-		}
-		if in > 0 && ruledOut == in {
-			out = append(out, k.Name)
-		}
-	}
-	return out
 }

@@ -17,14 +17,24 @@ const (
 	Errored     = reports.Error       // the test bed broke: no Docker engine, a board that does not answer
 )
 
-// unsupportedError marks a cell a peer declared it cannot run.
-type unsupportedError struct{ reason string }
+// unsupportedError marks a cell a peer declared it cannot run; peer is the peer whose
+// declaration rules the cell out.
+type unsupportedError struct{ peer, reason string }
 
 func (e *unsupportedError) Error() string { return "unsupported: " + e.reason }
 
-// NotDeclared returns the error that makes a cell unsupported.
-func NotDeclared(format string, args ...any) error {
-	return &unsupportedError{reason: fmt.Sprintf(format, args...)}
+// NotDeclared returns the error that makes a cell unsupported, blaming peer (by manifest name).
+func NotDeclared(peer, format string, args ...any) error {
+	return &unsupportedError{peer: peer, reason: fmt.Sprintf(format, args...)}
+}
+
+// Blamed is the peer an unsupported error blames, if err is one.
+func Blamed(err error) (string, bool) {
+	var un *unsupportedError
+	if !errors.As(err, &un) {
+		return "", false
+	}
+	return un.peer, true
 }
 
 // testbedError marks a failure of the test bed rather than of a peer.

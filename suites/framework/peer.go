@@ -2,8 +2,9 @@ package framework
 
 import (
 	"context"
-	"encoding/json"
 	"time"
+
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // Peer is one implementation under test as the suite drives it. A driver in suites/peers
@@ -45,27 +46,15 @@ type Server interface {
 	Addrs() []string
 	// WaitConnection waits until the server reports a finished connection from remoteID
 	// (an empty remoteID matches any), with the context's deadline.
-	WaitConnection(ctx context.Context, remoteID string) (ConnEvent, error)
+	WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error)
 	// Stop stops the server and releases everything it holds. It is safe to call twice.
 	Stop(ctx context.Context) error
-}
-
-// ConnEvent is what a server reports about one finished connection. Fields a server does not
-// report (a board's console names no ALPN or close code) are left empty / nil.
-type ConnEvent struct {
-	RemoteID    string  `json:"remote_id"`
-	ALPN        string  `json:"alpn"`
-	Bytes       int64   `json:"bytes"`
-	Streams     int     `json:"streams"`
-	CloseCode   *uint64 `json:"close_code"`
-	CloseReason string  `json:"close_reason"`
-	Error       string  `json:"error"`
 }
 
 // ClientPeer is a peer that can dial.
 type ClientPeer interface {
 	Peer
-	Dial(ctx context.Context, req DialRequest, log *Tap) (DialResult, error)
+	Dial(ctx context.Context, req DialRequest, log *Tap) (peercontract.Result, error)
 }
 
 // DialRequest is one `dial` of the peer contract.
@@ -83,32 +72,9 @@ type DialRequest struct {
 	KeyLog string
 }
 
-// DialResult is the `result` line of the peer contract. Dial returns an error only when the
-// test bed broke (the client could not be run); a refused or failed dial is a result with
-// OK false.
-type DialResult struct {
-	OK          bool      `json:"ok"`
-	EndpointID  string    `json:"endpoint_id"`
-	RemoteID    string    `json:"remote_id"`
-	ALPN        string    `json:"alpn"`
-	HandshakeMS float64   `json:"handshake_ms"`
-	EchoMS      []float64 `json:"echo_ms"`
-	Bytes       int64     `json:"bytes"`
-	Error       string    `json:"error"`
-	ErrorCode   *uint64   `json:"error_code"`
-}
-
 // TicketDecoder is a peer that decodes tickets; results come back in input order.
 type TicketDecoder interface {
-	DecodeTickets(ctx context.Context, tickets []string) ([]DecodedTicket, error)
-}
-
-// DecodedTicket is one answer of `ticket decode -`: either the decoded content or an error.
-type DecodedTicket struct {
-	Ticket     string          `json:"ticket"`
-	EndpointID string          `json:"endpoint_id,omitempty"`
-	Addrs      json.RawMessage `json:"addrs,omitempty"`
-	Error      string          `json:"error,omitempty"`
+	DecodeTickets(ctx context.Context, tickets []string) ([]peercontract.DecodedTicket, error)
 }
 
 // Misbehaviour is how a misbehaving client departs from iroh for the refusal cases.
@@ -128,7 +94,7 @@ const (
 type KeyShareClient interface {
 	// DialPostQuantum dials offering X25519MLKEM768 first: its key share makes the ClientHello
 	// span two QUIC Initial packets.
-	DialPostQuantum(ctx context.Context, req DialRequest, log *Tap) (DialResult, error)
+	DialPostQuantum(ctx context.Context, req DialRequest, log *Tap) (peercontract.Result, error)
 }
 
 // SNIMode is the server name a client sends.
@@ -141,12 +107,12 @@ const (
 
 // MisbehavingClient is a client that can break the rules on purpose (the Go peer).
 type MisbehavingClient interface {
-	DialMisbehaving(ctx context.Context, req DialRequest, how Misbehaviour, log *Tap) (DialResult, error)
+	DialMisbehaving(ctx context.Context, req DialRequest, how Misbehaviour, log *Tap) (peercontract.Result, error)
 }
 
 // SNIClient is a client that can choose its SNI.
 type SNIClient interface {
-	DialWithSNI(ctx context.Context, req DialRequest, sni SNIMode, log *Tap) (DialResult, error)
+	DialWithSNI(ctx context.Context, req DialRequest, sni SNIMode, log *Tap) (peercontract.Result, error)
 }
 
 // Board is a server with a console: the firmware on a board or the virtual board.

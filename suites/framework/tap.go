@@ -7,21 +7,21 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/irohconf/irohconf/internal/linehistory"
 )
 
 // Tap collects the output of one peer (a process, a container, a board's console, an in-process
 // endpoint) as timestamped lines. A cell takes a Mark when it starts and writes the lines since
 // then into its own log folder, so one long-lived server yields one log per cell.
 type Tap struct {
-	name string
+	name  string
+	lines *linehistory.History[Line]
 
-	mu      sync.Mutex
-	lines   []Line
-	changed chan struct{} // closed and replaced on every append
-	partial []byte
+	mu      sync.Mutex // orders splitting and mirroring with the history
+	split   linehistory.Splitter
 	mirror  io.Writer
 	stamped bool // lines carry their own time (a board's serial log)
 }
@@ -35,7 +35,7 @@ type Line struct {
 // NewTap returns an empty tap. mirror, when not nil, gets every line as it arrives (the
 // test's own log).
 func NewTap(name string, mirror io.Writer) *Tap {
-	return &Tap{name: name, changed: make(chan struct{}), mirror: mirror}
+	return &Tap{name: name, lines: linehistory.New[Line](0), mirror: mirror}
 }
 
 // LinesAreStamped says the writer already puts a time on every line, so log files do not get
@@ -54,16 +54,7 @@ func (t *Tap) Name() string { return t.name }
 func (t *Tap) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	data := append(t.partial, p...)
-	for {
-		i := strings.IndexByte(string(data), '\n')
-		if i < 0 {
-			break
-		}
-		t.appendLocked(strings.TrimRight(string(data[:i]), "\r"))
-		data = data[i+1:]
-	}
-	t.partial = append([]byte(nil), data...)
+	t.split.Write(p, t.appendLocked)
 	return len(p), nil
 }
 
@@ -75,56 +66,35 @@ func (t *Tap) Printf(format string, args ...any) {
 }
 
 func (t *Tap) appendLocked(text string) {
-	l := Line{Time: time.Now(), Text: text}
-	t.lines = append(t.lines, l)
 	if t.mirror != nil {
 		fmt.Fprintf(t.mirror, "[%s] %s\n", t.name, text)
 	}
-	close(t.changed)
-	t.changed = make(chan struct{})
+	t.lines.Append(Line{Time: time.Now(), Text: text})
 }
 
 // Mark is a position in the tap.
 type Mark int
 
 // Mark returns the current end of the tap.
-func (t *Tap) Mark() Mark {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return Mark(len(t.lines))
-}
+func (t *Tap) Mark() Mark { return Mark(t.lines.Mark()) }
 
 // Since returns the lines after m.
-func (t *Tap) Since(m Mark) []Line {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if int(m) > len(t.lines) {
-		return nil
+func (t *Tap) Since(m Mark) []Line { return t.lines.Since(int(m)) }
+
+// WaitFor waits until a line after m matches re, and returns it with its submatches and the
+// mark after it. It gives up when ctx ends, naming what it waited for.
+func (t *Tap) WaitFor(ctx context.Context, m Mark, re *regexp.Regexp) (Line, []string, Mark, error) {
+	l, pos, err := t.lines.Wait(ctx, int(m), func(l Line) bool { return re.MatchString(l.Text) })
+	if err != nil {
+		return Line{}, nil, Mark(pos), fmt.Errorf("%s: no line matching %q: %w", t.name, re, err)
 	}
-	return append([]Line(nil), t.lines[m:]...)
+	return l, re.FindStringSubmatch(l.Text), Mark(pos + 1), nil
 }
 
-// WaitFor waits until a line after m matches re, and returns it with its submatches. It gives
-// up when ctx ends, naming what it waited for.
-func (t *Tap) WaitFor(ctx context.Context, m Mark, re *regexp.Regexp) (Line, []string, Mark, error) {
-	next := int(m)
-	for {
-		t.mu.Lock()
-		for ; next < len(t.lines); next++ {
-			if sm := re.FindStringSubmatch(t.lines[next].Text); sm != nil {
-				l := t.lines[next]
-				t.mu.Unlock()
-				return l, sm, Mark(next + 1), nil
-			}
-		}
-		changed := t.changed
-		t.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return Line{}, nil, Mark(next), fmt.Errorf("%s: no line matching %q: %w", t.name, re, context.Cause(ctx))
-		}
-	}
+// WaitLine is WaitFor as the peer contract's waits read an output (peercontract.Output).
+func (t *Tap) WaitLine(ctx context.Context, from int, re *regexp.Regexp) (string, int, error) {
+	l, _, next, err := t.WaitFor(ctx, Mark(from), re)
+	return l.Text, int(next), err
 }
 
 // WriteFile writes the lines since m to path, each with its time.

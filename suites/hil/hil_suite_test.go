@@ -21,7 +21,7 @@ func TestHil(t *testing.T) {
 }
 
 var matrix = func() *framework.Matrix {
-	set, err := peers.HilSet(os.Getenv("IROHCONF_BOARD"), os.Getenv("IROHCONF_PORT"))
+	set, err := peers.HilSet(os.Getenv("IROHCONF_BOARD"), os.Getenv("IROHCONF_PORT"), os.Getenv(peers.EnvFlash))
 	if err == nil {
 		var m *framework.Matrix
 		if m, err = peers.NewMatrix("hil", set, cases.Hil()); err == nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/irohconf/irohconf/hil/port"
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/reports"
 	"github.com/irohconf/irohconf/suites/framework"
 )
@@ -28,6 +29,20 @@ type BoardPeer struct {
 
 	mu      sync.Mutex
 	version string
+	// flash, when set, is written to the board before its first boot (FlashBeforeBoot).
+	flash   *string
+	flashed bool
+}
+
+// FlashBeforeBoot asks for the board to be flashed with espflash (hil/flash) once, before the
+// first boot: elf is the image, empty for the profile's flash.elf. A virtual board runs a host
+// binary and cannot be flashed.
+func (p *BoardPeer) FlashBeforeBoot(elf string) error {
+	if p.profile.Kind == profile.Virtual {
+		return fmt.Errorf("board %s: a virtual board runs a host binary and cannot be flashed", p.profile.Name)
+	}
+	p.flash = &elf
+	return nil
 }
 
 // NewBoardPeer returns the peer for a board profile. The virtual board and our firmware declare
@@ -73,10 +88,14 @@ func without(fs []framework.Feature, f framework.Feature) []framework.Feature {
 
 func (p *BoardPeer) Manifest() framework.Manifest { return p.manifest }
 
+// Version is what the board's boot banner said (our firmware), or the profile's chip and
+// firmware (firmware without a banner). Our firmware's version is known only to a process that
+// booted the board: elsewhere it is empty (unknown), so that every process that reports the
+// board says the same, and the report takes it from the cells that booted it.
 func (p *BoardPeer) Version() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.version == "" {
+	if p.version == "" && !p.profile.HasConsole() {
 		return p.profile.Chip + " (" + string(p.profile.Firmware) + " firmware)"
 	}
 	return p.version
@@ -116,20 +135,46 @@ func (p *BoardPeer) Prepare(ctx context.Context) error {
 	return nil
 }
 
-// StartServer opens the board and boots it (a reset, so the whole boot log is read).
-func (p *BoardPeer) StartServer(ctx context.Context, _ framework.ServerOptions, log *framework.Tap) (framework.Server, error) {
+// StartServer starts the board (StartBoard).
+func (p *BoardPeer) StartServer(ctx context.Context, opts framework.ServerOptions, log *framework.Tap) (framework.Server, error) {
+	b, err := p.StartBoard(ctx, opts, log)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// StartBoard opens the board and boots it (a reset, so the whole boot log is read).
+func (p *BoardPeer) StartBoard(ctx context.Context, _ framework.ServerOptions, log *framework.Tap) (framework.Board, error) {
 	log.LinesAreStamped() // the console writes its own timestamped serial log
 	b, err := board.Open(ctx, p.profile, log)
 	if err != nil {
 		return nil, err
 	}
 	s := &boardServer{peer: p, b: b, tap: log, since: log.Mark()}
+	if err := p.flashOnce(ctx, b); err != nil {
+		return nil, errors.Join(err, b.Close())
+	}
 	info, err := b.Boot(ctx)
 	if err != nil {
 		return nil, errors.Join(err, b.Close())
 	}
 	s.noteBoot(info)
 	return s, nil
+}
+
+// flashOnce flashes the board the first time it starts, when asked to.
+func (p *BoardPeer) flashOnce(ctx context.Context, b *board.Board) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.flash == nil || p.flashed {
+		return nil
+	}
+	if err := b.Flash(ctx, *p.flash); err != nil {
+		return err
+	}
+	p.flashed = true
+	return nil
 }
 
 // boardServer is a booted board.
@@ -215,16 +260,16 @@ func (s *boardServer) Status(ctx context.Context) (framework.BoardStatus, error)
 
 // WaitConnection reads the board's console: "Accepted connection from <id>", then the bytes
 // it copied, then "Connection closed". The console names no ALPN and no close code.
-func (s *boardServer) WaitConnection(ctx context.Context, remoteID string) (framework.ConnEvent, error) {
+func (s *boardServer) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
 	accepted := boardlines.Accepted
 	if remoteID != "" {
 		accepted = regexp.MustCompile(`Accepted connection from ` + regexp.QuoteMeta(remoteID) + `\b`)
 	}
 	_, sm, next, err := s.tap.WaitFor(ctx, s.since, accepted)
 	if err != nil {
-		return framework.ConnEvent{}, err
+		return peercontract.Connection{}, err
 	}
-	ev := framework.ConnEvent{RemoteID: sm[1%len(sm)]}
+	ev := peercontract.Connection{RemoteID: sm[1%len(sm)]}
 	if remoteID != "" {
 		ev.RemoteID = remoteID
 	}

@@ -1,6 +1,7 @@
 package peers
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -9,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +18,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/iroh/rpk"
 	"github.com/irohconf/irohconf/iroh/ticket"
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/reports"
 	"github.com/irohconf/irohconf/suites/framework"
 )
@@ -99,7 +100,7 @@ func (p *GoPeer) StartServer(ctx context.Context, opts framework.ServerOptions, 
 }
 
 // waitReadyOrExit waits for the ready line, or for the server to give up starting.
-func waitReadyOrExit(ctx context.Context, log *framework.Tap, mark framework.Mark, done chan error) (readyEvent, error) {
+func waitReadyOrExit(ctx context.Context, log *framework.Tap, mark framework.Mark, done chan error) (peercontract.Ready, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go func() {
@@ -114,12 +115,12 @@ func waitReadyOrExit(ctx context.Context, log *framework.Tap, mark framework.Mar
 }
 
 // Dial dials in-process.
-func (p *GoPeer) Dial(ctx context.Context, req framework.DialRequest, log *framework.Tap) (framework.DialResult, error) {
+func (p *GoPeer) Dial(ctx context.Context, req framework.DialRequest, log *framework.Tap) (peercontract.Result, error) {
 	return p.dial(ctx, req, endpoint.DialOptions{}, log)
 }
 
 // DialWithSNI dials with the chosen SNI.
-func (p *GoPeer) DialWithSNI(ctx context.Context, req framework.DialRequest, sni framework.SNIMode, log *framework.Tap) (framework.DialResult, error) {
+func (p *GoPeer) DialWithSNI(ctx context.Context, req framework.DialRequest, sni framework.SNIMode, log *framework.Tap) (peercontract.Result, error) {
 	opts := endpoint.DialOptions{SNI: rpk.SNINone}
 	if sni == framework.SNIIrohInvalid {
 		opts.SNI = rpk.SNIIrohInvalid
@@ -132,12 +133,12 @@ func (p *GoPeer) DialWithSNI(ctx context.Context, req framework.DialRequest, sni
 var postQuantumGroups = []tls.CurveID{tls.X25519MLKEM768, tls.X25519}
 
 // DialPostQuantum dials with a post-quantum key share first.
-func (p *GoPeer) DialPostQuantum(ctx context.Context, req framework.DialRequest, log *framework.Tap) (framework.DialResult, error) {
+func (p *GoPeer) DialPostQuantum(ctx context.Context, req framework.DialRequest, log *framework.Tap) (peercontract.Result, error) {
 	return p.dial(ctx, req, endpoint.DialOptions{Groups: postQuantumGroups}, log)
 }
 
 // DialMisbehaving dials breaking the rules on purpose.
-func (p *GoPeer) DialMisbehaving(ctx context.Context, req framework.DialRequest, how framework.Misbehaviour, log *framework.Tap) (framework.DialResult, error) {
+func (p *GoPeer) DialMisbehaving(ctx context.Context, req framework.DialRequest, how framework.Misbehaviour, log *framework.Tap) (peercontract.Result, error) {
 	var opts endpoint.DialOptions
 	switch how {
 	case framework.MisbehavePlainX509:
@@ -152,28 +153,28 @@ func (p *GoPeer) DialMisbehaving(ctx context.Context, req framework.DialRequest,
 	case framework.MisbehaveWrongID:
 		other, err := key.GenerateSecretKey()
 		if err != nil {
-			return framework.DialResult{}, err
+			return peercontract.Result{}, err
 		}
 		t, err := ticket.Parse(req.Ticket)
 		if err != nil {
-			return framework.DialResult{}, fmt.Errorf("server ticket: %w", err)
+			return peercontract.Result{}, fmt.Errorf("server ticket: %w", err)
 		}
 		t.ID = other.Public()
 		req.Ticket = t.String()
 	default:
-		return framework.DialResult{}, fmt.Errorf("unknown misbehaviour %q", how)
+		return peercontract.Result{}, fmt.Errorf("unknown misbehaviour %q", how)
 	}
 	return p.dial(ctx, req, opts, log)
 }
 
-func (p *GoPeer) dial(ctx context.Context, req framework.DialRequest, opts endpoint.DialOptions, log *framework.Tap) (framework.DialResult, error) {
+func (p *GoPeer) dial(ctx context.Context, req framework.DialRequest, opts endpoint.DialOptions, log *framework.Tap) (peercontract.Result, error) {
 	t, err := ticket.Parse(req.Ticket)
 	if err != nil {
-		return framework.DialResult{}, fmt.Errorf("server ticket: %w", err)
+		return peercontract.Result{}, fmt.Errorf("server ticket: %w", err)
 	}
 	addrs := t.IPAddrs()
 	if len(addrs) == 0 {
-		return framework.DialResult{}, errors.New("server ticket names no IP address")
+		return peercontract.Result{}, errors.New("server ticket names no IP address")
 	}
 	creq := contract.DialRequest{
 		ID: t.ID, Addr: addrs[0], ALPN: req.ALPN,
@@ -183,14 +184,14 @@ func (p *GoPeer) dial(ctx context.Context, req framework.DialRequest, opts endpo
 	if req.Secret != "" {
 		sk, err := key.ParseSecretKey(req.Secret)
 		if err != nil {
-			return framework.DialResult{}, err
+			return peercontract.Result{}, err
 		}
 		creq.Secret = &sk
 	}
 	if req.KeyLog != "" {
 		f, err := os.Create(req.KeyLog)
 		if err != nil {
-			return framework.DialResult{}, err
+			return peercontract.Result{}, err
 		}
 		defer f.Close()
 		creq.KeyLog = f
@@ -199,54 +200,38 @@ func (p *GoPeer) dial(ctx context.Context, req framework.DialRequest, opts endpo
 	res := contract.Dial(ctx, creq)
 	b, _ := json.Marshal(res)
 	log.Printf("%s", b)
-	var out framework.DialResult
-	if err := json.Unmarshal(b, &out); err != nil {
-		return framework.DialResult{}, err
-	}
-	return out, nil
+	return res, nil
 }
 
 // DecodeTickets runs the irohconf binary's `ticket decode -` (make build), so the Go peer is
-// checked as a program, like upstream; a ticket with a line break gets a call of its own.
-func (p *GoPeer) DecodeTickets(ctx context.Context, tickets []string) ([]framework.DecodedTicket, error) {
+// checked as a program, like upstream.
+func (p *GoPeer) DecodeTickets(ctx context.Context, tickets []string) ([]peercontract.DecodedTicket, error) {
 	bin := filepath.Join(RepoRoot(), "build", "bin", "irohconf")
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("the irohconf binary is not built (make build): %w", err)
 	}
-	out := make([]framework.DecodedTicket, len(tickets))
-	var batch []string
-	var index []int
-	for i, t := range tickets {
-		if strings.ContainsAny(t, "\r\n") {
-			res, err := exec.CommandContext(ctx, bin, "ticket", "decode", t).Output()
-			var exit *exec.ExitError
-			if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 2) {
-				return nil, fmt.Errorf("irohconf ticket decode: %w", err)
-			}
-			if err := json.Unmarshal(res, &out[i]); err != nil {
-				return nil, fmt.Errorf("irohconf ticket decode: answer is not JSON: %w: %s", err, res)
-			}
-			out[i].Ticket = t
-			continue
-		}
-		batch, index = append(batch, t), append(index, i)
-	}
-	cmd := exec.CommandContext(ctx, bin, "ticket", "decode", "-")
-	cmd.Stdin = strings.NewReader(strings.Join(batch, "\n") + "\n")
-	res, err := cmd.Output()
+	ds, err := peercontract.DecodeTickets(ctx, programCommand(bin), tickets)
 	if err != nil {
-		return nil, fmt.Errorf("irohconf ticket decode -: %w", err)
+		return nil, fmt.Errorf("irohconf %w", err)
 	}
-	lines := strings.Split(strings.TrimSuffix(string(res), "\n"), "\n")
-	if len(lines) != len(batch) {
-		return nil, fmt.Errorf("irohconf ticket decode -: %d answers for %d tickets", len(lines), len(batch))
-	}
-	for j, l := range lines {
-		i := index[j]
-		if err := json.Unmarshal([]byte(l), &out[i]); err != nil {
-			return nil, fmt.Errorf("irohconf ticket decode -: answer %d is not JSON: %w: %s", j+1, err, l)
+	return ds, nil
+}
+
+// programCommand runs a peer's program as the contract's one-shot command.
+func programCommand(bin string) peercontract.Command {
+	return func(ctx context.Context, stdin []byte, args ...string) (peercontract.CommandOutput, error) {
+		cmd := exec.CommandContext(ctx, bin, args...)
+		if stdin != nil {
+			cmd.Stdin = bytes.NewReader(stdin)
 		}
-		out[i].Ticket = tickets[i] // JSON cannot carry bytes that are not UTF-8 as they were
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		out := peercontract.CommandOutput{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			out.ExitCode, err = exit.ExitCode(), nil
+		}
+		return out, err
 	}
-	return out, nil
 }

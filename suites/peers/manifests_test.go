@@ -1,6 +1,11 @@
 package peers
 
-import "testing"
+import (
+	"slices"
+	"testing"
+
+	"github.com/irohconf/irohconf/containers"
+)
 
 // Every shipped manifest parses, and the matrix sets build from them.
 func TestManifestsAndSets(t *testing.T) {
@@ -16,7 +21,36 @@ func TestManifestsAndSets(t *testing.T) {
 	if len(set.Clients) != 3 || len(set.Servers) != 4 {
 		t.Fatalf("interop matrix has %d clients and %d servers, want 3 and 4", len(set.Clients), len(set.Servers))
 	}
-	if _, err := HilSet("", ""); err == nil {
+	// Every driver provides what its manifest declares, and declares what it provides.
+	if _, err := NewMatrix("interop", set, nil); err != nil {
+		t.Fatalf("the interop matrix does not build: %v", err)
+	}
+	if _, err := HilSet("", "", ""); err == nil {
 		t.Fatal("a hil set without a board was accepted")
+	}
+	if _, err := HilSet("virtual", "", "profile"); err == nil {
+		t.Fatal("a virtual board was accepted for flashing")
+	}
+	if _, err := HilSet("virtual", "", ""); err != nil {
+		t.Fatalf("the virtual hil set: %v", err)
+	}
+}
+
+// The upstream manifest declares exactly the pinned versions (containers.Pinned, which a test
+// in containers checks against the folders make upstream builds).
+func TestUpstreamManifestVersionsArePinned(t *testing.T) {
+	m, err := Manifest("upstream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pinned []string
+	for _, v := range containers.Pinned {
+		pinned = append(pinned, string(v))
+	}
+	declared := slices.Clone(m.Versions)
+	slices.Sort(declared)
+	slices.Sort(pinned)
+	if !slices.Equal(declared, pinned) {
+		t.Fatalf("suites/peers/manifests/upstream.yaml declares versions %v, containers.Pinned is %v", m.Versions, containers.Pinned)
 	}
 }

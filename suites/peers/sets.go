@@ -49,10 +49,14 @@ func InteropSet() (Set, error) {
 	return s, nil
 }
 
+// EnvFlash asks the hil suite to flash each board before its first boot: "profile" writes the
+// profile's flash.elf, any other value is the path of an ELF image.
+const EnvFlash = "IROHCONF_FLASH"
+
 // HilSet is the hardware-in-the-loop matrix: the boards (profile names or paths, separated by
 // commas, or a bare port that gets a default profile) as servers, the Go peer and every upstream
-// version as clients.
-func HilSet(boardProfiles, portPath string) (Set, error) {
+// version as clients. flash, when not empty, is EnvFlash's value.
+func HilSet(boardProfiles, portPath, flash string) (Set, error) {
 	var s Set
 	var profiles []*profile.Profile
 	switch {
@@ -77,6 +81,15 @@ func HilSet(boardProfiles, portPath string) (Set, error) {
 		b, err := NewBoardPeer(prof)
 		if err != nil {
 			return s, err
+		}
+		if flash != "" {
+			elf := flash
+			if elf == "profile" {
+				elf = ""
+			}
+			if err := b.FlashBeforeBoot(elf); err != nil {
+				return s, err
+			}
 		}
 		s.Servers = append(s.Servers, b)
 	}
@@ -125,12 +138,13 @@ func NewMatrix(suite string, set Set, cases []framework.Case) (*framework.Matrix
 	if err != nil {
 		return nil, err
 	}
-	return &framework.Matrix{
+	m := &framework.Matrix{
 		Suite:      suite,
 		Clients:    set.Clients,
 		Servers:    set.Servers,
 		Cases:      cases,
 		ReportRoot: ReportRoot(),
 		Expected:   expected,
-	}, nil
+	}
+	return m, m.Check()
 }

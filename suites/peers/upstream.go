@@ -2,13 +2,13 @@ package peers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/irohconf/irohconf/internal/syncio"
 	"sync"
 
 	"github.com/irohconf/irohconf/containers"
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
 )
 
@@ -114,13 +114,8 @@ func (s *upstreamServer) ID() string      { return s.s.Ready.EndpointID }
 func (s *upstreamServer) Ticket() string  { return s.s.Ready.Ticket }
 func (s *upstreamServer) Addrs() []string { return s.s.Ready.Addrs }
 
-func (s *upstreamServer) WaitConnection(ctx context.Context, remoteID string) (framework.ConnEvent, error) {
-	c, err := s.s.WaitConnection(ctx, remoteID)
-	if err != nil {
-		return framework.ConnEvent{}, err
-	}
-	var ev framework.ConnEvent
-	return ev, convert(c, &ev)
+func (s *upstreamServer) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
+	return s.s.WaitConnection(ctx, remoteID)
 }
 
 func (s *upstreamServer) Stop(ctx context.Context) error {
@@ -129,10 +124,10 @@ func (s *upstreamServer) Stop(ctx context.Context) error {
 }
 
 // Dial runs `dial` in the version's dialing container.
-func (p *UpstreamPeer) Dial(ctx context.Context, req framework.DialRequest, log *framework.Tap) (framework.DialResult, error) {
+func (p *UpstreamPeer) Dial(ctx context.Context, req framework.DialRequest, log *framework.Tap) (peercontract.Result, error) {
 	u, err := p.clientUpstream(ctx)
 	if err != nil {
-		return framework.DialResult{}, err
+		return peercontract.Result{}, err
 	}
 	p.clientW.Set(log)
 	defer p.clientW.Set(nil)
@@ -145,42 +140,23 @@ func (p *UpstreamPeer) Dial(ctx context.Context, req framework.DialRequest, log 
 	}
 	res, err := u.Dial(ctx, opts)
 	if err != nil {
-		return framework.DialResult{}, err
+		return peercontract.Result{}, err
 	}
 	switch res.ExitCode {
 	case 0, 1:
 	case 127:
-		return framework.DialResult{}, framework.NotDeclared("%s answered 127 (unsupported): %s", p.manifest.Name, res.Stderr)
+		return peercontract.Result{}, framework.NotDeclared(p.manifest.Name, "%s answered 127 (unsupported): %s", p.manifest.Name, res.Stderr)
 	default:
-		return framework.DialResult{}, fmt.Errorf("%s dial exited %d: %s", p.manifest.Name, res.ExitCode, res.Stderr)
+		return peercontract.Result{}, fmt.Errorf("%s dial exited %d: %s", p.manifest.Name, res.ExitCode, res.Stderr)
 	}
-	var out framework.DialResult
-	return out, convert(res.Result, &out)
+	return res.Result, nil
 }
 
 // DecodeTickets runs `ticket decode -` once for the whole batch.
-func (p *UpstreamPeer) DecodeTickets(ctx context.Context, tickets []string) ([]framework.DecodedTicket, error) {
+func (p *UpstreamPeer) DecodeTickets(ctx context.Context, tickets []string) ([]peercontract.DecodedTicket, error) {
 	u, err := p.clientUpstream(ctx)
 	if err != nil {
 		return nil, err
 	}
-	got, err := u.DecodeTickets(ctx, tickets)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]framework.DecodedTicket, len(got))
-	for i, d := range got {
-		out[i] = framework.DecodedTicket{Ticket: d.Ticket, EndpointID: d.EndpointID, Addrs: d.Addrs, Error: d.Error}
-	}
-	return out, nil
-}
-
-// convert moves a contract line between the two packages' types through its JSON, which is
-// what the contract defines.
-func convert(from, to any) error {
-	b, err := json.Marshal(from)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, to)
+	return u.DecodeTickets(ctx, tickets)
 }

@@ -192,25 +192,36 @@ func (c *Conn) verifyServerRawPublicKey(certificates [][]byte) error {
 		return errors.New("tls: RawPublicKeys on a client requires VerifyPeerCertificate or VerifyConnection to authenticate the server key")
 	}
 	// The TLS 1.3 client has already stored the entry's extensions.
-	if err := c.processPeerRawPublicKey(Certificate{
+	// VerifyConnection runs later, after the server's CertificateVerify
+	// (verifyRawPublicKeyConnection).
+	return c.processPeerRawPublicKey(Certificate{
 		Certificate:                 certificates,
 		OCSPStaple:                  c.ocspResponse,
 		SignedCertificateTimestamps: c.scts,
-	}); err != nil {
-		return err
+	})
+}
+
+// verifyRawPublicKeyConnection runs VerifyConnection on a raw public key
+// connection once the peer's CertificateVerify proved that it holds the
+// private key: the callback never sees a key that was not proven. (For X.509
+// crypto/tls calls it before CertificateVerify; a callback that records its
+// peer as authenticated would then also record a peer that the signature
+// check refuses right after.) Both sides call it right after checking the
+// peer's CertificateVerify; it does nothing without raw public keys.
+func (c *Conn) verifyRawPublicKeyConnection() error {
+	if !c.rawPublicKeys || c.config.VerifyConnection == nil {
+		return nil
 	}
-	if c.config.VerifyConnection != nil {
-		if err := c.config.VerifyConnection(c.connectionStateLocked()); err != nil {
-			c.sendAlert(alertBadCertificate)
-			return err
-		}
+	if err := c.config.VerifyConnection(c.connectionStateLocked()); err != nil {
+		c.sendAlert(alertBadCertificate)
+		return err
 	}
 	return nil
 }
 
 // processClientRawPublicKey replaces processCertsFromClient on a
-// RawPublicKeys server: a client key is always required. readClientCertificate
-// calls VerifyConnection afterwards.
+// RawPublicKeys server: a client key is always required. VerifyConnection
+// runs after the client's CertificateVerify (verifyRawPublicKeyConnection).
 func (c *Conn) processClientRawPublicKey(certificate Certificate) error {
 	if !c.rawPublicKeys {
 		c.sendAlert(alertInternalError)

@@ -6,6 +6,7 @@ package tls
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -13,7 +14,9 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -544,6 +547,80 @@ func TestRawPublicKeysServerVerifyConnectionRefuses(t *testing.T) {
 		t.Fatalf("server: %v", serr)
 	}
 	wantRemoteAlert(t, "client", cerr, alertBadCertificate)
+}
+
+// The overlay's release check (irohconf_toolchain.go, generated next to this
+// file) lets this binary run and refuses a binary of any other release.
+func TestOverlayToolchainCheck(t *testing.T) {
+	if err := checkOverlayToolchain(runtime.Version()); err != nil {
+		t.Fatalf("this binary: %v", err)
+	}
+	if err := checkOverlayToolchain(overlayGoVersion + " X:nodwarf5"); err != nil {
+		t.Errorf("the same release with an experiment: %v", err)
+	}
+	for _, other := range []string{"go1.0.0", "devel go1.99-abcdef", overlayGoVersion + "rc1", ""} {
+		if err := checkOverlayToolchain(other); err == nil || !strings.Contains(err.Error(), "make overlay REGENERATE=1") {
+			t.Errorf("%q: err = %v, want a refusal", other, err)
+		}
+	}
+}
+
+// badSigner holds the right key but signs CertificateVerify wrongly: a peer
+// that presents a key it cannot prove.
+type badSigner struct{ ed25519.PrivateKey }
+
+func (s badSigner) Sign(r io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := s.PrivateKey.Sign(r, msg, opts)
+	if err == nil {
+		sig[0] ^= 1
+	}
+	return sig, err
+}
+
+// A peer whose CertificateVerify does not verify is refused with
+// decrypt_error, and VerifyConnection never sees its unproven key (an
+// application that notes the peer there must not note a refused one).
+func TestRawPublicKeysBadCertificateVerify(t *testing.T) {
+	for _, badSide := range []string{"client", "server"} {
+		t.Run("bad "+badSide, func(t *testing.T) {
+			p := newRPKPeers(t)
+			var clientCalls, serverCalls int
+			p.client.VerifyConnection = func(ConnectionState) error { clientCalls++; return nil }
+			p.server.VerifyConnection = func(ConnectionState) error { serverCalls++; return nil }
+			bad := &p.client.Certificates[0]
+			if badSide == "server" {
+				bad = &p.server.Certificates[0]
+			}
+			bad.PrivateKey = badSigner{bad.PrivateKey.(ed25519.PrivateKey)}
+			_, _, cerr, serr := p.handshake(t)
+			refuser, refuserErr, refusedErr, calls := "server", serr, cerr, serverCalls
+			if badSide == "server" {
+				refuser, refuserErr, refusedErr, calls = "client", cerr, serr, clientCalls
+			}
+			if refuserErr == nil || !strings.Contains(refuserErr.Error(), "invalid signature") {
+				t.Fatalf("%s: err = %v, want the invalid signature refusal", refuser, refuserErr)
+			}
+			wantRemoteAlert(t, badSide, refusedErr, alertDecryptError)
+			if calls != 0 {
+				t.Errorf("the %s's VerifyConnection ran %d times for a key whose CertificateVerify failed", refuser, calls)
+			}
+		})
+	}
+}
+
+// VerifyConnection runs exactly once per side on a good handshake, after
+// the key was proven.
+func TestRawPublicKeysVerifyConnectionOnce(t *testing.T) {
+	p := newRPKPeers(t)
+	var clientCalls, serverCalls int
+	p.client.VerifyConnection = func(ConnectionState) error { clientCalls++; return nil }
+	p.server.VerifyConnection = func(ConnectionState) error { serverCalls++; return nil }
+	if _, _, cerr, serr := p.handshake(t); cerr != nil || serr != nil {
+		t.Fatalf("client: %v; server: %v", cerr, serr)
+	}
+	if clientCalls != 1 || serverCalls != 1 {
+		t.Errorf("VerifyConnection ran %d times on the client, %d on the server; want once each", clientCalls, serverCalls)
+	}
 }
 
 func TestRawPublicKeysClientWithoutKey(t *testing.T) {

@@ -17,8 +17,8 @@ func main() {
 		fmt.Println(err)
 		os.Exit(2)
 	}
-	_, serverErr := rpk.ServerConfig(sk, []string{"a"})
-	_, clientErr := rpk.ClientConfig(sk, sk.Public(), []string{"a"}, rpk.ClientOptions{})
+	_, serverErr := rpk.ServerConfig(rpk.NewIdentity(sk), []string{"a"})
+	_, clientErr := rpk.ClientConfig(rpk.NewIdentity(sk), sk.Public(), []string{"a"}, rpk.ClientOptions{})
 	for _, err := range []error{rpk.Available(), serverErr, clientErr} {
 		if !errors.Is(err, rpk.ErrNoOverlay) {
 			fmt.Printf("got %v, want ErrNoOverlay\n", err)

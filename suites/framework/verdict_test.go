@@ -1,0 +1,46 @@
+package framework
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// Every verdict a cell can get, decided from what its case returned and the list of expected
+// failures.
+func TestDecide(t *testing.T) {
+	list := []ExpectedFailure{{Client: "c", Server: "s-*", Case: "k", Reason: "a known bug"}}
+	for _, tc := range []struct {
+		name     string
+		err      error
+		server   string
+		outcome  Outcome
+		reason   string // a part of it
+		expected string
+		skip     bool
+		fail     string // a part of it; "" when the spec passes
+	}{
+		{name: "succeeded", server: "t", outcome: Succeeded},
+		{name: "failed", err: errors.New("echo differs"), server: "t", outcome: Failed, reason: "echo differs", fail: "echo differs"},
+		{name: "unsupported", err: NotDeclared("t", "t does not serve echo/0"), server: "t", outcome: Unsupported, reason: "t does not serve", skip: true},
+		{name: "error", err: Testbed(errors.New("no engine")), server: "t", outcome: Errored, reason: "no engine", fail: "error (test bed): no engine"},
+		{name: "expected failure", err: errors.New("refusal lost"), server: "s-1", outcome: Failed,
+			reason: "expected failure (a known bug): refusal lost", expected: "a known bug"},
+		{name: "stale expected failure", server: "s-1", outcome: Succeeded, fail: "listed as an expected failure (a known bug) but succeeded"},
+		{name: "listed cell that errors still fails", err: Testbed(errors.New("no engine")), server: "s-1", outcome: Errored, fail: "error (test bed)"},
+		{name: "listed cell that is unsupported is skipped", err: NotDeclared("s-1", "no"), server: "s-1", outcome: Unsupported, skip: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := decide(tc.err, list, "c", tc.server, "k")
+			if v.Outcome != tc.outcome || !strings.Contains(v.Reason, tc.reason) || v.Expected != tc.expected {
+				t.Errorf("verdict %+v, want outcome %s, reason with %q, expected %q", v, tc.outcome, tc.reason, tc.expected)
+			}
+			if (v.Skip != "") != tc.skip {
+				t.Errorf("skip %q, want skipped %v", v.Skip, tc.skip)
+			}
+			if (tc.fail == "") != (v.Fail == "") || !strings.Contains(v.Fail, tc.fail) {
+				t.Errorf("fail %q, want %q", v.Fail, tc.fail)
+			}
+		})
+	}
+}
