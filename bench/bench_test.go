@@ -158,3 +158,13 @@ func TestReferencePair(t *testing.T) {
 		t.Error("an upstream pair has no reference")
 	}
 }
+
+func TestPrintRatios(t *testing.T) {
+	var b strings.Builder
+	PrintRatios(&b, sampleRun(95))
+	for _, want := range []string{"ratio echo", "go→upstream-1.4.1 0.95×", "limit echo", "go→upstream-1.4.1 19%"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -75,7 +75,7 @@ func Compare(old, cur *Run, threshold float64) (moved []Moved, missing []string)
 	for _, l := range cur.Limits {
 		if o := limits[l.Name]; o > 0 && l.MBps > 0 {
 			if change := l.MBps/o - 1; math.Abs(change) > threshold {
-				moved = append(moved, Moved{"machine", "limit", l.Name, "MB/s", o, l.MBps, change, change < 0})
+				moved = append(moved, Moved{"limit", "", l.Name, "MB/s", o, l.MBps, change, change < 0})
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -188,4 +189,38 @@ func pairLimit(limits []Limit, client, server string) (float64, string) {
 		return crypto, cryptoName
 	}
 	return udp, udpName
+}
+
+// PrintRatios writes, per measure, each Go pair's median over its reference pair's and each
+// throughput's share of its limit: the page's derived numbers, for a terminal.
+func PrintRatios(w io.Writer, run *Run) {
+	byKey := map[[3]string]Result{}
+	for _, r := range run.Results {
+		byKey[[3]string{r.Client, r.Server, r.Measure}] = r
+	}
+	for _, m := range Measures {
+		var ratios, shares []string
+		for _, c := range run.Clients {
+			for _, s := range run.Servers {
+				r, ok := byKey[[3]string{c, s, m.Name}]
+				if !ok || r.Median == nil {
+					continue
+				}
+				if rc, rs, ok := referencePair(c, s, run.Clients); ok {
+					if ref, ok := byKey[[3]string{rc, rs, m.Name}]; ok && ref.Median != nil && *ref.Median > 0 {
+						ratios = append(ratios, fmt.Sprintf("%s→%s %.2f×", c, s, *r.Median / *ref.Median))
+					}
+				}
+				if limit, _ := pairLimit(run.Limits, c, s); m.Throughput && limit > 0 {
+					shares = append(shares, fmt.Sprintf("%s→%s %.0f%%", c, s, 100**r.Median*m.WireFactor/limit))
+				}
+			}
+		}
+		if len(ratios) > 0 {
+			fmt.Fprintf(w, "ratio %-18s %s\n", m.Name, strings.Join(ratios, ", "))
+		}
+		if len(shares) > 0 {
+			fmt.Fprintf(w, "limit %-18s %s\n", m.Name, strings.Join(shares, ", "))
+		}
+	}
 }

@@ -128,6 +128,7 @@ func run() int {
 	if err := bench.PointLatest(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-matrix:", err)
 	}
+	bench.PrintRatios(os.Stdout, r)
 	fmt.Printf("bench-matrix: %.1f min; report: %s\n", r.Seconds/60, filepath.Join(dir, "index.html"))
 	if earlier != nil {
 		bench.PrintComparison(os.Stdout, *compareWith, dir, earlier, r, threshold)
