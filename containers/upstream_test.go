@@ -116,6 +116,10 @@ func TestRefusals(t *testing.T) {
 			if res.OK || res.ExitCode != 1 || res.ErrorCode == nil || *res.ErrorCode != 0x178 {
 				t.Errorf("got ok=%t exit %d code %v (%s), want a refusal with 0x178", res.OK, res.ExitCode, res.ErrorCode, res.Error)
 			}
+			// The result names the negotiated ALPN: none, not the one asked for.
+			if res.ALPN != "" {
+				t.Errorf("result names ALPN %q after the server refused it", res.ALPN)
+			}
 		})
 		t.Run(string(v)+"/wrong-id", func(t *testing.T) {
 			other, err := u.Run(ctx, nil, "key", "generate")

@@ -68,6 +68,7 @@ const (
 const (
 	HandshakeFailure      = CryptoError + Code(AlertHandshakeFailure)      // 0x128
 	BadCertificate        = CryptoError + Code(AlertBadCertificate)        // 0x12a
+	UnknownCA             = CryptoError + Code(AlertUnknownCA)             // 0x130
 	CertificateRequired   = CryptoError + Code(AlertCertificateRequired)   // 0x174
 	NoApplicationProtocol = CryptoError + Code(AlertNoApplicationProtocol) // 0x178
 )

@@ -99,7 +99,8 @@ type Result struct {
 	OK         bool   `json:"ok"`
 	EndpointID string `json:"endpoint_id"`
 	RemoteID   string `json:"remote_id"`
-	// ALPN is the ALPN the client dialed.
+	// ALPN is the ALPN the handshake negotiated (the server's choice among those the client
+	// offered); empty when the handshake did not finish.
 	ALPN        string    `json:"alpn"`
 	HandshakeMS float64   `json:"handshake_ms"`
 	EchoMS      []float64 `json:"echo_ms"`
@@ -109,11 +110,8 @@ type Result struct {
 	// connection, else nil.
 	ErrorCode *uint64 `json:"error_code"`
 
-	// NegotiatedALPN is the ALPN the client's TLS handshake settled on; empty when the
-	// handshake did not finish or the peer does not report it.
-	NegotiatedALPN string `json:"negotiated_alpn,omitempty"`
-	CipherSuite    string `json:"cipher_suite"`
-	Group          string `json:"group"`
+	CipherSuite string `json:"cipher_suite"`
+	Group       string `json:"group"`
 	// HandshakesMS has every connection's handshake (HandshakeMS is the first's) and
 	// Connections counts them: dial --connections and --duration.
 	HandshakesMS []float64 `json:"handshakes_ms"`

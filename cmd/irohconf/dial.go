@@ -41,7 +41,7 @@ code 0. Prints one {"event":"result",...} line; exits 0 when every echo came bac
 			out := cli.Stdout(cmd)
 			// Invalid input still gets a result line, so a driver always has one to read.
 			invalid := func(err error) error {
-				_ = out.Line(peercontract.Result{Event: "result", ALPN: req.ALPN, EchoMS: []float64{}, Error: err.Error(), Stage: "input"})
+				_ = out.Line(peercontract.Result{Event: "result", EchoMS: []float64{}, Error: err.Error(), Stage: "input"})
 				return usageError(err)
 			}
 			if err := dialTarget(&req, args, id, addr); err != nil {

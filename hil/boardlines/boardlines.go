@@ -24,6 +24,11 @@ var (
 	Accepted      = regexp.MustCompile(`Accepted connection from ([0-9a-fA-F]{64})\b`)
 	Copied        = regexp.MustCompile(`Copied over (\d+) byte\(s\)`)
 	Closed        = regexp.MustCompile(`Connection closed`)
+	// EchoFailed and ConnectionEnded are our firmware's warnings when a stream or a connection
+	// ends abnormally (docs/board-console.md); submatch 1 is iroh's error text, up to a colour
+	// escape.
+	EchoFailed      = regexp.MustCompile(`Echo stream failed: ([^\x1b]*)`)
+	ConnectionEnded = regexp.MustCompile(`Connection ended: ([^\x1b]*)`)
 
 	// Banner is our firmware's first line: "irohconf-fw <version> boot <n> (reset reason: <r>)".
 	Banner = regexp.MustCompile(`irohconf-fw (\S+) boot (\d+) \(reset reason: ([a-z_]+)\)`)
@@ -124,6 +129,8 @@ type (
 	AcceptedEvent         struct{ Remote string }
 	CopiedEvent           struct{ Bytes uint64 }
 	ConnectionClosedEvent struct{}
+	EchoFailedEvent       struct{ Reason string }
+	ConnectionEndedEvent  struct{ Reason string }
 	BannerEvent           struct{ BannerInfo }
 	StatusEvent           struct{ StatusInfo }
 	RestartingEvent       struct{}
@@ -139,6 +146,8 @@ func (RouterStartedEvent) event()    {}
 func (AcceptedEvent) event()         {}
 func (CopiedEvent) event()           {}
 func (ConnectionClosedEvent) event() {}
+func (EchoFailedEvent) event()       {}
+func (ConnectionEndedEvent) event()  {}
 func (BannerEvent) event()           {}
 func (StatusEvent) event()           {}
 func (RestartingEvent) event()       {}
@@ -178,6 +187,12 @@ func Parse(text string) (Event, error) {
 	}
 	if m := Accepted.FindStringSubmatch(text); m != nil {
 		return AcceptedEvent{m[1]}, nil
+	}
+	if m := EchoFailed.FindStringSubmatch(text); m != nil {
+		return EchoFailedEvent{m[1]}, nil
+	}
+	if m := ConnectionEnded.FindStringSubmatch(text); m != nil {
+		return ConnectionEndedEvent{m[1]}, nil
 	}
 	if m := Copied.FindStringSubmatch(text); m != nil {
 		n, err := strconv.ParseUint(m[1], 10, 64)

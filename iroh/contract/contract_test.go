@@ -112,9 +112,6 @@ func TestServeAndDial(t *testing.T) {
 		if res.RemoteID != sk.Public().String() || res.ALPN != alpn || res.Bytes != 5000 || len(res.EchoMS) != 5 || res.HandshakeMS <= 0 {
 			t.Errorf("result %+v", res)
 		}
-		if res.NegotiatedALPN != alpn {
-			t.Errorf("negotiated ALPN %q, want %q from the TLS state", res.NegotiatedALPN, alpn)
-		}
 		conn := s.connection(t)
 		if conn.RemoteID != res.EndpointID || conn.ALPN != alpn || conn.Bytes != 5000 || conn.Streams != 5 ||
 			conn.CloseCode == nil || *conn.CloseCode != 0 || conn.CloseReason != echo.CloseReason || conn.Error != "" {
@@ -130,6 +127,25 @@ func TestServeAndDial(t *testing.T) {
 				t.Errorf("connection JSON lacks %s: %s", field, b)
 			}
 		}
+	}
+}
+
+// The result and the server's line name the ALPN the handshake settled on: a client that offers
+// an unserved ALPN first and echo/0 second gets echo/0, and says so.
+func TestALPNIsTheNegotiatedOne(t *testing.T) {
+	s := startServer(t, contract.ServeConfig{ALPNs: []string{echo.ALPN}})
+	req := s.request(t)
+	req.ALPN, req.Size = "irohconf/unserved/0", 13
+	req.Options.ExtraALPNs = []string{echo.ALPN}
+	res := contract.Dial(context.Background(), req)
+	if !res.OK {
+		t.Fatalf("dial: %+v", res)
+	}
+	if res.ALPN != echo.ALPN {
+		t.Errorf("result names ALPN %q, the handshake negotiated %q", res.ALPN, echo.ALPN)
+	}
+	if c := s.connection(t); c.ALPN != echo.ALPN {
+		t.Errorf("server line names ALPN %q, want %q", c.ALPN, echo.ALPN)
 	}
 }
 
@@ -174,8 +190,8 @@ func TestDialRefusals(t *testing.T) {
 			if tc.code != 0 && *res.ErrorCode != tc.code {
 				t.Errorf("error code %#x, want %#x (%s)", *res.ErrorCode, tc.code, res.Error)
 			}
-			if tc.code == endpoint.CodeNoApplicationProtocol && res.NegotiatedALPN != "" {
-				t.Errorf("negotiated ALPN %q after a refused ALPN %q", res.NegotiatedALPN, res.ALPN)
+			if tc.code == endpoint.CodeNoApplicationProtocol && res.ALPN != "" {
+				t.Errorf("result names ALPN %q though the server refused every ALPN offered", res.ALPN)
 			}
 			if c := s.connection(t); c.Error == "" || c.CloseCode == nil || *c.CloseCode != *res.ErrorCode {
 				t.Errorf("server line %+v, want the same code %#x", c, *res.ErrorCode)

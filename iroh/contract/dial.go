@@ -47,9 +47,9 @@ type DialRequest struct {
 // again for every further connection asked for. It always returns a result line; OK says
 // whether every echo came back intact. On the ALPN upload.ALPN the echoes are uploads.
 func Dial(ctx context.Context, req DialRequest) peercontract.Result {
-	res := peercontract.Result{Event: peercontract.EventResult, ALPN: req.ALPN, RemoteID: req.ID.String(), EchoMS: []float64{}, HandshakesMS: []float64{}}
-	if res.ALPN == "" {
-		res.ALPN = echo.ALPN
+	res := peercontract.Result{Event: peercontract.EventResult, RemoteID: req.ID.String(), EchoMS: []float64{}, HandshakesMS: []float64{}}
+	if req.ALPN == "" {
+		req.ALPN = echo.ALPN
 	}
 	fail := func(stage string, err error) peercontract.Result { return failed(res, stage, err) }
 	if req.Size < 0 || req.Count < 0 || req.Streams < 0 || req.Idle < 0 || req.Timeout < 0 || req.Connections < 0 || req.Duration < 0 {
@@ -87,7 +87,7 @@ func Dial(ctx context.Context, req DialRequest) peercontract.Result {
 func dialOnce(ctx context.Context, ep *endpoint.Endpoint, req DialRequest, res peercontract.Result) peercontract.Result {
 	fail := func(stage string, err error) peercontract.Result { return failed(res, stage, err) }
 	timeout := cmp.Or(req.Timeout, DefaultDialTimeout)
-	c, err := ep.Dial(ctx, req.ID, req.Addr, res.ALPN, req.Options)
+	c, err := ep.Dial(ctx, req.ID, req.Addr, req.ALPN, req.Options)
 	if err != nil {
 		return fail("handshake", err)
 	}
@@ -95,7 +95,9 @@ func dialOnce(ctx context.Context, ep *endpoint.Endpoint, req DialRequest, res p
 		res.HandshakeMS = ms(c.Handshake())
 	}
 	res.HandshakesMS = append(res.HandshakesMS, ms(c.Handshake()))
-	res.NegotiatedALPN = c.ALPN()
+	// The ALPN the handshake settled on, not the one asked for: a server that picked another
+	// of the offered protocols shows here.
+	res.ALPN = c.ALPN()
 	tls := c.TLS()
 	res.CipherSuite, res.Group = tls.CipherSuiteName(), tls.GroupName()
 	// A server that refuses the client's key does so after the client's handshake finished
@@ -117,7 +119,7 @@ func dialOnce(ctx context.Context, ep *endpoint.Endpoint, req DialRequest, res p
 		}
 	}
 	run := echo.Run
-	if res.ALPN == upload.ALPN {
+	if req.ALPN == upload.ALPN {
 		run = upload.Run
 	}
 	er, err := run(ctx, c, echo.Options{Size: req.Size, Count: req.Count, Streams: req.Streams})

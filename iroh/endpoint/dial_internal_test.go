@@ -58,8 +58,13 @@ func TestDialChecksRemoteIDAfterHandshake(t *testing.T) {
 	t.Logf("dial error: %v", err)
 	select {
 	case r := <-records:
-		if r.Close.Kind != CloseApplication || r.Close.Code != CodeDialRefused || !r.Close.Remote {
-			t.Errorf("server record: close %+v, want the client's application close %#x", r.Close, CodeDialRefused)
+		// Before the handshake is confirmed an application close travels as the transport
+		// error APPLICATION_ERROR (0x0c) in a Handshake packet (RFC 9000 §10.2.3); which one
+		// the server sees depends on whether HANDSHAKE_DONE reached the client first.
+		app := r.Close.Kind == CloseApplication && r.Close.Code == CodeDialRefused
+		early := r.Close.Kind == CloseTransport && r.Close.Code == 0x0c
+		if !r.Close.Remote || !app && !early {
+			t.Errorf("server record: close %+v, want the client's application close %#x (or APPLICATION_ERROR 0x0c before the handshake is confirmed)", r.Close, CodeDialRefused)
 		}
 	case <-ctx.Done():
 		t.Fatal("the server reported no connection")

@@ -137,9 +137,9 @@ func Listen(ctx context.Context, cfg Config) (*Endpoint, error) {
 	}
 	e := &Endpoint{
 		identity: rpk.NewIdentity(secret),
-		cfg:    cfg,
-		udp:    udp,
-		conns:  map[*Conn]struct{}{},
+		cfg:      cfg,
+		udp:      udp,
+		conns:    map[*Conn]struct{}{},
 		quicConf: &quic.Config{
 			Versions:             []quic.Version{quic.Version1},
 			HandshakeIdleTimeout: cfg.HandshakeTimeout,
@@ -286,8 +286,8 @@ type attempt struct {
 	start  time.Time
 	remote net.Addr
 	state  atomic.Int32 // attemptHandshaking, then attemptAccepted or attemptFailed
-	// authenticated: the client's key was verified, so quic-go will hand the connection to
-	// Accept even if it closes at once; the accept loop reports it then.
+	// authenticated: the client's key and signature were verified, so quic-go will normally hand
+	// the connection to Accept even if it closes at once; the accept loop reports it then.
 	authenticated atomic.Bool
 }
 
@@ -331,23 +331,42 @@ func (e *Endpoint) connContext(ctx context.Context, info *quic.ClientInfo) (cont
 	// quic-go cancels this context with the connection's error when the handshake fails or the
 	// connection ends; an attempt that never got to the handler is reported from here.
 	context.AfterFunc(ctx, func() {
-		defer e.attempts.Done()
-		if a.authenticated.Load() || !a.state.CompareAndSwap(attemptHandshaking, attemptFailed) {
+		if a.state.Load() != attemptHandshaking {
+			e.attempts.Done() // accepted: the handler's end reports it
 			return
 		}
-		cause := context.Cause(ctx)
-		r := Record{
-			Role:       RoleServer,
-			RemoteAddr: addrString(a.remote),
-			Handshake:  time.Since(a.start),
-			Close:      CloseInfoOf(cause),
-			Err:        fmt.Errorf("handshake failed: %w", cause),
+		if a.authenticated.Load() {
+			// quic-go hands an authenticated connection to Accept, which reports it; but not
+			// when the handshake still failed afterwards (the client's Finished) or quic-go
+			// refused it (accept queue full, listener closing). Whatever the accept loop has
+			// not taken within acceptGrace is reported from here.
+			time.AfterFunc(acceptGrace, func() { e.reportUnaccepted(ctx, a, "ended before it was accepted") })
+			return
 		}
-		if e.cfg.OnConnection != nil {
-			e.cfg.OnConnection(r)
-		}
+		e.reportUnaccepted(ctx, a, "handshake failed")
 	})
 	return context.WithValue(ctx, attemptKey{}, a), nil
+}
+
+// acceptGrace is how long an authenticated connection that ended may wait for the accept loop to
+// take it before it is reported as never accepted.
+const acceptGrace = time.Second
+
+// reportUnaccepted reports an attempt that ended before the accept loop took it, unless the
+// accept loop took it after all.
+func (e *Endpoint) reportUnaccepted(ctx context.Context, a *attempt, what string) {
+	defer e.attempts.Done()
+	if !a.state.CompareAndSwap(attemptHandshaking, attemptFailed) {
+		return
+	}
+	cause := context.Cause(ctx)
+	e.report(Record{
+		Role:       RoleServer,
+		RemoteAddr: addrString(a.remote),
+		Handshake:  time.Since(a.start),
+		Close:      CloseInfoOf(cause),
+		Err:        fmt.Errorf("%s: %w", what, cause),
+	})
 }
 
 func (e *Endpoint) acceptLoop() {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
+	"github.com/irohconf/irohconf/wire/dissect"
 )
 
 // echoSize is one payload size of the echo cases.
@@ -36,7 +37,7 @@ func EchoSizes() []framework.Case {
 			Needs:       payloadFits(s.bytes),
 			Timeout:     30 * time.Second,
 			Run: func(ctx context.Context, c *framework.Cell) error {
-				res, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: s.bytes, Count: 1, Timeout: 20 * time.Second})
+				res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: s.bytes, Count: 1, Timeout: 20 * time.Second})
 				if err != nil {
 					return err
 				}
@@ -67,7 +68,7 @@ func EchoStreamsInSequence() framework.Case {
 		Needs:       payloadFits(1 << 10),
 		Timeout:     30 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			res, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 10, Streams: 1, Timeout: 20 * time.Second})
+			res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 10, Streams: 1, Timeout: 20 * time.Second})
 			if err != nil {
 				return err
 			}
@@ -96,7 +97,7 @@ func EchoStreamsConcurrent() framework.Case {
 		},
 		Timeout: 30 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			res, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 64 << 10, Count: 2 * streams, Streams: streams, Timeout: 20 * time.Second})
+			res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 64 << 10, Count: 2 * streams, Streams: streams, Timeout: 20 * time.Second})
 			if err != nil {
 				return err
 			}
@@ -129,18 +130,109 @@ func EchoConnectionsInSequence() framework.Case {
 	}
 }
 
-// Idle: a connection idle for longer than two keep-alive periods (iroh: 5 s) still echoes.
+// Idle: a connection idle for longer than both sides' idle timeouts (iroh and the Go peer
+// announce 30 s) still echoes: only keep-alives can have kept it open.
 func Idle() framework.Case {
-	const idle = 12 * time.Second
 	return framework.Case{
 		Name: "idle", Abbr: "I",
-		Description: fmt.Sprintf("a connection idle for %s (more than two keep-alive periods) still echoes", idle),
+		Description: fmt.Sprintf("a connection idle for %s (longer than both sides' idle timeouts, 30 s for iroh) still echoes", IdleTime),
 		ClientNeeds: []framework.Feature{framework.FeatureIdleDial},
 		Needs:       servesEcho,
-		Timeout:     idle + 30*time.Second,
+		Timeout:     IdleTime + 30*time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			_, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: idle, Timeout: idle + 15*time.Second})
+			_, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: IdleTime, Timeout: IdleTime + 15*time.Second})
 			return err
 		},
 	}
+}
+
+// IdleTime is how long the idle case keeps its connection idle: longer than the 30 s
+// max_idle_timeout iroh and the Go peer announce, so that without keep-alives it would close.
+const IdleTime = 35 * time.Second
+
+// concurrentOnWire checks that the client's echo streams overlapped on the wire, want of them at
+// once, and returns the wall time from the first stream frame to the last: the time the echoes
+// took together.
+func concurrentOnWire(conn *dissect.Connection, want, count int) (time.Duration, error) {
+	var first, last float64
+	var n int
+	for _, st := range conn.Streams {
+		if st.Initiator != dissect.Client || !st.Bidi {
+			continue
+		}
+		if n == 0 || st.First < first {
+			first = st.First
+		}
+		last = max(last, st.Last)
+		n++
+	}
+	if n != count {
+		return 0, fmt.Errorf("the wire shows %d streams opened by the client, it echoed on %d", n, count)
+	}
+	if conn.MaxConcurrentStreams < want {
+		return 0, fmt.Errorf("at most %d streams overlapped on the wire, want %d at once", conn.MaxConcurrentStreams, want)
+	}
+	return time.Duration((last - first) * float64(time.Second)), nil
+}
+
+// idleOnWire checks the idle time of a connection on the wire: from the connection's first
+// packet to the first stream frame it lasted longer than both sides' max_idle_timeout (their
+// transport parameters), and keep-alive PINGs crossed it, never further apart (nor from its
+// ends) than the shorter idle timeout. It returns a line for the cell's notes.
+func idleOnWire(conn *dissect.Connection) (string, error) {
+	start, end := conn.Start, -1.0
+	for _, st := range conn.Streams {
+		if end < 0 || st.First < end {
+			end = st.First
+		}
+	}
+	if end < 0 {
+		return "", fmt.Errorf("the wire shows no stream after the idle time")
+	}
+	idle := end - start
+	var longest, shortest float64 // the sides' idle timeouts, seconds; 0: none announced
+	for _, side := range []dissect.Side{dissect.Client, dissect.Server} {
+		tp := conn.TransportParameters[side]
+		if tp == nil || tp.MaxIdleTimeout == nil || *tp.MaxIdleTimeout == 0 {
+			continue
+		}
+		t := float64(*tp.MaxIdleTimeout) / 1000
+		longest = max(longest, t)
+		if shortest == 0 || t < shortest {
+			shortest = t
+		}
+	}
+	if longest == 0 {
+		return "", framework.Testbed(fmt.Errorf("neither side announces a max_idle_timeout: the idle time cannot exceed it"))
+	}
+	if idle <= longest {
+		return "", framework.Testbed(fmt.Errorf("the connection was idle %.1f s on the wire, not longer than the longer idle timeout (%.0f s): the case cannot show keep-alives at work", idle, longest))
+	}
+	pings := map[dissect.Side]int{}
+	gap, prev := 0.0, start
+	for _, p := range conn.Pings {
+		if p.Time < start || p.Time > end {
+			continue
+		}
+		pings[p.By]++
+		gap, prev = max(gap, p.Time-prev), p.Time
+	}
+	gap = max(gap, end-prev)
+	note := fmt.Sprintf("idle %.1f s on the wire (idle timeouts: client %s, server %s); PINGs during it: client %d, server %d; longest time without a PING %.1f s",
+		idle, idleTimeout(conn, dissect.Client), idleTimeout(conn, dissect.Server), pings[dissect.Client], pings[dissect.Server], gap)
+	if pings[dissect.Client]+pings[dissect.Server] == 0 {
+		return note, fmt.Errorf("no PING crossed the wire during %.1f s idle: %s", idle, note)
+	}
+	if gap >= shortest {
+		return note, fmt.Errorf("%.1f s passed without a PING, not less than the shorter idle timeout (%.0f s): %s", gap, shortest, note)
+	}
+	return note, nil
+}
+
+func idleTimeout(conn *dissect.Connection, side dissect.Side) string {
+	tp := conn.TransportParameters[side]
+	if tp == nil || tp.MaxIdleTimeout == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%d ms", *tp.MaxIdleTimeout)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/iroh/ticket"
 	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
 )
@@ -36,36 +38,75 @@ func refusalCase(r refusal) framework.Case {
 			c.Notef("misbehaving dial: %s", r.how)
 			start := time.Now()
 			res, err := mc.DialMisbehaving(ctx, req, r.how, c.ClientLog)
-			took := time.Since(start)
 			if err != nil {
 				return framework.Testbed(err)
 			}
-			c.Notef("result: ok=%v error=%q code=%s after %s", res.OK, res.Error, peercontract.CodeOf(res.ErrorCode), took)
-			c.Record("refusal_ms", float64(took.Microseconds())/1000)
-			if res.OK {
-				return fmt.Errorf("the connection was accepted and echoed; want a refusal (%s)", r.how)
-			}
-			if res.ErrorCode == nil {
-				return fmt.Errorf("refused without a QUIC error code after %s (%s); want one of %s", took.Round(time.Millisecond), res.Error, codes(r.codes))
-			}
-			if got := peercontract.Code(*res.ErrorCode); !slices.Contains(r.codes, got) {
-				return fmt.Errorf("refused with error code %s (%s); iroh uses %s", got, res.Error, codes(r.codes))
-			}
-			if took > refusalBound {
-				return fmt.Errorf("the refusal took %s, more than %s", took.Round(time.Millisecond), refusalBound)
-			}
-			return nil
+			return checkRefused(c, res, time.Since(start), string(r.how), r.codes)
 		},
 	}
 }
 
-// RefuseWrongID: the client expects another endpoint id than the server's key; it aborts.
+// checkRefused checks a dial that must have been refused: not echoed, ended with one of the
+// codes, within refusalBound.
+func checkRefused(c *framework.Cell, res peercontract.Result, took time.Duration, how string, want []peercontract.Code) error {
+	c.Notef("result: ok=%v error=%q code=%s after %s", res.OK, res.Error, peercontract.CodeOf(res.ErrorCode), took)
+	c.Record("refusal_ms", float64(took.Microseconds())/1000)
+	if res.OK {
+		return fmt.Errorf("the connection was accepted and echoed; want a refusal (%s)", how)
+	}
+	if res.ErrorCode == nil {
+		return fmt.Errorf("refused without a QUIC error code after %s (%s); want one of %s", took.Round(time.Millisecond), res.Error, codes(want))
+	}
+	if got := peercontract.Code(*res.ErrorCode); !slices.Contains(want, got) {
+		return fmt.Errorf("refused with error code %s (%s); iroh uses %s", got, res.Error, codes(want))
+	}
+	if took > refusalBound {
+		return fmt.Errorf("the refusal took %s, more than %s", took.Round(time.Millisecond), refusalBound)
+	}
+	return nil
+}
+
+// RefuseWrongID: every client is asked to dial the server's address expecting another endpoint
+// id (a ticket naming another id), as any iroh user can; the client must refuse the server's
+// key during the handshake.
 func RefuseWrongID() framework.Case {
-	return refusalCase(refusal{
-		name: "refuse-wrong-id", abbr: "RW", how: framework.MisbehaveWrongID,
-		description: "a client that expects another endpoint id refuses the server's key (bad_certificate)",
-		codes:       []peercontract.Code{peercontract.BadCertificate},
-	})
+	return framework.Case{
+		Name: "refuse-wrong-id", Abbr: "RW",
+		Description: "a client dialing the server's address with another endpoint id refuses the server's key (" + codes(wrongIDCodes) + ")",
+		Needs:       servesEcho,
+		Timeout:     20 * time.Second,
+		Run: func(ctx context.Context, c *framework.Cell) error {
+			wrong, err := ticketWithOtherID(c.Server.Ticket())
+			if err != nil {
+				return framework.Testbed(err)
+			}
+			c.Notef("dialing the server's addresses with another id: %s", wrong)
+			start := time.Now()
+			res, err := c.Dial(ctx, framework.DialRequest{Ticket: wrong, ALPN: EchoALPN, Size: 13, Count: 1, Timeout: refusalBound + time.Second})
+			if err != nil {
+				return err
+			}
+			return checkRefused(c, res, time.Since(start), "the server's key is not the dialed id", wrongIDCodes)
+		},
+	}
+}
+
+// wrongIDCodes are the alerts a client refuses a server key that is not the dialed id with:
+// bad_certificate (the Go peer), unknown_ca (iroh's rustls verifier).
+var wrongIDCodes = []peercontract.Code{peercontract.BadCertificate, peercontract.UnknownCA}
+
+// ticketWithOtherID is the ticket with the same addresses and a fresh endpoint id.
+func ticketWithOtherID(serverTicket string) (string, error) {
+	t, err := ticket.Parse(serverTicket)
+	if err != nil {
+		return "", fmt.Errorf("the server's ticket: %w", err)
+	}
+	other, err := key.GenerateSecretKey()
+	if err != nil {
+		return "", err
+	}
+	t.ID = other.Public()
+	return t.String(), nil
 }
 
 // RefuseUnservedALPN: an ALPN the server does not serve is refused with no_application_protocol.

@@ -27,7 +27,7 @@ type Feature string
 const (
 	// FeatureTicketDecoder: the peer decodes tickets (`ticket decode`), for differential tests.
 	FeatureTicketDecoder Feature = "ticket-decoder"
-	// FeatureMisbehavingClient: the peer can dial with a wrong expected id, an unserved ALPN,
+	// FeatureMisbehavingClient: the peer can dial with an unserved ALPN,
 	// plain X.509 TLS or no client key, for the refusal cases.
 	FeatureMisbehavingClient Feature = "misbehaving-client"
 	// FeatureSNIControl: the client can send no SNI or iroh <= 1.0.3's synthetic name.

@@ -81,7 +81,6 @@ type TicketDecoder interface {
 type Misbehaviour string
 
 const (
-	MisbehaveWrongID     Misbehaviour = "wrong-expected-id"
 	MisbehaveUnknownALPN Misbehaviour = "unserved-alpn"
 	MisbehavePlainX509   Misbehaviour = "plain-x509"
 	MisbehaveNoClientKey Misbehaviour = "no-client-key"

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -258,8 +258,11 @@ func (s *boardServer) Status(ctx context.Context) (framework.BoardStatus, error)
 	return out, nil
 }
 
-// WaitConnection reads the board's console: "Accepted connection from <id>", then the bytes
-// it copied, then "Connection closed". The console names no ALPN and no close code.
+// WaitConnection reads the board's console for a connection: "Accepted connection from
+// <id>", a "Copied over" line per echoed stream, our firmware's warnings when a stream or the
+// connection ended abnormally ("Echo stream failed: ...", "Connection ended: ..."), then
+// "Connection closed". The console names no ALPN and no close code; an abnormal end is the
+// event's error, as a contract server reports it.
 func (s *boardServer) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
 	accepted := boardlines.Accepted
 	if remoteID != "" {
@@ -269,28 +272,57 @@ func (s *boardServer) WaitConnection(ctx context.Context, remoteID string) (peer
 	if err != nil {
 		return peercontract.Connection{}, err
 	}
-	ev := peercontract.Connection{RemoteID: sm[1%len(sm)]}
+	ev := peercontract.Connection{Event: peercontract.EventConnection, RemoteID: sm[1%len(sm)]}
 	if remoteID != "" {
 		ev.RemoteID = remoteID
 	}
 	for {
-		line, m, after, err := s.tap.WaitFor(ctx, next, copiedOrClosed)
+		line, _, after, err := s.tap.WaitFor(ctx, next, connectionLine)
 		if err != nil {
 			return ev, fmt.Errorf("the board accepted the connection but did not report it closed: %w", err)
 		}
 		next = after
-		if m[1] != "" {
-			n, _ := strconv.ParseInt(m[1], 10, 64)
-			ev.Bytes += n
-			ev.Streams++
-			continue
+		if foldConnectionLine(&ev, line.Text) {
+			return ev, nil
 		}
-		_ = line
-		return ev, nil
 	}
 }
 
-var copiedOrClosed = regexp.MustCompile(`Copied over (\d+) byte\(s\)|Connection closed`)
+// connectionLine is any line the console prints about an accepted connection.
+var connectionLine = regexp.MustCompile(strings.Join([]string{
+	boardlines.Copied.String(), boardlines.EchoFailed.String(), boardlines.ConnectionEnded.String(), boardlines.Closed.String(),
+}, "|"))
+
+// foldConnectionLine adds one console line to the connection's event; it reports whether the
+// line ends the connection ("Connection closed").
+func foldConnectionLine(ev *peercontract.Connection, text string) (closed bool) {
+	e, err := boardlines.Parse(text)
+	if err != nil {
+		ev.Error = joinError(ev.Error, fmt.Sprintf("unreadable console line %q: %v", text, err))
+		return false
+	}
+	switch e := e.(type) {
+	case boardlines.CopiedEvent:
+		ev.Bytes += int64(e.Bytes)
+		ev.Streams++
+	case boardlines.EchoFailedEvent:
+		ev.Streams++
+		ev.Error = joinError(ev.Error, "echo stream failed: "+e.Reason)
+	case boardlines.ConnectionEndedEvent:
+		ev.CloseReason = e.Reason
+		ev.Error = joinError(ev.Error, "connection ended: "+e.Reason)
+	case boardlines.ConnectionClosedEvent:
+		return true
+	}
+	return false
+}
+
+func joinError(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
 
 // Stop closes the board (and stops the virtual board's process).
 func (s *boardServer) Stop(context.Context) error {

@@ -150,17 +150,6 @@ func (p *GoPeer) DialMisbehaving(ctx context.Context, req framework.DialRequest,
 	case framework.MisbehaveUnknownALPNLargeHello:
 		req.ALPN = "irohconf/unserved/0"
 		opts.Groups = postQuantumGroups
-	case framework.MisbehaveWrongID:
-		other, err := key.GenerateSecretKey()
-		if err != nil {
-			return peercontract.Result{}, err
-		}
-		t, err := ticket.Parse(req.Ticket)
-		if err != nil {
-			return peercontract.Result{}, fmt.Errorf("server ticket: %w", err)
-		}
-		t.ID = other.Public()
-		req.Ticket = t.String()
 	default:
 		return peercontract.Result{}, fmt.Errorf("unknown misbehaviour %q", how)
 	}

@@ -250,6 +250,7 @@ struct DialResult {
     /// The dialer's own id.
     endpoint_id: String,
     remote_id: String,
+    /// The ALPN the handshake negotiated; empty when it did not finish.
     alpn: String,
     /// The first connection's handshake.
     handshake_ms: Option<f64>,
@@ -322,7 +323,7 @@ pub async fn dial(args: DialArgs) -> Result<(), Failure> {
         ok: false,
         endpoint_id: String::new(),
         remote_id: remote.id.to_string(),
-        alpn: args.alpn.clone(),
+        alpn: String::new(),
         handshake_ms: None,
         handshakes_ms: Vec::new(),
         connections: 0,
@@ -422,6 +423,8 @@ async fn echo_over_one_connection(
     let handshake_ms = millis(handshake_started.elapsed());
     result.handshake_ms.get_or_insert(handshake_ms);
     result.handshakes_ms.push(handshake_ms);
+    // What the handshake settled on, not what was asked for.
+    result.alpn = String::from_utf8_lossy(connection.alpn()).into_owned();
 
     if !args.idle.is_zero() {
         tokio::select! {
