@@ -129,7 +129,7 @@ func TestPage(t *testing.T) {
 	s := string(page)
 	for _, want := range []string{
 		"0.95×", "of upstream-1.4.1 → upstream-1.4.1", // the Go pair's ratio to its reference
-		"19% of the limit (udp_loopback)", // echo crosses twice: 2 × 95 of 1000
+		"19% of the limit (udp_loopback)", // echo crosses twice: 95 of 1000/2
 		"unsupported", "serves only echo/0",
 	} {
 		if !strings.Contains(s, want) {
@@ -156,6 +156,24 @@ func TestReferencePair(t *testing.T) {
 	}
 	if _, _, ok := referencePair("upstream-1.4.1", "upstream-1.0.0", clients); ok {
 		t.Error("an upstream pair has no reference")
+	}
+}
+
+func TestPairLimit(t *testing.T) {
+	limits := []Limit{{Name: LimitAESGo, MBps: 2000}, {Name: LimitAESFirmware, MBps: 300}, {Name: LimitUDP, MBps: 400}, {Name: LimitUDPGSO, MBps: 1000}}
+	for _, tc := range []struct {
+		server string
+		wire   float64
+		want   float64
+		name   string
+	}{
+		{"go", 1, 1000, LimitUDPGSO},                // the faster UDP
+		{"go", 2, 500, LimitUDPGSO},                 // an echo's payload crosses twice
+		{"virtual-board", 1, 300, LimitAESFirmware}, // the board's crypto is slower
+	} {
+		if got, name := pairLimit(limits, "go", tc.server, tc.wire); got != tc.want || name != tc.name {
+			t.Errorf("go → %s, wire ×%v: %v (%s), want %v (%s)", tc.server, tc.wire, got, name, tc.want, tc.name)
+		}
 	}
 }
 

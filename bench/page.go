@@ -111,8 +111,8 @@ func Page(run *Run) ([]byte, error) {
 						}
 					}
 					if m.Throughput {
-						if limit, name := pairLimit(run.Limits, c, s); limit > 0 {
-							cell.Fraction = fmt.Sprintf("%.0f%%", 100**r.Median*m.WireFactor/limit)
+						if limit, name := pairLimit(run.Limits, c, s, m.WireFactor); limit > 0 {
+							cell.Fraction = fmt.Sprintf("%.0f%%", 100**r.Median/limit)
 							cell.FractionOf = name
 						}
 					}
@@ -166,11 +166,13 @@ func referencePair(client, server string, clients []string) (string, string, boo
 	return "", "", false
 }
 
-// pairLimit is the lowest limit a pair's payload passes through: UDP loopback (the faster of
-// plain batches and segmentation offload), and the AES-128-GCM seal+open of one core of the
-// pair's crypto (the firmware provider's when the
-// board is a side; Go's otherwise, the same AES-NI instructions ring uses in upstream).
-func pairLimit(limits []Limit, client, server string) (float64, string) {
+// pairLimit is the lowest limit a pair's payload passes through, in payload MB/s: UDP loopback
+// (the faster of plain batches and segmentation offload) divided by how often each payload byte
+// crosses the connection (wireFactor; echo: twice), and the AES-128-GCM seal+open of one core of
+// the pair's crypto (the firmware provider's when the board is a side; Go's otherwise, the same
+// AES-NI instructions ring uses in upstream): each side seals or opens every payload byte once
+// per crossing, and in an echo each side does both.
+func pairLimit(limits []Limit, client, server string, wireFactor float64) (float64, string) {
 	aes := LimitAESGo
 	if server == "virtual-board" {
 		aes = LimitAESFirmware
@@ -179,8 +181,8 @@ func pairLimit(limits []Limit, client, server string) (float64, string) {
 	udp, udpName, crypto, cryptoName := 0.0, "", 0.0, ""
 	for _, l := range limits {
 		switch {
-		case (l.Name == LimitUDP || l.Name == LimitUDPGSO) && l.MBps > udp:
-			udp, udpName = l.MBps, l.Name
+		case (l.Name == LimitUDP || l.Name == LimitUDPGSO) && l.MBps/max(wireFactor, 1) > udp:
+			udp, udpName = l.MBps/max(wireFactor, 1), l.Name
 		case l.Name == aes && l.MBps > 0:
 			crypto, cryptoName = l.MBps, l.Name
 		}
@@ -211,8 +213,8 @@ func PrintRatios(w io.Writer, run *Run) {
 						ratios = append(ratios, fmt.Sprintf("%s→%s %.2f×", c, s, *r.Median / *ref.Median))
 					}
 				}
-				if limit, _ := pairLimit(run.Limits, c, s); m.Throughput && limit > 0 {
-					shares = append(shares, fmt.Sprintf("%s→%s %.0f%%", c, s, 100**r.Median*m.WireFactor/limit))
+				if limit, _ := pairLimit(run.Limits, c, s, m.WireFactor); m.Throughput && limit > 0 {
+					shares = append(shares, fmt.Sprintf("%s→%s %.0f%%", c, s, 100**r.Median/limit))
 				}
 			}
 		}
