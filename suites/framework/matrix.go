@@ -27,6 +27,9 @@ type Matrix struct {
 	ServerOptions func(server ServerPeer) ServerOptions
 	// Expected are the cells known to fail (see ExpectedFailure).
 	Expected []ExpectedFailure
+	// WirePath, when set, says what each cell's relay does to its datagrams (nil: forward them
+	// all, see WirePath).
+	WirePath func(k Case, client, server Manifest) WirePath
 
 	runDir   string
 	prepMu   sync.Mutex
@@ -59,6 +62,9 @@ func (m *Matrix) Register() bool {
 			if err != nil {
 				Fail(fmt.Sprintf("cannot create the run folder under %s: %v", m.ReportRoot, err))
 			}
+		}
+		if err := checkWireTools(ctx); err != nil {
+			Fail(fmt.Sprintf("error (test bed): every cell's capture is dissected with tshark: %v", err))
 		}
 		m.prepareAll(ctx)
 		return []byte(dir)

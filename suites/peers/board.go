@@ -109,9 +109,15 @@ func (p *BoardPeer) Runtime() string {
 }
 
 // Prepare checks that the board can be reached: the virtual board's binary is there (make
-// builds it), a serial board's port exists. A missing board is then one clear error for every
+// builds it), a local serial board's port exists. A missing board is then one clear error for every
 // cell, not a wait per pair.
 func (p *BoardPeer) Prepare(ctx context.Context) error {
+	if port.IsRemote(p.profile.Port.Path) {
+		// A board on another host (rfc2217://host:port): nothing here to check, and connecting
+		// now could take the port from a process already running a pair (ser2net's
+		// kickolduser). Opening it for a pair says whether it answers.
+		return nil
+	}
 	if p.profile.Kind != profile.Virtual {
 		vid, pid := p.profile.VIDPID()
 		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
