@@ -26,8 +26,8 @@ const ALPN = "irohconf/upload/0"
 
 // Server answers uploads. The zero value is ready to use.
 type Server struct {
-	// CloseWait bounds the wait for the next stream or the client's close; zero means
-	// echo.DefaultCloseWait.
+	// CloseWait, when set, bounds the wait for the next stream or the client's close; zero
+	// means no bound but the QUIC idle timeout, as echo.Server.
 	CloseWait time.Duration
 }
 
@@ -35,9 +35,6 @@ type Server struct {
 // closed with code 0.
 func (s *Server) Serve(ctx context.Context, c *endpoint.Conn) error {
 	wait := s.CloseWait
-	if wait == 0 {
-		wait = echo.DefaultCloseWait
-	}
 	var (
 		streams sync.WaitGroup
 		mu      sync.Mutex
@@ -45,7 +42,10 @@ func (s *Server) Serve(ctx context.Context, c *endpoint.Conn) error {
 	)
 	defer streams.Wait()
 	for {
-		acceptCtx, cancel := context.WithTimeout(ctx, wait)
+		acceptCtx, cancel := ctx, context.CancelFunc(func() {})
+		if wait > 0 {
+			acceptCtx, cancel = context.WithTimeout(ctx, wait)
+		}
 		st, err := c.AcceptStream(acceptCtx)
 		cancel()
 		if err != nil {
