@@ -22,8 +22,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/irohconf/irohconf/hil/backtrace"
 	"github.com/irohconf/irohconf/hil/boardlines"
 	"github.com/irohconf/irohconf/hil/console"
 	"github.com/irohconf/irohconf/hil/flash"
@@ -67,7 +69,19 @@ type Board struct {
 	proc    *virtual.Process
 	last    *BootInfo
 	closed  bool
+
+	decoder atomic.Pointer[backtrace.Decoder] // decodes a crash's backtrace (UseELF)
 }
+
+// UseELF names the firmware image the board runs, so a crash's backtrace in the serial log is
+// decoded to function names (hil/backtrace); empty leaves it raw, with a note saying so. Open
+// takes the profile's flash.elf (the virtual board's binary for a virtual board); Flash the
+// image it wrote.
+func (b *Board) UseELF(path string) {
+	b.decoder.Store(backtrace.New(path, b.Profile.Chip))
+}
+
+func (b *Board) annotate(text string) []string { return b.decoder.Load().Annotate(text) }
 
 // BootInfo is what a board printed while getting ready.
 type BootInfo struct {
@@ -101,7 +115,9 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 		ctx, cancel = context.WithTimeout(ctx, DefaultOpenTimeout)
 		defer cancel()
 	}
-	b := &Board{Profile: p, console: console.New(console.Config{Log: log})}
+	b := &Board{Profile: p}
+	b.UseELF(p.FlashELF())
+	b.console = console.New(console.Config{Log: log, Annotate: b.annotate})
 	b.console.Notef("board %s: open (%s, %s firmware, reset %s)", p.Name, p.Kind, p.Firmware, p.Reset)
 
 	var path string
@@ -122,6 +138,7 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 			return nil, fmt.Errorf("board %s: %w", p.Name, err)
 		}
 		b.proc = proc
+		b.UseELF(bin)
 		path = proc.ConsolePath
 		b.console.Notef("board %s: virtual board pid %d, console %s", p.Name, proc.Pid(), path)
 	default:
@@ -129,6 +146,9 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 		path, err = port.Find(ctx, b.selector())
 		if err != nil {
 			return nil, fmt.Errorf("board %s: %w", p.Name, err)
+		}
+		if err := inferReset(p, path, b.console); err != nil {
+			return nil, err
 		}
 	}
 	if err := b.attach(ctx, path); err != nil {
@@ -458,12 +478,9 @@ func (b *Board) Flash(ctx context.Context, elf string) error {
 		if p.Flash.Baud > 0 {
 			req.Baud = p.Flash.Baud
 		}
-		if elf == "" && p.Flash.ELF != "" {
-			elf = p.Flash.ELF
-			if !filepath.IsAbs(elf) && p.Source != "" {
-				elf = filepath.Join(filepath.Dir(p.Source), elf)
-			}
-		}
+	}
+	if elf == "" {
+		elf = p.FlashELF()
 	}
 	req.ELF = elf
 	if _, ok := ctx.Deadline(); !ok {
@@ -481,6 +498,9 @@ func (b *Board) Flash(ctx context.Context, elf string) error {
 		return fmt.Errorf("flash: release the port: %w", err)
 	}
 	flashErr := flash.Run(ctx, req)
+	if flashErr == nil {
+		b.UseELF(elf)
+	}
 
 	reopenCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ReenumerateTimeout)
 	defer cancel()

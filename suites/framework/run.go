@@ -39,7 +39,7 @@ func (m *Matrix) runCell(ctx SpecContext, k Case, client ClientPeer, server Serv
 			err = joinCellErrors(err, werr)
 		}
 	}
-	v := decide(err, m.Expected, cname, sname, k.Name)
+	v := decide(err, m.Expected, IdentityOf(client), IdentityOf(server), k.Name)
 
 	if v.Note != "" {
 		cell.Notef("%s", v.Note)

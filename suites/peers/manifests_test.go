@@ -1,6 +1,9 @@
 package peers
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -52,5 +55,38 @@ func TestUpstreamManifestVersionsArePinned(t *testing.T) {
 	slices.Sort(pinned)
 	if !slices.Equal(declared, pinned) {
 		t.Fatalf("suites/peers/manifests/upstream.yaml declares versions %v, containers.Pinned is %v", m.Versions, containers.Pinned)
+	}
+}
+
+// The boards' manifests name the iroh release the firmware is built on, as firmware/Cargo.lock
+// pins it: the expected failures match boards by it.
+func TestBoardManifestsNameTheFirmwaresIroh(t *testing.T) {
+	lock, err := os.ReadFile(filepath.Join(RepoRoot(), "firmware", "Cargo.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^name = "iroh"\nversion = "([^"]+)"`).FindSubmatch(lock)
+	if m == nil {
+		t.Fatal("firmware/Cargo.lock has no iroh package")
+	}
+	for _, kind := range []string{"board", "virtual-board"} {
+		man, err := Manifest(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if man.IrohVersion != string(m[1]) || man.Firmware != "irohconf-fw" {
+			t.Errorf("%s declares %s on iroh %q; firmware/Cargo.lock has iroh %s", kind, man.Firmware, man.IrohVersion, m[1])
+		}
+	}
+	prof, err := LoadBoardProfile("virtual-example-firmware")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vb, err := NewBoardPeer(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := vb.Manifest(); got.Firmware != "iroh-esp32-example" || got.IrohVersion != string(m[1]) {
+		t.Errorf("the virtual board playing the examples: %s on iroh %q", got.Firmware, got.IrohVersion)
 	}
 }

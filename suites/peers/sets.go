@@ -50,8 +50,29 @@ func InteropSet() (Set, error) {
 }
 
 // EnvFlash asks the hil suite to flash each board before its first boot: "profile" writes the
-// profile's flash.elf, any other value is the path of an ELF image.
+// profile's flash.elf (else EnvFirmwareELF's image), any other value is the path of an ELF image.
 const EnvFlash = "IROHCONF_FLASH"
+
+// EnvFirmwareELF is the image `make firmware` built last (the Makefile sets it): what
+// IROHCONF_FLASH=profile writes to a board whose profile names no flash.elf.
+const EnvFirmwareELF = "IROHCONF_FIRMWARE_ELF"
+
+// EnvELF names the image a board runs without flashing it, to decode a crash's backtrace.
+const EnvELF = "IROHCONF_ELF"
+
+// flashImage is the image EnvFlash's value asks to write to a board.
+func flashImage(prof *profile.Profile, flash string) (string, error) {
+	if flash != "profile" {
+		return flash, nil
+	}
+	if elf := prof.FlashELF(); elf != "" {
+		return elf, nil
+	}
+	if elf := os.Getenv(EnvFirmwareELF); elf != "" {
+		return elf, nil
+	}
+	return "", fmt.Errorf("board %s: nothing to flash: its profile names no flash.elf and no firmware image is built (make firmware), or give FLASH=path/to/image.elf", prof.Name)
+}
 
 // HilSet is the hardware-in-the-loop matrix: the boards (profile names or paths, separated by
 // commas, or a bare port that gets a default profile) as servers, the Go peer and every upstream
@@ -83,13 +104,16 @@ func HilSet(boardProfiles, portPath, flash string) (Set, error) {
 			return s, err
 		}
 		if flash != "" {
-			elf := flash
-			if elf == "profile" {
-				elf = ""
+			elf, err := flashImage(prof, flash)
+			if err != nil {
+				return s, err
 			}
 			if err := b.FlashBeforeBoot(elf); err != nil {
 				return s, err
 			}
+		}
+		if elf := os.Getenv(EnvELF); elf != "" {
+			b.DecodeWith(elf)
 		}
 		s.Servers = append(s.Servers, b)
 	}
