@@ -33,6 +33,7 @@ import (
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/hil/reset"
 	"github.com/irohconf/irohconf/hil/virtual"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // Timeouts used when the caller's context has no deadline.
@@ -443,6 +444,33 @@ func (b *Board) Status(ctx context.Context) (boardlines.StatusInfo, error) {
 		return boardlines.StatusInfo{}, err
 	}
 	return boardlines.ParseStatus(m.Line.Text)
+}
+
+// Heap runs the "heap" command: it ends the current heap window, starts the next, and parses
+// the HEAP line that describes the ended one.
+func (b *Board) Heap(ctx context.Context) (boardlines.HeapInfo, error) {
+	m, err := b.Command(ctx, "heap", boardlines.Heap)
+	if err != nil {
+		return boardlines.HeapInfo{}, err
+	}
+	return boardlines.ParseHeap(m.Line.Text)
+}
+
+// DialTimeout bounds a dial command: the firmware ends every dial within 10 s and then prints
+// its result line.
+const DialTimeout = 15 * time.Second
+
+// Dial runs the "dial" command: the board dials the ticket's endpoint on echo/0 and runs count
+// echoes of size bytes, one stream each, on one connection; the result is its DIAL line, the
+// peer contract's result.
+func (b *Board) Dial(ctx context.Context, ticket string, size, count int) (peercontract.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, DialTimeout)
+	defer cancel()
+	m, err := b.Command(ctx, fmt.Sprintf("dial %s %d %d", ticket, size, count), boardlines.Dial)
+	if err != nil {
+		return peercontract.Result{}, err
+	}
+	return boardlines.ParseDial(m.Line.Text)
 }
 
 // ID runs the "id" command.

@@ -233,23 +233,7 @@ func (s *boardServer) Reset(ctx context.Context) (time.Duration, error) {
 
 // Status runs the console's status command.
 func (s *boardServer) Status(ctx context.Context) (framework.BoardStatus, error) {
-	st, err := s.b.Status(ctx)
-	if err != nil {
-		return framework.BoardStatus{}, err
-	}
-	out := framework.BoardStatus{
-		UptimeMS: int64(st.UptimeMillis), OpenConnections: int(st.OpenConnections),
-		ConnectionsServed: int(st.ConnectionsServed), BytesEchoed: int64(st.BytesEchoed),
-	}
-	if st.HeapFree != nil {
-		v := int64(*st.HeapFree)
-		out.HeapFree = &v
-	}
-	if st.HeapMin != nil {
-		v := int64(*st.HeapMin)
-		out.HeapMin = &v
-	}
-	return out, nil
+	return s.b.Status(ctx)
 }
 
 // WaitConnection reads the board's console for a connection: "Accepted connection from
