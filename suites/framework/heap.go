@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/irohconf/irohconf/hil/boardlines"
+	"github.com/irohconf/irohconf/reports"
 )
 
 // HeapMeter is a side of a cell that can say how much heap the cell took: a board whose firmware
@@ -26,8 +27,8 @@ var ErrNoHeap = errors.New("the board reports no heap figures")
 // Metric names of a cell's heap, for the side that is a board (a board client's carry the
 // prefix "client_" when the server is a board too).
 const (
-	MetricHeapPeak    = "heap_peak_bytes"     // the most heap the cell took, below where it began
-	MetricHeapMinFree = "heap_min_free_bytes" // the lowest free heap during the cell
+	MetricHeapPeak    = reports.MetricHeapPeak    // the most heap the cell took, below where it began
+	MetricHeapMinFree = reports.MetricHeapMinFree // the lowest free heap during the cell
 )
 
 const heapCommandTimeout = 5 * time.Second
