@@ -133,7 +133,7 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 			Bind:   p.VirtualBoard.Bind,
 			Secret: p.VirtualBoard.Secret,
 			Args:   p.VirtualBoard.Args,
-			Stderr: &noteWriter{c: b.console, prefix: "stderr: "},
+			Stderr: &noteWriter{c: b.console, prefix: "stderr: ", crashes: true},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("board %s: %w", p.Name, err)
@@ -238,6 +238,10 @@ func (b *Board) Reset(ctx context.Context) (*BootInfo, error) {
 	}
 	info.ResetMethod = r.method()
 	if err := r.reset(ctx, b, info); err != nil {
+		if info.PreviousCrash != nil {
+			// A board that died before the reset (the virtual board out of heap) cannot take one.
+			return info, fmt.Errorf("%w (and the reset failed: %v)", info.PreviousCrash, err)
+		}
 		return info, err
 	}
 	return info, b.waitReady(ctx, info)
@@ -590,6 +594,7 @@ func VirtualBoardBinary(p *profile.Profile) (string, error) {
 type noteWriter struct {
 	c       *console.Console
 	prefix  string
+	crashes bool // a crash line is also a console line (the virtual board's stderr)
 	partial []byte
 }
 
@@ -602,6 +607,11 @@ func (w *noteWriter) Write(p []byte) (int, error) {
 		}
 		if line := strings.TrimSpace(string(w.partial[:i])); line != "" {
 			w.c.Notef("%s%s", w.prefix, line)
+			// A process that aborts may write its last words to stderr after its console has
+			// gone: a crash there is the board's crash.
+			if _, crash := console.IsCrash(line); crash && w.crashes {
+				w.c.AppendLine(w.prefix + line)
+			}
 		}
 		w.partial = w.partial[i+1:]
 	}
