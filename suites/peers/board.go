@@ -193,7 +193,11 @@ func (s *boardServer) Crashed() error {
 	s.mu.Unlock()
 	if crashes := s.b.Console().Crashes(from); len(crashes) > 0 {
 		l := crashes[0]
-		return fmt.Errorf("the board crashed (%s): %s (serial log: serial.log)", l.Crash, l.Text)
+		err := fmt.Errorf("the board crashed (%s): %s (serial log: serial.log)", l.Crash, l.Text)
+		if rerr := s.recoverFromCrash(); rerr != nil {
+			err = fmt.Errorf("%w; it did not come back: %v", err, rerr)
+		}
+		return err
 	}
 	return nil
 }
