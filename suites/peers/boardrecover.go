@@ -46,7 +46,9 @@ func (s *boardServer) recoverFromCrash() error {
 	if err != nil {
 		return fmt.Errorf("restarting the virtual board: %w", err)
 	}
-	info, err := b.Boot(ctx)
+	// A new process is a power-on: its own boot log, no reset (an in-process reset would rebind
+	// the address the old application may still hold).
+	info, err := b.WaitReady(ctx)
 	if err != nil {
 		return fmt.Errorf("restarting the virtual board: %w (and closing it: %v)", err, b.Close())
 	}
