@@ -23,7 +23,8 @@ help:
 	@echo "make test-tls-std          go test -short crypto/tls under the overlay (Go's tests and the patch's)"
 	@echo "make test-firmware         the firmware workspace tests (crypto provider KATs, app, virtual board)"
 	@echo "make virtual-board         build/bin/virtual-board (the firmware's application on Linux, console on a pty)"
-	@echo "make firmware              the ESP32 image (needs Espressif's Rust toolchain; WIFI_CONFIG=SSID:PASSWORD)"
+	@echo "make firmware              the ESP32 image (needs Espressif's Rust toolchain; WIFI_CONFIG=SSID:PASSWORD;"
+	@echo "                           CHIP=esp32|esp32s3|esp32c3|esp32c6 PSRAM=none|quad|octal CONSOLE=uart|usb-serial-jtag)"
 	@echo "make flash PORT=...        build and flash the ESP32 image, then monitor its console"
 	@echo "make test-reports          the report writer's tests, including index.html in headless Chromium"
 	@echo "make build                 build/bin/irohconf (the Go peer: keys, tickets, serve, dial)"
@@ -33,6 +34,7 @@ help:
 	@echo "make hil PORT=/dev/ttyUSB0 the board suite on a real board (or BOARD=<profile in fixtures/boards>;"
 	@echo "                           FLASH=1 flashes it first, ELF=<image> decodes panics)"
 	@echo "make hil-virtual           the board suite on the virtual board"
+	@echo "make hil-virtual-rfc2217   the board suite on the virtual board exported by ser2net (RFC 2217)"
 	@echo "make upstream              build/bin/iroh-upstream-<version>: upstream iroh 1.4.1 and 1.0.0 (static)"
 	@echo "make bench                 benchmarks: Go peer handshake and echo throughput, the in-path relay's cost, dissection"
 
@@ -113,19 +115,27 @@ virtual-board:
 
 # The ESP32 binary (firmware/esp32) needs Espressif's Rust toolchain (espup), ldproxy and espflash;
 # where they are missing these targets print one line per missing piece and fail. WIFI_CONFIG
-# ('SSID:PASSWORD') and the optional IROH_SECRET are read at build time.
+# ('SSID:PASSWORD') and the optional IROH_SECRET are read at build time. The board: CHIP (esp32,
+# esp32s3, esp32c3, esp32c6), PSRAM (none, quad, octal), CONSOLE (uart, usb-serial-jtag);
+# firmware/esp32/board.sh turns them into a target triple and sdkconfig fragments.
 ESP32_TARGET_DIR := $(IROHCONF_CACHE)/cargo/firmware-esp32
 PORT ?=
+CHIP ?= esp32s3
+PSRAM ?= none
+CONSOLE ?= uart
+ESP32_BOARD = eval "$$(./board.sh $(CHIP) $(PSRAM) $(CONSOLE))" && export MCU ESP_IDF_SDKCONFIG_DEFAULTS
 .PHONY: firmware flash
 firmware:
-	@firmware/esp32/toolchain-check.sh build
-	cd firmware/esp32 && CARGO_TARGET_DIR=$(ESP32_TARGET_DIR) cargo +esp build --release
-	@firmware/esp32/image-size.sh $(ESP32_TARGET_DIR)
+	@firmware/esp32/toolchain-check.sh build $(CHIP) $(PSRAM) $(CONSOLE)
+	cd firmware/esp32 && $(ESP32_BOARD) && \
+	  CARGO_TARGET_DIR=$(ESP32_TARGET_DIR) cargo +esp build --release --target "$$TARGET"
+	@firmware/esp32/image-size.sh $(ESP32_TARGET_DIR) $(CHIP)
 
 flash:
 	@test -n "$(PORT)" || { echo "make flash: set PORT, e.g. make flash PORT=/dev/ttyUSB0" >&2; exit 2; }
-	@firmware/esp32/toolchain-check.sh flash
-	cd firmware/esp32 && CARGO_TARGET_DIR=$(ESP32_TARGET_DIR) ESPFLASH_PORT=$(PORT) cargo +esp run --release
+	@firmware/esp32/toolchain-check.sh flash $(CHIP) $(PSRAM) $(CONSOLE)
+	cd firmware/esp32 && $(ESP32_BOARD) && \
+	  CARGO_TARGET_DIR=$(ESP32_TARGET_DIR) ESPFLASH_PORT=$(PORT) cargo +esp run --release --target "$$TARGET"
 
 ## ---- irohconf binary, keys and tickets (iroh/key, iroh/ticket, cmd/irohconf) ----------
 # Their tests run in `go test ./...` above. The version string comes from git.
@@ -212,3 +222,10 @@ hil: overlay build upstream
 
 hil-virtual: overlay build virtual-board upstream
 	@$(call SUITE_RUN,hil,IROHCONF_BOARD=virtual$(,)virtual-example-firmware)
+
+# The board suite on the virtual board as a board on another host: its console exported by
+# ser2net as rfc2217://127.0.0.1:<free port>, a serial profile on that URL (hil/virtual/rfc2217.sh).
+.PHONY: hil-virtual-rfc2217
+hil-virtual-rfc2217: overlay build virtual-board upstream
+	@# -o: the prerequisites above are built; the inner make only runs the suite.
+	@hil/virtual/rfc2217.sh $(MAKE) --no-print-directory -o overlay -o build -o upstream hil

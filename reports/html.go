@@ -74,6 +74,8 @@ type badgeView struct {
 	Title    string
 	Versions string
 	Metrics  string
+	// Wire links the cell's wire evidence that exists (capture, dissection, frame log, key log).
+	Wire []fileLink
 }
 
 type fileLink struct{ Name, Label string }
@@ -109,11 +111,18 @@ func (m *matrix) badge(c Cell, hasLogs func(string) bool) badgeView {
 	if c.Logs != "" && !hasLogs(c.Logs) {
 		title += "\n(no logs were kept)"
 	}
+	var wire []fileLink
+	for _, f := range c.Evidence.files() {
+		if hasLogs(f.Name) {
+			wire = append(wire, f)
+		}
+	}
 	return badgeView{Cell: c, HasLogs: c.Logs != "" && hasLogs(c.Logs), Abbr: m.label(c.Case), Title: printable(title),
-		Versions: strings.Join(versions, ", "), Metrics: strings.Join(metrics, ", ")}
+		Versions: strings.Join(versions, ", "), Metrics: strings.Join(metrics, ", "), Wire: wire}
 }
 
-// renderIndex renders index.html; hasLogs tells whether a cell's log folder exists.
+// renderIndex renders index.html; hasLogs tells whether a path under the run folder (a cell's
+// log folder, a file of its evidence) exists.
 func renderIndex(run Run, extra []string, hasLogs func(rel string) bool) ([]byte, error) {
 	m := newMatrix(run)
 	view := indexView{

@@ -142,6 +142,9 @@ type Cell struct {
 	// Logs is the cell's log folder relative to the run folder, with forward slashes,
 	// e.g. "logs/go__upstream-1.4.1/handshake" (see CellLogPath).
 	Logs string `json:"logs,omitempty"`
+	// Evidence is the cell's wire: capture, dissection, frame log and key logs, when the cell
+	// ran through the relay.
+	Evidence *Evidence `json:"evidence,omitempty"`
 	// PeerVersions maps peer name to the version that ran this cell, when a peer reports it
 	// per connection (e.g. a board's firmware build read from its console).
 	PeerVersions map[string]string `json:"peer_versions,omitempty"`
@@ -276,6 +279,11 @@ func (r *Run) Validate() error {
 		seen[k] = true
 		if err := checkLogPath(c.Logs); err != nil {
 			bad("%s: %v", where, err)
+		}
+		for _, f := range c.Evidence.files() {
+			if err := checkLogPath(f.Name); err != nil {
+				bad("%s: evidence %s: %v", where, f.Label, err)
+			}
 		}
 		if c.DurationMS < 0 || !finite(c.DurationMS) {
 			bad("%s: duration %v ms is not a finite non-negative number", where, c.DurationMS)

@@ -125,11 +125,11 @@ func writeReport(runDir string, run Run, files map[string][]byte) error {
 	if err != nil {
 		return err
 	}
-	hasLogs := func(rel string) bool {
-		fi, err := os.Stat(filepath.Join(runDir, filepath.FromSlash(rel)))
-		return err == nil && fi.IsDir()
+	exists := func(rel string) bool {
+		_, err := os.Stat(filepath.Join(runDir, filepath.FromSlash(rel)))
+		return err == nil
 	}
-	index, err := renderIndex(run, extraFiles(runDir), hasLogs)
+	index, err := renderIndex(run, extraFiles(runDir), exists)
 	if err != nil {
 		return err
 	}

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Checks what `make firmware` (build) or `make flash` (flash) needs, and prints one line for each
-# missing piece. Exits 1 if anything is missing.
+# Checks what `make firmware` (build) or `make flash` (flash) needs for a board (CHIP PSRAM
+# CONSOLE, see board.sh), and prints one line for each missing piece. Exits 2 for a board that
+# does not exist, 1 if anything is missing.
 set -u
 what="${1:-build}"
+here="$(cd "$(dirname "$0")" && pwd)"
+"$here/board.sh" "${2:-esp32s3}" "${3:-none}" "${4:-uart}" >/dev/null || exit 2
 missing=0
 miss() { echo "firmware: missing: $*" >&2; missing=1; }
 
 if ! command -v rustup >/dev/null 2>&1; then
   miss "rustup (https://rustup.rs), needed to select the esp toolchain"
 elif ! rustup toolchain list 2>/dev/null | grep -q '^esp'; then
-  miss "the 'esp' Rust toolchain (Xtensa): cargo install espup && espup install && . ~/export-esp.sh"
+  miss "the 'esp' Rust toolchain (Xtensa and RISC-V ESP targets): cargo install espup && espup install && . ~/export-esp.sh"
 fi
 command -v ldproxy >/dev/null 2>&1 || miss "ldproxy (the ESP-IDF linker proxy): cargo install ldproxy"
 command -v espflash >/dev/null 2>&1 || miss "espflash (image and flashing tool): cargo install espflash"

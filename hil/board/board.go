@@ -128,13 +128,10 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 		if err != nil {
 			return nil, err
 		}
-		proc, err := virtual.Start(ctx, virtual.Options{
-			Binary: bin,
-			Bind:   p.VirtualBoard.Bind,
-			Secret: p.VirtualBoard.Secret,
-			Args:   p.VirtualBoard.Args,
-			Stderr: &noteWriter{c: b.console, prefix: "stderr: ", crashes: true},
-		})
+		// The profile's memory becomes the virtual board's heap budget and main stack.
+		opts := virtual.ProfileOptions(p, bin)
+		opts.Stderr = &noteWriter{c: b.console, prefix: "stderr: ", crashes: true}
+		proc, err := virtual.Start(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("board %s: %w", p.Name, err)
 		}

@@ -1,6 +1,6 @@
-// Package profile reads board profiles: YAML files that say what a board is (chip, firmware),
-// where it is plugged in (port path, or USB serial number / VID:PID), how to reset and flash
-// it, and how long it may take to boot. A profile of kind "virtual" starts the virtual board
+// Package profile reads board profiles: YAML files that say what a board is (chip, firmware,
+// memory), where it is plugged in (port path, or USB serial number / VID:PID), how to reset and
+// flash it, and how long it may take to boot. A profile of kind "virtual" starts the virtual board
 // instead of opening a USB port.
 //
 // Parsing is strict: an unknown field, a bad reset sequence or a missing port is an error that
@@ -60,6 +60,11 @@ const (
 	DefaultBootTimeout = 60 * time.Second
 	DefaultBinary      = "build/bin/virtual-board"
 	DefaultBind        = "127.0.0.1:0"
+	// DefaultMainStack is the ESP32 main task's stack the firmware is built with
+	// (CONFIG_ESP_MAIN_TASK_STACK_SIZE in firmware/esp32/sdkconfig.defaults).
+	DefaultMainStack = 48 * 1024
+	// MinMainStack is the smallest main stack the virtual board accepts.
+	MinMainStack = 16 * 1024
 )
 
 // Profile is one board.
@@ -78,6 +83,7 @@ type Profile struct {
 	ResetFallback string        `yaml:"reset_fallback"`
 	BootTimeout   time.Duration `yaml:"boot_timeout"`
 	Flash         *Flash        `yaml:"flash"`
+	Memory        *Memory       `yaml:"memory"`
 	VirtualBoard  *VirtualBoard `yaml:"virtual"`
 	Notes         string        `yaml:"notes"`
 
@@ -105,6 +111,23 @@ type Flash struct {
 	// Args are extra espflash arguments, e.g. ["--chip", "esp32s3"].
 	Args []string `yaml:"args"`
 }
+
+// Memory is the RAM the board leaves the application, with where the figures come from. The
+// virtual board is held to it (a heap budget and the main task's stack); for a board on a port
+// it says what to expect of its STATUS heap figures.
+type Memory struct {
+	// InternalHeap is the free internal RAM the application's heap has once WiFi and lwIP run.
+	InternalHeap int64 `yaml:"internal_heap"`
+	// PSRAM is the external RAM added to the heap (CONFIG_SPIRAM_USE_MALLOC); 0 for none.
+	PSRAM int64 `yaml:"psram"`
+	// MainStack is the main task's stack, which the firmware's runtime runs on; default 48 KiB.
+	MainStack int64 `yaml:"main_stack"`
+	// Source says where the figures come from (documents, measurements).
+	Source string `yaml:"source"`
+}
+
+// Heap is the heap budget: internal RAM plus PSRAM.
+func (m Memory) Heap() int64 { return m.InternalHeap + m.PSRAM }
 
 // VirtualBoard configures the virtual board process.
 type VirtualBoard struct {
@@ -240,6 +263,22 @@ func (p *Profile) resolve() error {
 	}
 	if p.Flash != nil && p.Flash.Baud < 0 {
 		bad("flash.baud", "%d is negative", p.Flash.Baud)
+	}
+	if m := p.Memory; m != nil {
+		if m.InternalHeap <= 0 {
+			bad("memory.internal_heap", "want the free internal heap in bytes, e.g. 233984")
+		}
+		if m.PSRAM < 0 {
+			bad("memory.psram", "%d is negative", m.PSRAM)
+		}
+		if m.MainStack == 0 {
+			m.MainStack = DefaultMainStack
+		} else if m.MainStack < MinMainStack {
+			bad("memory.main_stack", "%d bytes is less than %d", m.MainStack, MinMainStack)
+		}
+		if strings.TrimSpace(m.Source) == "" {
+			bad("memory.source", "missing: say where the figures come from")
+		}
 	}
 
 	if err := p.resolveReset(); err != nil {

@@ -38,6 +38,23 @@ func TestVirtualDefaults(t *testing.T) {
 	}
 }
 
+func TestMemory(t *testing.T) {
+	p, err := Parse([]byte("name: v\nkind: virtual\nfirmware: irohconf\nmemory: {internal_heap: 200000, psram: 2097152, source: measured}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Memory.Heap() != 200000+2097152 || p.Memory.MainStack != DefaultMainStack {
+		t.Errorf("memory %+v, heap %d", p.Memory, p.Memory.Heap())
+	}
+	p, err = Load("../../fixtures/boards/virtual.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Memory == nil || p.Memory.Heap() <= 0 || p.Memory.MainStack != 48*1024 || p.Memory.Source == "" {
+		t.Errorf("virtual.yaml memory %+v", p.Memory)
+	}
+}
+
 func TestResetMethods(t *testing.T) {
 	base := "name: b\nkind: serial\nchip: esp32\nfirmware: irohconf\nport: {path: /dev/ttyUSB0}\n"
 	for _, tc := range []struct {
@@ -111,6 +128,11 @@ func TestParseErrors(t *testing.T) {
 		{"virtual foreign", "name: v\nkind: virtual\nfirmware: foreign\nreset: none\n", "only with args: [--example-firmware]"},
 		{"virtual classic", "name: v\nkind: virtual\nfirmware: irohconf\nreset: classic\n", "no modem lines"},
 		{"virtual bad secret", "name: v\nkind: virtual\nfirmware: irohconf\nvirtual: {secret: abc}\n", "virtual.secret"},
+		{"memory without heap", serial + "memory: {source: x}\n", "memory.internal_heap"},
+		{"memory negative psram", serial + "memory: {internal_heap: 1, psram: -1, source: x}\n", "memory.psram: -1 is negative"},
+		{"memory small stack", serial + "memory: {internal_heap: 1, main_stack: 4096, source: x}\n", "memory.main_stack: 4096 bytes is less than 16384"},
+		{"memory without source", serial + "memory: {internal_heap: 1}\n", "memory.source: missing"},
+		{"memory unknown field", serial + "memory: {internal_heap: 1, source: x, heap: 2}\n", "field heap not found"},
 		{"serial with virtual", serial + "virtual: {bind: 127.0.0.1:0}\n", "only for kind virtual"},
 		{"not yaml", "name: [\n", "yaml"},
 	} {

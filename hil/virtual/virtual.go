@@ -8,27 +8,49 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/irohconf/irohconf/internal/syncio"
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/irohconf/irohconf/hil/profile"
+	"github.com/irohconf/irohconf/internal/syncio"
 )
 
 // Options for Start.
 type Options struct {
-	Binary string   // the virtual-board program
-	Bind   string   // --bind, e.g. 127.0.0.1:0
-	Secret string   // IROH_SECRET, 64 hex; empty lets the board make one
-	Link   string   // --link: a symlink to the pty, optional
-	Args   []string // more arguments, passed as they are
+	Binary string // the virtual-board program
+	Bind   string // --bind, e.g. 127.0.0.1:0
+	Secret string // IROH_SECRET, 64 hex; empty lets the board make one
+	Link   string // --link: a symlink to the pty, optional
+	// Heap is the heap budget in bytes (--heap): the free heap the board leaves the
+	// application; an allocation past it crashes the board. 0: no budget.
+	Heap int64
+	// MainStack is the stack of the application's thread, the ESP32 main task (--main-stack);
+	// 0: the board's default (48 KiB).
+	MainStack int64
+	Args      []string // more arguments, passed as they are
 	// Stderr receives the board's diagnostics (stderr, and anything unexpected on stdout).
 	Stderr io.Writer
 	// StartTimeout bounds the wait for the "console <path>" line; 0 means 15s.
 	StartTimeout time.Duration
+}
+
+// ProfileOptions are the Options a virtual board profile asks for: its address, secret,
+// arguments and memory (the heap budget and the main task's stack).
+func ProfileOptions(p *profile.Profile, binary string) Options {
+	o := Options{Binary: binary}
+	if v := p.VirtualBoard; v != nil {
+		o.Bind, o.Secret, o.Args = v.Bind, v.Secret, v.Args
+	}
+	if m := p.Memory; m != nil {
+		o.Heap, o.MainStack = m.Heap(), m.MainStack
+	}
+	return o
 }
 
 // StopTimeout is how long Stop waits after SIGTERM before it kills the process.
@@ -66,6 +88,12 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	}
 	if o.Link != "" {
 		args = append(args, "--link", o.Link)
+	}
+	if o.Heap > 0 {
+		args = append(args, "--heap", strconv.FormatInt(o.Heap, 10))
+	}
+	if o.MainStack > 0 {
+		args = append(args, "--main-stack", strconv.FormatInt(o.MainStack, 10))
 	}
 	args = append(args, o.Args...)
 	cmd := exec.Command(o.Binary, args...)

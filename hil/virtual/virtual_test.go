@@ -3,11 +3,14 @@ package virtual
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/irohconf/irohconf/hil/profile"
 )
 
 // These tests run small shell programs in place of the virtual board, to check how Start and
@@ -75,6 +78,35 @@ while :; do sleep 0.05; done
 	}
 	if s := p.Stderr(); !strings.Contains(s, "diagnostic") || !strings.Contains(s, "(stdout) late stdout line") {
 		t.Errorf("stderr kept: %q", s)
+	}
+}
+
+func TestProfileOptionsPassTheBoardsMemory(t *testing.T) {
+	p, err := profile.Load("../../fixtures/boards/virtual-example-firmware.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := filepath.Join(t.TempDir(), "args")
+	bin := script(t, `echo "$@" > `+args+`
+trap 'exit 0' TERM
+echo "console /dev/pts/97"
+while :; do sleep 0.05; done
+`)
+	o := ProfileOptions(p, bin)
+	if o.Binary != bin || o.Heap != p.Memory.Heap() || o.MainStack != 48*1024 {
+		t.Errorf("options %+v for memory %+v", o, p.Memory)
+	}
+	proc, err := start(t, bin, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Stop(); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	got, _ := os.ReadFile(args)
+	want := fmt.Sprintf("--bind 127.0.0.1:0 --heap %d --main-stack 49152 --example-firmware", p.Memory.Heap())
+	if strings.TrimSpace(string(got)) != want {
+		t.Errorf("started with %q, want %q", got, want)
 	}
 }
 

@@ -26,7 +26,7 @@ type ServeConfig struct {
 	// Version is the ready line's version; empty means Version().
 	Version string
 	// CloseWait bounds how long a connection may stay idle waiting for the client to close;
-	// zero means echo.DefaultCloseWait.
+	// zero means no bound but the QUIC idle timeout (as iroh's echo).
 	CloseWait time.Duration
 }
 

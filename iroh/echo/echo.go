@@ -35,14 +35,11 @@ var ALPNs = []string{ALPN, ExampleALPN}
 // CloseReason is what the client sends with close code 0, as iroh's echo example does.
 const CloseReason = "bye!"
 
-// DefaultCloseWait is how long the server waits for the next stream or the client's close
-// before giving up; it matches iroh's idle timeout.
-const DefaultCloseWait = endpoint.MaxIdleTimeout
-
 // Server echoes streams. The zero value is ready to use.
 type Server struct {
-	// CloseWait bounds the wait for the next stream or the client's close; zero means
-	// DefaultCloseWait.
+	// CloseWait, when set, bounds the wait for the next stream or the client's close. Zero means
+	// no bound of its own, as iroh's echo handler: a connection ends when the client closes it
+	// or the QUIC idle timeout ends it, so a client that keeps it alive with PINGs keeps it.
 	CloseWait time.Duration
 }
 
@@ -60,12 +57,9 @@ func (s *Server) Handlers(alpns ...string) map[string]endpoint.Handler {
 
 // Serve echoes every stream of c until the client closes the connection. It returns nil when the
 // client closed with application code 0, the close error otherwise, or an error when the client
-// neither opened a stream nor closed within CloseWait.
+// neither opened a stream nor closed within CloseWait (when set).
 func (s *Server) Serve(ctx context.Context, c *endpoint.Conn) error {
 	wait := s.CloseWait
-	if wait == 0 {
-		wait = DefaultCloseWait
-	}
 	var (
 		streams sync.WaitGroup
 		mu      sync.Mutex
@@ -73,7 +67,10 @@ func (s *Server) Serve(ctx context.Context, c *endpoint.Conn) error {
 	)
 	defer streams.Wait()
 	for {
-		acceptCtx, cancel := context.WithTimeout(ctx, wait)
+		acceptCtx, cancel := ctx, context.CancelFunc(func() {})
+		if wait > 0 {
+			acceptCtx, cancel = context.WithTimeout(ctx, wait)
+		}
 		st, err := c.AcceptStream(acceptCtx)
 		cancel()
 		if err != nil {

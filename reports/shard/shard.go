@@ -7,6 +7,7 @@ package shard
 import (
 	"cmp"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ func DurationsFrom(runDir string) (map[string]float64, error) {
 // the same, so shard sizes differ by at most one. With durations a cell weighs what it took in
 // that run, a cell the run did not have weighs the mean of those it had, and the cells go, the
 // longest first, each to the shard with the least time so far (ties: the lower shard; equal
-// weights: key order). Each shard lists its keys in the order given, so a suite runs them in
+// weights: an order scattered by a hash of the key). Each shard lists its keys in the order given, so a suite runs them in
 // its usual order. Keys must be unique.
 func Assign(keys []string, n int, durations map[string]float64) ([][]string, error) {
 	if n < 1 {
@@ -69,6 +70,12 @@ func Assign(keys []string, n int, durations map[string]float64) ([][]string, err
 	order := slices.Clone(keys)
 	slices.SortFunc(order, func(a, b string) int {
 		if c := cmp.Compare(weight[b], weight[a]); c != 0 {
+			return c
+		}
+		// Equal weights in a fixed but scattered order: in key order, the cells of a matrix
+		// with an even number of cases per pair would go round the shards in step, every
+		// pair's slow case (idle, soak) to the same shard.
+		if c := cmp.Compare(spread(a), spread(b)); c != 0 {
 			return c
 		}
 		return strings.Compare(a, b)
@@ -135,4 +142,11 @@ func weights(keys []string, durations map[string]float64) map[string]float64 {
 		}
 	}
 	return w
+}
+
+// spread is a key's place among keys of equal weight (FNV-1a: the same in every job).
+func spread(key string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return h.Sum64()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/irohconf/irohconf/reports"
@@ -70,6 +71,33 @@ func TestAssignByCountIsBalancedAndDeterministic(t *testing.T) {
 					t.Fatalf("%d cells, %d shards: shard %d depends on the order of the keys: %v vs %v", total, n, s+1, a, b)
 				}
 			}
+		}
+	}
+}
+
+// By count, a matrix of pairs with the same even number of cases must not put one case of
+// every pair in the same shard (a slow case would make that shard the slow one).
+func TestAssignByCountScattersEachCase(t *testing.T) {
+	var in []string
+	for _, pair := range []string{"a → a", "a → b", "b → a", "b → b", "c → a", "c → b"} {
+		for _, kase := range []string{"handshake", "echo", "idle", "soak"} {
+			in = append(in, Key(pair[:1], pair[len(pair)-1:], kase))
+		}
+	}
+	shards, err := Assign(in, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPartition(t, in, shards)
+	for _, kase := range []string{"handshake", "echo", "idle", "soak"} {
+		in0 := 0
+		for _, k := range shards[0] {
+			if strings.HasSuffix(k, " "+kase) {
+				in0++
+			}
+		}
+		if in0 == 0 || in0 == 6 {
+			t.Errorf("every %s cell is in one shard: %v", kase, shards)
 		}
 	}
 }

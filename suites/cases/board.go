@@ -66,18 +66,19 @@ func BoardTicket() framework.Case {
 		Needs:       servesEcho,
 		Timeout:     10 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			t, err := ticket.Parse(c.Server.Ticket())
+			announced := c.Announced() // what the board printed, not the path the cell dials
+			t, err := ticket.Parse(announced.Ticket())
 			if err != nil {
 				return fmt.Errorf("the board's ticket does not parse: %w", err)
 			}
-			if t.ID.String() != c.Server.ID() {
-				return fmt.Errorf("the ticket names %s, the board prints Endpoint ID %s", t.ID, c.Server.ID())
+			if t.ID.String() != announced.ID() {
+				return fmt.Errorf("the ticket names %s, the board prints Endpoint ID %s", t.ID, announced.ID())
 			}
 			var addrs []string
 			for _, a := range t.IPAddrs() {
 				addrs = append(addrs, a.String())
 			}
-			for _, a := range c.Server.Addrs() {
+			for _, a := range announced.Addrs() {
 				if !slices.Contains(addrs, a) {
 					return fmt.Errorf("the ticket's addresses %v do not include the listening address %s", addrs, a)
 				}

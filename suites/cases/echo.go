@@ -39,7 +39,7 @@ func EchoSizes() []framework.Case {
 					return err
 				}
 				recordThroughput(c, res)
-				return nil
+				return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
 			},
 		})
 	}
@@ -73,7 +73,7 @@ func EchoStreamsInSequence() framework.Case {
 				return fmt.Errorf("client reports %d echoes, want 10", len(res.EchoMS))
 			}
 			recordThroughput(c, res)
-			return nil
+			return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
 		},
 	}
 }
@@ -99,7 +99,7 @@ func EchoStreamsConcurrent() framework.Case {
 				return err
 			}
 			recordThroughput(c, res)
-			return nil
+			return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
 		},
 	}
 }
@@ -114,15 +114,17 @@ func EchoConnectionsInSequence() framework.Case {
 		Timeout:     60 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			var handshakes float64
+			var ids []string
 			for i := range conns {
 				res, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Timeout: 10 * time.Second})
 				if err != nil {
 					return fmt.Errorf("connection %d of %d: %w", i+1, conns, err)
 				}
 				handshakes += res.HandshakeMS
+				ids = append(ids, res.EndpointID)
 			}
 			c.Record("handshake_ms", handshakes/conns)
-			return nil
+			return checkEchoWire(ctx, c, EchoALPN, ids...)
 		},
 	}
 }
@@ -137,8 +139,11 @@ func Idle() framework.Case {
 		Needs:       servesEcho,
 		Timeout:     IdleTime + 30*time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			_, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: IdleTime, Timeout: IdleTime + 15*time.Second})
-			return err
+			res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: IdleTime, Timeout: IdleTime + 15*time.Second})
+			if err != nil {
+				return err
+			}
+			return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
 		},
 	}
 }

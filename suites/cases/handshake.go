@@ -18,8 +18,11 @@ func Handshake() framework.Case {
 		Needs:       servesEcho,
 		Timeout:     20 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			_, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 13, Count: 1})
-			return err
+			res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 13, Count: 1})
+			if err != nil {
+				return err
+			}
+			return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
 		},
 	}
 }

@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/ticket"
 	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
+	"github.com/irohconf/irohconf/wire/dissect"
 )
 
 // refusalBound is how long a refusal may take: a refusal that only ends by timing out hangs.
@@ -21,6 +23,8 @@ type refusal struct {
 	how                     framework.Misbehaviour
 	// codes are the QUIC error codes iroh uses for this refusal (any one of them).
 	codes []peercontract.Code
+	// by is the side that must refuse: its CONNECTION_CLOSE is the first on the wire.
+	by dissect.Side
 }
 
 func refusalCase(r refusal) framework.Case {
@@ -41,7 +45,8 @@ func refusalCase(r refusal) framework.Case {
 			if err != nil {
 				return framework.Testbed(err)
 			}
-			return checkRefused(c, res, time.Since(start), string(r.how), r.codes)
+			// What the wire shows is checked whatever the client says.
+			return errors.Join(checkRefused(c, res, time.Since(start), string(r.how), r.codes), checkRefusalWire(ctx, c, r.by, r.codes))
 		},
 	}
 }
@@ -86,7 +91,8 @@ func RefuseWrongID() framework.Case {
 			if err != nil {
 				return err
 			}
-			return checkRefused(c, res, time.Since(start), "the server's key is not the dialed id", wrongIDCodes)
+			return errors.Join(checkRefused(c, res, time.Since(start), "the server's key is not the dialed id", wrongIDCodes),
+				checkRefusalWire(ctx, c, dissect.Client, wrongIDCodes))
 		},
 	}
 }
@@ -115,6 +121,7 @@ func RefuseUnservedALPN() framework.Case {
 		name: "refuse-alpn", abbr: "RA", how: framework.MisbehaveUnknownALPN,
 		description: "an ALPN the server does not serve is refused with " + peercontract.NoApplicationProtocol.String(),
 		codes:       []peercontract.Code{peercontract.NoApplicationProtocol},
+		by:          dissect.Server,
 	})
 }
 
@@ -125,6 +132,7 @@ func RefuseUnservedALPNLargeHello() framework.Case {
 		name: "refuse-alpn-large-hello", abbr: "RA2", how: framework.MisbehaveUnknownALPNLargeHello,
 		description: "an unserved ALPN in a ClientHello spanning two Initial packets is refused with " + peercontract.NoApplicationProtocol.String() + ", not left to time out",
 		codes:       []peercontract.Code{peercontract.NoApplicationProtocol},
+		by:          dissect.Server,
 	})
 }
 
@@ -134,6 +142,7 @@ func RefusePlainX509() framework.Case {
 		name: "refuse-x509", abbr: "RX", how: framework.MisbehavePlainX509,
 		description: "a client with plain X.509 TLS (no raw public keys) is refused with " + peercontract.HandshakeFailure.String(),
 		codes:       []peercontract.Code{peercontract.HandshakeFailure},
+		by:          dissect.Server,
 	})
 }
 
@@ -143,6 +152,7 @@ func RefuseNoClientKey() framework.Case {
 		name: "refuse-no-client-key", abbr: "RK", how: framework.MisbehaveNoClientKey,
 		description: "a client that sends no key of its own is refused with " + peercontract.CertificateRequired.String(),
 		codes:       []peercontract.Code{peercontract.CertificateRequired},
+		by:          dissect.Server,
 	})
 }
 

@@ -24,7 +24,9 @@ func TicketDials() framework.Case {
 			if !ok {
 				return framework.Testbed(fmt.Errorf("client %s declares %s but its driver cannot decode", c.Client.Manifest().Name, framework.FeatureTicketDecoder))
 			}
-			t := c.Server.Ticket()
+			// The ticket as the server printed it (c.Server's is the path the cell dials).
+			announced := c.Announced()
+			t := announced.Ticket()
 			c.Notef("server ticket: %s", t)
 			got, err := dec.DecodeTickets(ctx, []string{t})
 			if err != nil {
@@ -37,20 +39,23 @@ func TicketDials() framework.Case {
 			if d.Error != "" {
 				return fmt.Errorf("the client's decoder refuses the server's ticket: %s", d.Error)
 			}
-			if d.EndpointID != c.Server.ID() {
-				return fmt.Errorf("ticket names endpoint %s, the server announced %s", d.EndpointID, c.Server.ID())
+			if d.EndpointID != announced.ID() {
+				return fmt.Errorf("ticket names endpoint %s, the server announced %s", d.EndpointID, announced.ID())
 			}
 			addrs, err := ipAddrs(d.Addrs)
 			if err != nil {
 				return err
 			}
-			for _, a := range c.Server.Addrs() {
+			for _, a := range announced.Addrs() {
 				if !slices.Contains(addrs, a) {
 					return fmt.Errorf("ticket addresses %v do not include the listening address %s", addrs, a)
 				}
 			}
-			_, err = echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 13, Count: 1})
-			return err
+			res, err := echoOnce(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 13, Count: 1})
+			if err != nil {
+				return err
+			}
+			return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
 		},
 	}
 }

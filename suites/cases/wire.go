@@ -30,7 +30,10 @@ func variantDial[T any](name, abbr, description string, feature framework.Featur
 			if err != nil {
 				return framework.Testbed(err)
 			}
-			return checkDialed(c, req, res)
+			if err := checkDialed(c, req, res); err != nil {
+				return err
+			}
+			return checkEchoWire(ctx, c, req.ALPN, res.EndpointID)
 		},
 	}
 }

@@ -43,6 +43,12 @@ type Cell struct {
 	// ServerPeer is the server's peer (for its manifest).
 	ServerPeer ServerPeer
 
+	// wire is the cell's relay and capture (wire.go); announced is the server as it announced
+	// itself, before the relay took its place in Server.
+	wire      *cellWire
+	announced Server
+	keyLogs   int // client key logs handed out (dialKeyLog)
+
 	mu      sync.Mutex
 	metrics map[string]float64
 	notes   []string
@@ -88,7 +94,7 @@ func (c *Cell) KeyLogPath(name string) string {
 // Dial runs one dial with the cell's client, logging the request and result.
 func (c *Cell) Dial(ctx context.Context, req DialRequest) (peercontract.Result, error) {
 	if req.KeyLog == "" {
-		req.KeyLog = c.KeyLogPath("client")
+		req.KeyLog = c.dialKeyLog()
 	}
 	c.Notef("dial alpn=%s size=%d count=%d streams=%d idle=%s", req.ALPN, req.Size, req.Count, req.Streams, req.Idle)
 	res, err := c.Client.Dial(ctx, req, c.ClientLog)

@@ -2,9 +2,9 @@ package framework
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
+	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/peercontract"
 )
 
@@ -71,7 +71,11 @@ func (p *fakeServerPeer) StartServer(ctx context.Context, opts ServerOptions, lo
 	defer p.mu.Unlock()
 	p.started++
 	log.Printf("serving")
-	return &fakeServer{peer: p, id: fmt.Sprintf("%s-id", p.manifest.Name)}, nil
+	sk, err := key.GenerateSecretKey()
+	if err != nil {
+		return nil, err
+	}
+	return &fakeServer{peer: p, id: sk.Public().String()}, nil
 }
 
 type fakeServer struct {

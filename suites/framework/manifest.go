@@ -51,14 +51,19 @@ const (
 // Manifest is what one peer declares about itself. A case a peer does not declare is
 // unsupported for that cell: unsupported is declared, never inferred from a failure.
 type Manifest struct {
-	Name        string    `yaml:"name"`
-	Kind        string    `yaml:"kind"` // go, upstream, virtual-board, board
-	Description string    `yaml:"description"`
-	Roles       []Role    `yaml:"roles"`
-	ALPNs       []string  `yaml:"alpns"`
-	Crypto      Crypto    `yaml:"crypto"`
-	Limits      Limits    `yaml:"limits"`
-	Features    []Feature `yaml:"features"`
+	Name        string   `yaml:"name"`
+	Kind        string   `yaml:"kind"` // go, upstream, virtual-board, board
+	Description string   `yaml:"description"`
+	Roles       []Role   `yaml:"roles"`
+	ALPNs       []string `yaml:"alpns"`
+	Crypto      Crypto   `yaml:"crypto"`
+	Limits      Limits   `yaml:"limits"`
+	// TransportParameters are the QUIC transport parameters (RFC 9000 §18.2 names) the peer
+	// declares it sends, checked on the wire; parameters not listed are not checked. One the
+	// peer leaves out counts with its RFC default (0 for the limits; max_datagram_frame_size 0:
+	// no datagrams).
+	TransportParameters map[string]uint64 `yaml:"transport_parameters,omitempty"`
+	Features            []Feature         `yaml:"features"`
 	// CustomAddrEncodings are the layouts of custom ticket addresses the peer's decoder reads
 	// ("legacy": iroh 0.97 to 1.0.3, "current": later), by version; "default" for any version
 	// not listed. iroh changed the layout after 1.0.3, so two decoders may rightly disagree on
@@ -81,6 +86,9 @@ type Crypto struct {
 	CipherSuites []string `yaml:"cipher_suites"`
 	Groups       []string `yaml:"groups"`
 	Signatures   []string `yaml:"signatures"`
+	// CertificateTypes are the certificate types (RFC 7250) the peer uses on either side:
+	// raw-public-key (iroh) or x509. Undeclared means raw-public-key, iroh's only kind.
+	CertificateTypes []string `yaml:"certificate_types,omitempty"`
 }
 
 // Limits are the peer's flow-control and stream limits; 0 means no limit is declared.
@@ -157,7 +165,7 @@ func (m Manifest) validate() error {
 			return fmt.Errorf("manifest %s: unknown feature %q", m.Name, f)
 		}
 	}
-	return nil
+	return m.validateWire()
 }
 
 // Expand returns one manifest per declared version (or the manifest itself when it has none),

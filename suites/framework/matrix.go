@@ -30,6 +30,9 @@ type Matrix struct {
 	// Pairs, when set, says which (client, server) pairs the matrix has (the hil suite: those
 	// with a board on one side); nil: every pair.
 	Pairs func(client ClientPeer, server ServerPeer) bool
+	// WirePath, when set, says what each cell's relay does to its datagrams (nil: forward them
+	// all, see WirePath).
+	WirePath func(k Case, client, server Manifest) WirePath
 
 	runDir   string
 	prepMu   sync.Mutex
@@ -62,6 +65,9 @@ func (m *Matrix) Register() bool {
 			if err != nil {
 				Fail(fmt.Sprintf("cannot create the run folder under %s: %v", m.ReportRoot, err))
 			}
+		}
+		if err := checkWireTools(ctx); err != nil {
+			Fail(fmt.Sprintf("error (test bed): every cell's capture is dissected with tshark: %v", err))
 		}
 		m.prepareAll(ctx)
 		return []byte(dir)

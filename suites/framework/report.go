@@ -39,6 +39,7 @@ func cellRecord(k Case, client ClientPeer, server ServerPeer, cell *Cell, v verd
 			rec.PeerVersions[name] = v
 		}
 	}
+	rec.Evidence = cell.evidence(rec.Logs)
 	return rec
 }
 
@@ -63,6 +64,10 @@ func (m *Matrix) writeReport(r Report) {
 	}
 	for _, k := range m.Cases {
 		run.Cases = append(run.Cases, reports.Case{Name: k.Name, Abbr: k.Abbr, Description: k.Description})
+	}
+	if len(run.Cells) == 0 && !r.SuiteSucceeded {
+		progress(fmt.Sprintf("irohconf %s: no cell ran (%s): no report written", m.Suite, strings.Join(r.SpecialSuiteFailureReasons, "; ")))
+		return
 	}
 	if err := reporters.GenerateJSONReport(r, filepath.Join(dir, "ginkgo-report.json")); err != nil {
 		fmt.Fprintf(os.Stderr, "irohconf: writing Ginkgo's JSON report: %v\n", err)

@@ -29,7 +29,15 @@ func (m *Matrix) runCell(ctx SpecContext, k Case, client ClientPeer, server Serv
 		err = startErr
 	}
 	if err == nil {
+		err = m.startCellWire(cell, k)
+	}
+	if err == nil {
 		err = runCase(ctx, k, cell, srv)
+	}
+	if cell.wire != nil {
+		if _, werr := cell.wire.finish(ctx); werr != nil {
+			err = joinCellErrors(err, werr)
+		}
 	}
 	v := decide(err, m.Expected, IdentityOf(client), IdentityOf(server), k.Name)
 

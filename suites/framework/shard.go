@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/irohconf/irohconf/internal/repo"
 	"github.com/irohconf/irohconf/reports"
 	"github.com/irohconf/irohconf/reports/shard"
 )
@@ -41,10 +42,10 @@ type sharding struct {
 	err      error
 }
 
-// shardingFromEnv reads SHARD and the durations. A durations path that does not exist (a first
-// run, no earlier report in CI's cache) means a split by count; one that exists but cannot be
-// read is an error, since shards that split differently would run some cells twice and others
-// never.
+// shardingFromEnv reads SHARD and the durations (a relative path is taken from the checkout,
+// where make runs). A durations path that does not exist (a first run, no earlier report in
+// CI's cache) means a split by count; one that exists but cannot be read is an error, since
+// shards that split differently would run some cells twice and others never.
 func shardingFromEnv() (*sharding, error) {
 	v := os.Getenv(shardEnv)
 	if v == "" {
@@ -58,6 +59,9 @@ func shardingFromEnv() (*sharding, error) {
 	path := os.Getenv(durationsEnv)
 	if path == "" {
 		return s, nil
+	}
+	if root, err := repo.Root(); err == nil && !filepath.IsAbs(path) {
+		path = filepath.Join(root, path) // Ginkgo runs a suite in its package folder
 	}
 	info, err := os.Stat(path)
 	switch {
@@ -139,6 +143,11 @@ func (m *Matrix) splitMatrix() {
 	sel, err := shard.Select(keys, *s.part, s.durations)
 	if err != nil {
 		s.err = err
+		return
+	}
+	if len(sel) == 0 {
+		// Ginkgo would run nothing and write no report, and the merge would miss this shard.
+		s.err = fmt.Errorf("no cell falls to this shard: the label filter selects %d cells, fewer than %d shards", len(keys), s.part.Total)
 		return
 	}
 	s.cells = len(keys)

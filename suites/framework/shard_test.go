@@ -3,6 +3,7 @@ package framework
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // outcomes as one full run, each cell in one shard, split by count or by a previous run's
 // durations.
 func TestShardsMergedEqualOneFullRun(t *testing.T) {
-	full, fullDir, _ := runSuiteIn(t, "")
+	full, fullDir, _ := runSuiteIn(t, "1", "")
 	if len(full.Cells) != 16 || full.Shard != nil {
 		t.Fatalf("the full run has %d cells and shard %v, want 16 cells and no shard", len(full.Cells), full.Shard)
 	}
@@ -66,7 +67,7 @@ func TestShardsMergedEqualOneFullRun(t *testing.T) {
 func TestShardOfASliceStartsOnlyItsPairs(t *testing.T) {
 	var servers []string
 	for k := 1; k <= 2; k++ {
-		run, dir, _ := runSuiteIn(t, "case:ok", fmt.Sprintf("%s=%d/2", shardEnv, k))
+		run, dir, _ := runSuiteIn(t, "1", "case:ok", fmt.Sprintf("%s=%d/2", shardEnv, k))
 		if run.Shard == nil || run.Shard.Cells != 2 || len(run.Cells) != 1 {
 			t.Fatalf("shard %d/2 of the slice case:ok: shard %+v, %d cells; want 1 of 2 cells", k, run.Shard, len(run.Cells))
 		}
@@ -89,6 +90,16 @@ func TestShardOfASliceStartsOnlyItsPairs(t *testing.T) {
 	}
 }
 
+// A shard that would get no cell is an error that says so, not a run without a report.
+func TestAnEmptyShardIsAnError(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-ginkgo.label-filter=case:ok", "-ginkgo.no-color")
+	cmd.Env = append(os.Environ(), fakeSuiteEnv+"=1", "IROHCONF_RUN_DIR="+t.TempDir(), shardEnv+"=3/3", durationsEnv+"=")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no cell falls to this shard") || !strings.Contains(string(out), "fewer than 3 shards") {
+		t.Errorf("shard 3/3 of 2 cells: %v\n%s", err, out)
+	}
+}
+
 func TestShardingFromEnvRefusesWhatItCannotSplitBy(t *testing.T) {
 	dir := t.TempDir()
 	other := filepath.Join(dir, "durations.txt")
@@ -97,7 +108,8 @@ func TestShardingFromEnvRefusesWhatItCannotSplitBy(t *testing.T) {
 		{"3/2", "", "want k/n with 1 <= k <= n"},
 		{"two", "", "want k/n"},
 		{"1/2", other, "want a run folder or its results.json"},
-		{"1/2", dir, "durations of the previous run"}, // a folder without results.json
+		{"1/2", dir, "durations of the previous run"},              // a folder without results.json
+		{"1/2", "go.mod", "want a run folder or its results.json"}, // relative: from the checkout, not the package folder
 	} {
 		t.Setenv(shardEnv, tc.shard)
 		t.Setenv(durationsEnv, tc.durations)

@@ -51,6 +51,10 @@ func runFakeSuite() int {
 		},
 		ReportRoot: os.Getenv("IROHCONF_RUN_DIR"),
 	}
+	if os.Getenv(fakeSuiteEnv) == wireSuite {
+		m.Clients, m.Servers, m.Cases = []ClientPeer{newDialingClient("go-cl")}, []ServerPeer{newEchoServer("echo-sv")}, wireCases()
+		m.Expected = nil
+	}
 	if os.Getenv("IROHCONF_FAKE_SESSION") != "" {
 		// A client that dials through a session, in a matrix without the pair (sc, sv-down).
 		m.Clients = append(m.Clients, fakeSessionClient{newFakeClient("sc")})
@@ -96,22 +100,28 @@ func fakeCases() []Case {
 // runSuite runs the fake suite on the specs the label filter picks, with env added to its
 // environment, and returns its report and whether the run passed.
 func runSuite(t *testing.T, filter string, env ...string) (reports.Run, bool) {
-	run, _, passed := runSuiteIn(t, filter, env...)
+	t.Helper()
+	run, _, passed := runSuiteIn(t, "1", filter, env...)
 	return run, passed
 }
 
-// runSuiteIn is runSuite that also returns the run folder.
-func runSuiteIn(t *testing.T, filter string, env ...string) (reports.Run, string, bool) {
+// runSuiteIn runs one of the fake suites (fakeSuiteEnv's value: "1" the fake peers, wireSuite
+// the peers with real traffic) with env added to its environment, and also returns the run's
+// folder.
+func runSuiteIn(t *testing.T, suite, filter string, env ...string) (reports.Run, string, bool) {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-ginkgo.label-filter="+filter, "-ginkgo.no-color")
-	cmd.Env = append(os.Environ(), fakeSuiteEnv+"=1", "IROHCONF_RUN_DIR="+dir,
+	cmd.Env = append(os.Environ(), fakeSuiteEnv+"="+suite, "IROHCONF_RUN_DIR="+dir,
 		"IROHCONF_PROGRESS="+filepath.Join(dir, "progress"))
 	cmd.Env = append(cmd.Env, append([]string{shardEnv + "=", durationsEnv + "="}, env...)...) // the last value of a name counts
 	if err := os.WriteFile(filepath.Join(dir, "progress"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err := cmd.CombinedOutput()
+	if testing.Verbose() {
+		t.Logf("the fake suite's output:\n%s", out)
+	}
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		t.Fatalf("running the fake suite: %v", err)

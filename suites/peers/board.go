@@ -11,6 +11,7 @@ import (
 
 	"github.com/irohconf/irohconf/hil/board"
 	"github.com/irohconf/irohconf/hil/boardlines"
+	"github.com/irohconf/irohconf/hil/port"
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/peercontract"
@@ -119,9 +120,16 @@ func (p *BoardPeer) Runtime() string {
 }
 
 // Prepare checks that the board can be reached (board.Check): the virtual board's binary is
-// there (make builds it), a serial board's port exists and is free. A missing board is then one
-// clear error for every cell, not a wait per pair; `make hil` checks it before the suite starts.
+// there (make builds it), a local serial board's port exists and is free. A missing board is
+// then one clear error for every cell, not a wait per pair; `make hil` checks it before the
+// suite starts.
 func (p *BoardPeer) Prepare(ctx context.Context) error {
+	if port.IsRemote(p.profile.Port.Path) {
+		// A board on another host (rfc2217://host:port): nothing here to check, and connecting
+		// now could take the port from a process already running a pair (ser2net's
+		// kickolduser). Opening it for a pair says whether it answers.
+		return nil
+	}
 	_, err := board.Check(ctx, p.profile)
 	return err
 }

@@ -311,9 +311,9 @@ func (a *analyzer) handshake(c *Connection, d *datagram, p *packet, msg node) {
 			key = hex.EncodeToString(cert[12:])
 		}
 		if d.By == Server {
-			h.ServerKey = key
+			h.ServerKey, h.ServerCertificateFrame = key, d.N
 		} else {
-			h.ClientKey = key
+			h.ClientKey, h.ClientCertificateFrame = key, d.N
 		}
 	case 15: // CertificateVerify
 		s := sigName(str(msg, "tls.handshake.sig_hash_alg"))

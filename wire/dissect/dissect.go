@@ -60,11 +60,8 @@ func Dissect(ctx context.Context, in Input) (*Result, error) {
 		}
 		defer os.Remove(keylog)
 	}
-	w := &Wire{
-		Capture: filepath.Base(in.Capture), Server: meta.Server.String(), Relay: meta.Relay.String(),
-		Profile: meta.Profile, Seed: meta.Seed, Tshark: version,
-		RelayActions: map[string]map[string]int{}, Connections: []*Connection{},
-	}
+	w := newWire(in.Capture, meta)
+	w.Tshark = version
 	for _, k := range in.KeyLogs {
 		w.KeyLogs = append(w.KeyLogs, filepath.Base(k))
 	}
@@ -88,13 +85,47 @@ func Dissect(ctx context.Context, in Input) (*Result, error) {
 			return nil, err
 		}
 	}
-	header := []string{
+	return &Result{Wire: w, FrameLog: append(frameLogHeader(w), lines...)}, nil
+}
+
+func newWire(capturePath string, meta capture.Meta) *Wire {
+	return &Wire{
+		Capture: filepath.Base(capturePath), Server: meta.Server.String(), Relay: meta.Relay.String(),
+		Profile: meta.Profile, Seed: meta.Seed,
+		RelayActions: map[string]map[string]int{}, Connections: []*Connection{},
+	}
+}
+
+func frameLogHeader(w *Wire) []string {
+	tshark := w.Tshark
+	if tshark == "" {
+		tshark = "not dissected"
+	}
+	return []string{
 		fmt.Sprintf("# %s: server %s through the relay at %s, fault profile %s (seed %d); %s",
-			w.Capture, w.Server, w.Relay, orNone(w.Profile), w.Seed, w.Tshark),
+			w.Capture, w.Server, w.Relay, orNone(w.Profile), w.Seed, tshark),
 		fmt.Sprintf("# key logs: %s; %d of the QUIC packets not decrypted", orNone(strings.Join(w.KeyLogs, ", ")), w.Undecrypted),
 		"# frame   time(s) dir bytes packet#number [frames]   << what the relay did, when not simply forwarded",
 	}
-	return &Result{Wire: w, FrameLog: append(header, lines...)}, nil
+}
+
+// Empty is the dissection of a capture the relay wrote no datagram into (the client never
+// dialed): a valid Wire with no frames, made without tshark.
+func Empty(capturePath string) (*Result, error) {
+	f, err := os.Open(capturePath)
+	if err != nil {
+		return nil, fmt.Errorf("dissect: %w", err)
+	}
+	defer f.Close()
+	meta, pkts, err := capture.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("dissect: %s: %w", capturePath, err)
+	}
+	if len(pkts) > 0 {
+		return nil, fmt.Errorf("dissect: %s holds %d datagrams, it is not empty", capturePath, len(pkts))
+	}
+	w := newWire(capturePath, meta)
+	return &Result{Wire: w, FrameLog: frameLogHeader(w)}, nil
 }
 
 func orNone(s string) string {

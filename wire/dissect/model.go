@@ -105,6 +105,10 @@ type Handshake struct {
 	// endpoint ids.
 	ServerKey string `json:"server_key,omitempty"`
 	ClientKey string `json:"client_key,omitempty"`
+	// ServerCertificateFrame and ClientCertificateFrame carry each side's Certificate (and, in
+	// the same flight, its CertificateVerify); 0 when none was seen.
+	ServerCertificateFrame int `json:"server_certificate_frame,omitempty"`
+	ClientCertificateFrame int `json:"client_certificate_frame,omitempty"`
 	// ServerSignature and ClientSignature are the CertificateVerify schemes.
 	ServerSignature string `json:"server_signature,omitempty"`
 	ClientSignature string `json:"client_signature,omitempty"`

@@ -89,6 +89,7 @@ type Relay struct {
 
 	mu       sync.Mutex
 	closed   bool
+	target   netip.AddrPort // where datagrams go: cfg.Target until a Retarget
 	sessions map[netip.AddrPort]*session
 	records  [][]Record // in chunks of recordChunk: a bulk transfer makes tens of thousands
 	nrecords int
@@ -145,6 +146,7 @@ func Start(cfg Config) (*Relay, error) {
 		listen:   listen,
 		addr:     unmap(listen.LocalAddr().(*net.UDPAddr).AddrPort()),
 		inj:      faults.NewInjector(cfg.Profile, cfg.Seed),
+		target:   cfg.Target,
 		sessions: map[netip.AddrPort]*session{},
 		refused:  map[netip.AddrPort]bool{},
 	}
@@ -174,8 +176,12 @@ func Start(cfg Config) (*Relay, error) {
 // Addr is the address clients send to.
 func (r *Relay) Addr() netip.AddrPort { return r.addr }
 
-// Target is the server's address.
-func (r *Relay) Target() netip.AddrPort { return r.cfg.Target }
+// Target is the server's address (the latest, after a Retarget).
+func (r *Relay) Target() netip.AddrPort {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.target
+}
 
 // Records returns what the relay did so far, one record per datagram.
 func (r *Relay) Records() []Record {
@@ -472,9 +478,9 @@ func (r *Relay) dialUpstream(local netip.AddrPort) (*upstream, error) {
 	if local.IsValid() {
 		laddr = net.UDPAddrFromAddrPort(local)
 	}
-	conn, err := net.DialUDP(network(r.cfg.Target.Addr()), laddr, net.UDPAddrFromAddrPort(r.cfg.Target))
+	conn, err := net.DialUDP(network(r.target.Addr()), laddr, net.UDPAddrFromAddrPort(r.target))
 	if err != nil {
-		return nil, fmt.Errorf("relay: a socket towards %s: %w", r.cfg.Target, err)
+		return nil, fmt.Errorf("relay: a socket towards %s: %w", r.target, err)
 	}
 	enableGRO(conn)
 	return &upstream{conn: conn, local: unmap(conn.LocalAddr().(*net.UDPAddr).AddrPort()), out: newSender(conn, netip.AddrPort{})}, nil

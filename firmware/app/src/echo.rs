@@ -1,9 +1,10 @@
 //! The echo protocol (`echo/0`) with iroh's semantics: read a stream to its end, write every
 //! byte back, finish the stream, then wait for the client to close the connection.
 //!
-//! Unlike iroh's example, which serves exactly one stream, a connection may carry several
-//! streams one after another (the profile allows one at a time); the handler serves each until
-//! the client closes. A client that opens one stream sees no difference.
+//! Unlike the iroh ESP32 examples' handler, which accepts exactly one stream per connection, a
+//! connection may carry several streams one after another (the profile allows one at a time);
+//! the handler serves each until the client closes. A client that opens one stream sees no
+//! difference. [`Echo::one_stream_per_connection`] behaves as the examples do.
 
 use std::sync::Arc;
 
@@ -22,20 +23,42 @@ pub const ECHO_BUFFER: usize = 1024;
 pub struct Echo {
     counters: Arc<Counters>,
     log: Log,
+    /// Streams served per connection; `None`: until the client closes.
+    streams_per_connection: Option<u32>,
 }
 
 impl Echo {
     pub fn new(counters: Arc<Counters>, log: Log) -> Self {
-        Self { counters, log }
+        Self {
+            counters,
+            log,
+            streams_per_connection: None,
+        }
+    }
+
+    /// As the iroh ESP32 examples' handler: the first stream of a connection is echoed, any
+    /// later one is never accepted (its client waits until it gives up), and the handler waits
+    /// for the client to close.
+    pub fn one_stream_per_connection(mut self) -> Self {
+        self.streams_per_connection = Some(1);
+        self
     }
 
     /// Serves streams until the connection ends; returns how it ended.
     async fn serve(&self, connection: &Connection) -> ConnectionError {
+        let mut served = 0u32;
         loop {
+            if self
+                .streams_per_connection
+                .is_some_and(|most| served >= most)
+            {
+                return connection.closed().await;
+            }
             let (send, recv) = match connection.accept_bi().await {
                 Ok(streams) => streams,
                 Err(ended) => return ended,
             };
+            served += 1;
             match echo_stream(send, recv, &self.counters).await {
                 Ok(bytes) => self.log.info(Lines::copied(bytes)),
                 Err(err) => self.log.warn(format_args!("Echo stream failed: {err}")),

@@ -2,11 +2,13 @@
 //!
 //! One boot of the application is [`run`]: it prints the boot banner, binds an iroh endpoint
 //! with the ESP32 profile ([`profile`]), serves echo on `echo/0` ([`echo`]), prints the lines
-//! the iroh ESP32 examples print, and answers console commands ([`console`]) until it is asked
-//! to reset or to stop. The board's own parts come in through [`platform`].
+//! the iroh ESP32 examples print, and answers console commands ([`console`]), among them
+//! `dial` ([`dial`]: the board as a client), until it is asked to reset or to stop. The board's
+//! own parts come in through [`platform`].
 
 pub mod console;
 pub mod counters;
+pub mod dial;
 pub mod echo;
 pub mod platform;
 pub mod profile;

@@ -1,8 +1,8 @@
 //! What the application needs from the board it runs on, as small traits.
 //!
 //! The ESP32 binary implements these with ESP-IDF calls (UART console, `esp_timer`,
-//! `heap_caps`); the virtual board implements them on Linux (a pseudo-terminal, `Instant`, no
-//! heap figures). Restarting is not a trait: [`crate::run`] returns [`crate::Exit::Reset`] and
+//! `heap_caps`); the virtual board implements them on Linux (a pseudo-terminal, `Instant`, a
+//! counting allocator with the board's heap budget). Restarting is not a trait: [`crate::run`] returns [`crate::Exit::Reset`] and
 //! the binary restarts the chip (`esp_restart`) or, on Linux, runs the application again.
 
 use std::fmt;
@@ -14,15 +14,38 @@ pub trait Clock: Send + Sync + 'static {
     fn uptime_ms(&self) -> u64;
 }
 
-/// Heap figures, where the platform knows them.
+/// Heap figures, where the platform knows them, as ESP-IDF gives them: free bytes, not used ones.
 pub trait Heap: Send + Sync + 'static {
-    /// Free heap bytes now.
+    /// Free heap bytes now (`esp_get_free_heap_size`).
     fn free(&self) -> Option<u64>;
-    /// The lowest free heap seen since boot.
+    /// The lowest free heap seen since boot (`esp_get_minimum_free_heap_size`).
     fn min_free(&self) -> Option<u64>;
+    /// Ends the current heap window and starts the next: the window began at boot or at the
+    /// previous call. A driver brackets a piece of work with two calls to learn the most heap
+    /// that work took.
+    fn take_window(&self) -> Option<HeapWindow>;
+    /// The application is ready: its endpoint is bound and serving. A platform that holds the
+    /// application to a budget only from here on (the virtual board) starts counting now.
+    fn application_ready(&self) {}
 }
 
-/// A heap that knows nothing: Linux has no figure comparable to a board's heap.
+/// The heap over one window of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapWindow {
+    /// Free heap bytes when the window began.
+    pub start_free: u64,
+    /// The lowest free heap seen in the window.
+    pub min_free: u64,
+}
+
+impl HeapWindow {
+    /// The most heap in use during the window beyond what was in use when it began.
+    pub fn peak(&self) -> u64 {
+        self.start_free.saturating_sub(self.min_free)
+    }
+}
+
+/// A heap that knows nothing (a platform without a heap budget).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UnknownHeap;
 
@@ -31,6 +54,9 @@ impl Heap for UnknownHeap {
         None
     }
     fn min_free(&self) -> Option<u64> {
+        None
+    }
+    fn take_window(&self) -> Option<HeapWindow> {
         None
     }
 }

@@ -62,7 +62,22 @@ pub async fn bind_endpoint(
     bind: SocketAddr,
     crypto: Arc<CryptoProvider>,
 ) -> Result<Endpoint, BindEndpointError> {
-    let endpoint = Endpoint::builder(presets::Empty)
+    let builder = builder(secret_key, bind, crypto).map_err(BindEndpointError::Address)?;
+    // On the heap: iroh's bind future and the builder it holds are tens of KiB, too much to
+    // move around on a 48 KiB main task stack.
+    Box::pin(builder.bind())
+        .await
+        .map_err(BindEndpointError::Bind)
+}
+
+/// The endpoint builder of [`bind_endpoint`], made in a plain function so its temporaries leave
+/// the stack before the bind runs.
+fn builder(
+    secret_key: SecretKey,
+    bind: SocketAddr,
+    crypto: Arc<CryptoProvider>,
+) -> Result<iroh::endpoint::Builder, InvalidSocketAddr> {
+    Endpoint::builder(presets::Empty)
         .crypto_provider(crypto)
         .secret_key(secret_key)
         .transport_config(transport_config())
@@ -80,11 +95,6 @@ pub async fn bind_endpoint(
         )))
         .clear_ip_transports()
         .bind_addr(bind)
-        .map_err(BindEndpointError::Address)?
-        .bind()
-        .await
-        .map_err(BindEndpointError::Bind)?;
-    Ok(endpoint)
 }
 
 /// Why the endpoint could not be bound.

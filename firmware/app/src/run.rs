@@ -11,8 +11,9 @@ use iroh_tickets::endpoint::EndpointTicket;
 use rustls::crypto::CryptoProvider;
 use tokio::sync::mpsc;
 
-use crate::console::{Command, HELP, LineAssembler, Lines, Log, Status};
+use crate::console::{Command, HELP, HeapReport, LineAssembler, Lines, Log, Status};
 use crate::counters::Counters;
+use crate::dial::{self, DialResult};
 use crate::echo::Echo;
 use crate::platform::{Boot, Platform};
 use crate::profile::{self, BindEndpointError, ECHO_ALPN};
@@ -32,8 +33,9 @@ pub struct Config {
     pub advertise_ip: Option<IpAddr>,
     /// The TLS crypto provider: [`profile::crypto_provider`] on every build of the firmware.
     pub crypto: Arc<CryptoProvider>,
-    /// Print only what the iroh ESP32 examples' firmware prints (no boot banner) and take no
-    /// console commands, so the suite can be checked against such firmware without a board.
+    /// Behave as the iroh ESP32 examples' firmware: print only what it prints (no boot banner),
+    /// take no console commands, and echo one stream per connection, so the suite can be checked
+    /// against such firmware without a board.
     pub example_firmware: bool,
 }
 
@@ -99,7 +101,7 @@ pub async fn run(
         listening,
         ticket,
         counters,
-    } = match start(config, &log).await {
+    } = match Box::pin(start(config, &log)).await {
         Ok(started) => started,
         Err(err) => {
             log.error(format_args!("Startup failed: {err}"));
@@ -113,10 +115,13 @@ pub async fn run(
     log.info(Lines::endpoint_id(endpoint_id));
     log.info(Lines::long_ticket(&ticket));
     log.info(Lines::router_started());
+    platform.heap.application_ready();
 
     let mut assembler = LineAssembler::new();
     let mut lines = Vec::new();
     let mut input_open = true;
+    // At most one dial at a time: a board has room for one client connection beside its server.
+    let mut dialing: Option<tokio::task::JoinHandle<()>> = None;
     tokio::pin!(stop);
     let exit = 'serve: loop {
         tokio::select! {
@@ -138,6 +143,28 @@ pub async fn run(
                         Command::Id => log.info(Lines::endpoint_id(endpoint_id)),
                         Command::Ticket => log.info(Lines::long_ticket(&ticket)),
                         Command::Status => log.info(status(platform, &counters)),
+                        Command::Heap => log.info(HeapReport {
+                            heap_free: platform.heap.free(),
+                            heap_min: platform.heap.min_free(),
+                            window: platform.heap.take_window(),
+                        }),
+                        Command::Dial(Err(err)) => {
+                            log.info(DialResult::not_started(endpoint_id, err))
+                        }
+                        Command::Dial(Ok(_)) if dialing.as_ref().is_some_and(|d| !d.is_finished()) => {
+                            log.info(DialResult::not_started(
+                                endpoint_id,
+                                "another dial is still running",
+                            ))
+                        }
+                        Command::Dial(Ok(request)) => {
+                            let endpoint = router.endpoint().clone();
+                            let random = config.crypto.secure_random;
+                            let log = log.clone();
+                            dialing = Some(tokio::spawn(async move {
+                                log.info(dial::dial(&endpoint, &request, random).await);
+                            }));
+                        }
                         Command::Reset => {
                             log.info(Lines::restarting());
                             break 'serve Exit::Reset;
@@ -149,7 +176,10 @@ pub async fn run(
         }
     };
 
-    if tokio::time::timeout(SHUTDOWN_TIMEOUT, router.shutdown())
+    if let Some(dialing) = dialing {
+        dialing.abort();
+    }
+    if Box::pin(tokio::time::timeout(SHUTDOWN_TIMEOUT, router.shutdown()))
         .await
         .is_err()
     {
@@ -201,7 +231,10 @@ async fn start(config: &Config, log: &Log) -> Result<Started, RunError> {
     let addr = EndpointAddr::from_parts(endpoint.id(), [TransportAddr::Ip(listening)]);
     let ticket = EndpointTicket::new(addr);
     let counters = Arc::new(Counters::default());
-    let echo = Echo::new(counters.clone(), log.clone());
+    let mut echo = Echo::new(counters.clone(), log.clone());
+    if config.example_firmware {
+        echo = echo.one_stream_per_connection();
+    }
     let router = Router::builder(endpoint).accept(ECHO_ALPN, echo).spawn();
     Ok(Started {
         router,

@@ -1,6 +1,7 @@
 //! The application end to end over loopback: a real iroh client (the same profile and crypto
 //! provider) dials [`fw_app::run`] and echoes payloads from empty to well past every window,
-//! while the console is read and commanded like a board's.
+//! while the console is read and commanded like a board's; and the board dials another board
+//! (`dial`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -92,11 +93,17 @@ struct Board {
 impl Board {
     /// Starts the application; `boots` is how many boots to run (each `reset` starts the next).
     async fn start(boots: u32) -> Self {
+        Self::start_with(boots, |_| {}).await
+    }
+
+    /// Starts the application with a configuration changed by `tweak`.
+    async fn start_with(boots: u32, tweak: impl FnOnce(&mut Config)) -> Self {
         let console = Arc::new(Recorder::default());
         let (input, mut input_rx) = mpsc::channel(16);
         let (stop, stop_rx) = oneshot::channel::<()>();
         let secret = SecretKey::generate();
-        let config = Config::new(secret.clone(), "127.0.0.1:0".parse().unwrap());
+        let mut config = Config::new(secret.clone(), "127.0.0.1:0".parse().unwrap());
+        tweak(&mut config);
         let sink = console.clone();
         let done = tokio::spawn(async move {
             let mut stop_rx = stop_rx;
@@ -164,6 +171,28 @@ impl Board {
 
     async fn type_line(&self, bytes: &[u8]) {
         self.input.send(bytes.to_vec()).await.unwrap();
+    }
+
+    /// The latest `Long ticket:` line's ticket, as typed after `dial`.
+    fn ticket(&self) -> String {
+        let line = self
+            .console
+            .lines()
+            .into_iter()
+            .rev()
+            .find(|l| l.contains("Long ticket:  "))
+            .unwrap();
+        message(&line)
+            .strip_prefix("  Long ticket:  ")
+            .unwrap()
+            .to_string()
+    }
+
+    /// Types a `dial` line and returns the `nth` DIAL result line's JSON.
+    async fn dial(&self, args: &str, nth: usize) -> String {
+        self.type_line(format!("dial {args}\r").as_bytes()).await;
+        let line = self.console.wait_for_nth("DIAL {", nth).await;
+        message(&line).strip_prefix("DIAL ").unwrap().to_string()
     }
 
     async fn status(&self, nth: usize) -> String {
@@ -364,8 +393,14 @@ async fn console_commands_and_garbage() {
     board.type_line(b"\n").await;
     let long = board.console.wait_for("line too long").await;
     assert!(
-        message(&long).ends_with("(line too long: 1000 bytes, max 128) (try help)"),
+        message(&long).ends_with("(line too long: 1000 bytes, max 256) (try help)"),
         "{long}"
+    );
+    // No heap figures on this platform: a HEAP line of nulls.
+    board.type_line(b"heap\r").await;
+    assert_eq!(
+        message(&board.console.wait_for("HEAP {").await),
+        r#"HEAP {"heap_free":null,"heap_min":null,"window_min":null,"window_peak":null}"#
     );
     // A command split across reads, with a blank line before it.
     board.type_line(b"\r\nsta").await;
@@ -449,4 +484,191 @@ async fn a_bind_address_in_use_is_a_clear_error() {
     );
     let failed = console.wait_for("Startup failed: ").await;
     assert!(failed.starts_with("E ("), "{failed}");
+}
+
+/// The string value of `"field":"..."` in a one-line JSON object (no escapes in the values read
+/// here).
+fn json_str<'a>(json: &'a str, field: &str) -> &'a str {
+    let key = format!("\"{field}\":\"");
+    let start = json
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {field} in {json}"))
+        + key.len();
+    let end = json[start..].find('"').unwrap() + start;
+    &json[start..end]
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_board_dials_another_board_and_echoes() {
+    let server = Board::start(1).await;
+    let client = Board::start(1).await;
+    let result = client
+        .dial(&format!("{} 100000 3", server.ticket()), 1)
+        .await;
+    assert!(
+        result.contains(r#""event":"result","ok":true,"#),
+        "{result}"
+    );
+    assert_eq!(
+        json_str(&result, "endpoint_id"),
+        client.secret.public().to_string()
+    );
+    assert_eq!(
+        json_str(&result, "remote_id"),
+        server.secret.public().to_string()
+    );
+    assert_eq!(json_str(&result, "alpn"), "echo/0");
+    assert_eq!(json_str(&result, "error"), "");
+    assert!(result.contains(r#""bytes":300000,"#), "{result}");
+    assert!(
+        result.ends_with(r#""error":"","error_code":null}"#),
+        "{result}"
+    );
+    let echoes = result.split("\"echo_ms\":[").nth(1).unwrap();
+    let echoes = &echoes[..echoes.find(']').unwrap()];
+    assert_eq!(echoes.split(',').count(), 3, "{result}");
+    assert!(!result.contains(r#""handshake_ms":null"#), "{result}");
+
+    // The server saw one connection of three streams, from the client board's id.
+    server.console.wait_for("Connection closed").await;
+    let accepted = server.console.wait_for("Accepted connection from ").await;
+    assert_eq!(
+        message(&accepted),
+        format!("Accepted connection from {}", client.secret.public())
+    );
+    server
+        .console
+        .wait_for_nth("Copied over 100000 byte(s)", 3)
+        .await;
+
+    // A handshake only, and a payload past every window.
+    let result = client.dial(&format!("{} 0 0", server.ticket()), 2).await;
+    assert!(
+        result.contains(r#""ok":true,"#) && result.contains(r#""echo_ms":[],"bytes":0,"#),
+        "{result}"
+    );
+    let result = client
+        .dial(&format!("{} 1048576 1", server.ticket()), 3)
+        .await;
+    assert!(
+        result.contains(r#""ok":true,"#) && result.contains(r#""bytes":1048576,"#),
+        "{result}"
+    );
+    client.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_dial_to_a_wrong_id_is_refused_by_the_board() {
+    let server = Board::start(1).await;
+    let client = Board::start(1).await;
+    // The server's address under another endpoint's id: the server cannot prove it holds it.
+    let impostor = SecretKey::generate().public();
+    let addr = EndpointAddr::from_parts(impostor, server.addr().addrs);
+    let ticket = iroh_tickets::endpoint::EndpointTicket::new(addr).to_string();
+    let result = client.dial(&format!("{ticket} 13 1"), 1).await;
+    assert!(result.contains(r#""ok":false,"#), "{result}");
+    assert_eq!(json_str(&result, "remote_id"), impostor.to_string());
+    assert!(
+        json_str(&result, "error").starts_with("connect: "),
+        "{result}"
+    );
+    assert!(
+        result.contains(r#""handshake_ms":null,"echo_ms":[],"bytes":0,"#),
+        "{result}"
+    );
+    // The refusal is the client's: its TLS alert closes the handshake, nothing is echoed.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !server
+            .console
+            .lines()
+            .iter()
+            .any(|l| l.contains("Accepted connection") || l.contains("Copied over")),
+        "{:?}",
+        server.console.lines()
+    );
+    client.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn dial_arguments_are_checked_and_one_dial_runs_at_a_time() {
+    let server = Board::start(1).await;
+    let client = Board::start(1).await;
+    let result = client.dial("", 1).await;
+    assert_eq!(
+        json_str(&result, "error"),
+        "usage: dial <ticket> [size] [count]"
+    );
+    assert!(result.contains(r#""ok":false,"#), "{result}");
+    assert_eq!(
+        json_str(&result, "endpoint_id"),
+        client.secret.public().to_string()
+    );
+    let result = client.dial("endpointnotaticket", 2).await;
+    assert!(
+        json_str(&result, "error").starts_with("invalid ticket: "),
+        "{result}"
+    );
+    let result = client.dial(&format!("{} 1 many", server.ticket()), 3).await;
+    assert!(
+        result.contains(r#"count \"many\" is not a whole number"#),
+        "{result}"
+    );
+
+    // A long dial, then another one at once: the second is refused, the first completes.
+    client
+        .type_line(format!("dial {} 4194304 1\r", server.ticket()).as_bytes())
+        .await;
+    let busy = client.dial(&server.ticket(), 4).await;
+    assert_eq!(json_str(&busy, "error"), "another dial is still running");
+    let done = client.console.wait_for_nth("DIAL {", 5).await;
+    assert!(
+        done.contains(r#""ok":true,"#) && done.contains(r#""bytes":4194304,"#),
+        "{done}"
+    );
+    client.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_example_firmware_echoes_one_stream_per_connection() {
+    let board = Board::start_with(1, |config| config.example_firmware = true).await;
+    let client = client().await;
+    let connection = client
+        .connect(board.addr(), ECHO_ALPN)
+        .await
+        .expect("connect");
+    let first = payload(5000);
+    let echoed = tokio::time::timeout(STEP, echo_once(&connection, &first))
+        .await
+        .expect("the first stream is echoed");
+    assert!(echoed == first);
+    // The second stream is never accepted: no echo comes back.
+    let second =
+        tokio::time::timeout(Duration::from_secs(2), echo_once(&connection, b"again")).await;
+    assert!(second.is_err(), "a second stream was echoed: {second:?}");
+    connection.close(VarInt::from_u32(0), b"bye!");
+    board.console.wait_for("Connection closed").await;
+    let copied: Vec<String> = board
+        .console
+        .lines()
+        .iter()
+        .filter(|l| l.contains("Copied over"))
+        .map(|l| message(l).to_string())
+        .collect();
+    assert_eq!(copied, ["Copied over 5000 byte(s)"]);
+    // The examples' firmware reads no console: no banner, and commands are ignored.
+    board.type_line(b"status\r").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !board
+            .console
+            .lines()
+            .iter()
+            .any(|l| l.contains("STATUS") || l.contains("irohconf-fw"))
+    );
+    client.close().await;
+    board.stop().await;
 }

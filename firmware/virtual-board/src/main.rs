@@ -1,12 +1,19 @@
 //! `virtual-board`: the firmware's application as a Linux program, its console on a
 //! pseudo-terminal, so the hardware suite can drive it like a board on a serial port.
 //!
-//! The contract (docs/board-console.md): `virtual-board [--link PATH] [--bind ADDR]`, optional
-//! `IROH_SECRET=<64 hex>`; one stdout line `console <pty path>`; the console on the pty with
-//! `\r\n` line endings and no echo; `reset` restarts the application in-process with a new boot
-//! log and the same id; SIGINT/SIGTERM exit 0 and remove the link.
+//! The contract (docs/board-console.md): `virtual-board [--link PATH] [--bind ADDR] [--heap
+//! BYTES] [--main-stack BYTES] [--example-firmware]`, optional `IROH_SECRET=<64 hex>`; one
+//! stdout line `console <pty path>`; the console on the pty with `\r\n` line endings and no
+//! echo; `reset` restarts the application in-process with a new boot log and the same id;
+//! SIGINT/SIGTERM exit 0 and remove the link.
+//!
+//! The board's limits come with it: the heap budget ([`heap`]), the main task's stack, the
+//! runtime the ESP32 build makes, and UDP sockets without segmentation offload
+//! ([`udp_offload`]).
 
+mod heap;
 mod pty;
+mod udp_offload;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,20 +21,42 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use fw_app::platform::{Boot, Clock, Platform, ResetReason, UnknownHeap};
+use fw_app::platform::{Boot, Clock, Platform, ResetReason};
 use fw_app::{Config, Exit, SecretKey};
 use tokio::signal::unix::{SignalKind, signal};
 
-const USAGE: &str =
-    "usage: virtual-board [--link PATH] [--bind IP:PORT] [--example-firmware]   (env IROH_SECRET=<64 hex>)";
+const USAGE: &str = "usage: virtual-board [--link PATH] [--bind IP:PORT] [--heap BYTES] [--main-stack BYTES] [--example-firmware]   (env IROH_SECRET=<64 hex>)";
 
 /// Exit code for bad flags or a bad IROH_SECRET, as the peer contract uses it.
 const EXIT_INVALID_INPUT: u8 = 2;
+
+/// The ESP32 main task's stack, which the firmware's runtime runs on
+/// (CONFIG_ESP_MAIN_TASK_STACK_SIZE in firmware/esp32/sdkconfig.defaults).
+const DEFAULT_MAIN_STACK: usize = 48 * 1024;
+
+/// The smallest stack accepted: below it not even the runtime starts.
+const MIN_MAIN_STACK: usize = 16 * 1024;
+
+/// How much more stack the application needs here than on the chip. The same code on x86-64 at
+/// opt-level 2 keeps larger values on the stack than on the 32-bit chip at opt-level "s" (and
+/// runs Linux-only paths, netlink and 32-datagram socket batches): iroh's bind alone takes about
+/// 100 KiB here, where the iroh ESP32 examples measured about 35 KiB for the whole of their
+/// application on an ESP32 (server-esp32 README). The main task's stack is scaled by this
+/// factor, so a path that needs much more stack than today still overflows it.
+const HOST_STACK_FACTOR: usize = 3;
+
+/// The stack of tokio's blocking thread, as the ESP32 build asks for it; Linux raises it to
+/// PTHREAD_STACK_MIN.
+const BLOCKING_THREAD_STACK: usize = 4096;
 
 #[derive(Debug)]
 struct Args {
     link: Option<PathBuf>,
     bind: SocketAddr,
+    /// The heap budget: the free heap the board has left for the application. None: unlimited.
+    heap: Option<usize>,
+    /// The stack of the thread the application runs on (the ESP32's main task).
+    main_stack: usize,
     /// Behave like the iroh ESP32 examples' firmware: their lines only, no console commands.
     example_firmware: bool,
 }
@@ -36,7 +65,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         link: None,
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        heap: None,
+        main_stack: DEFAULT_MAIN_STACK,
         example_firmware: false,
+    };
+    let bytes = |flag: &str, text: String| {
+        text.parse::<usize>()
+            .map_err(|_| format!("{flag}: {text:?} is not a number of bytes"))
     };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -58,6 +93,16 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 parsed.bind = text
                     .parse()
                     .map_err(|_| format!("--bind: {text:?} is not IP:PORT"))?;
+            }
+            "--heap" => parsed.heap = Some(bytes("--heap", value("--heap")?)?),
+            "--main-stack" => {
+                parsed.main_stack = bytes("--main-stack", value("--main-stack")?)?;
+                if parsed.main_stack < MIN_MAIN_STACK {
+                    return Err(format!(
+                        "--main-stack: {} bytes is less than {MIN_MAIN_STACK}",
+                        parsed.main_stack
+                    ));
+                }
             }
             "--example-firmware" if inline.is_none() => parsed.example_firmware = true,
             "-h" | "--help" => return Err(String::new()),
@@ -110,24 +155,48 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_INVALID_INPUT);
     }
     println!("console {}", pty.path().display());
+    if let Some(budget) = args.heap {
+        heap::HEAP.set_budget(budget);
+    }
+    heap::HEAP.set_console_fd(pty.master_fd());
 
-    // A current-thread runtime, as on the board: the firmware's concurrency is the board's.
+    let mut config = Config::new(secret_key, args.bind);
+    config.example_firmware = args.example_firmware;
+    // The application runs where the ESP32 runs it: on the main task, with its stack.
+    let code = std::thread::scope(|scope| {
+        let task = std::thread::Builder::new()
+            .name("main".into())
+            .stack_size(args.main_stack * HOST_STACK_FACTOR)
+            .spawn_scoped(scope, || main_task(config, &pty));
+        match task.map(|task| task.join()) {
+            Ok(Ok(code)) => code,
+            Ok(Err(_panicked)) => ExitCode::FAILURE,
+            Err(err) => {
+                eprintln!("virtual-board: cannot start the main task: {err}");
+                ExitCode::FAILURE
+            }
+        }
+    });
+    remove_link(args.link.as_deref(), pty.path());
+    code
+}
+
+/// The main task: a current-thread runtime with one blocking thread, as the ESP32 build makes
+/// it (firmware/esp32/src/main.rs), running boot after boot.
+fn main_task(config: Config, pty: &pty::Pty) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(1)
+        .thread_stack_size(BLOCKING_THREAD_STACK)
         .build()
     {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("virtual-board: cannot start the runtime: {err}");
-            remove_link(args.link.as_deref(), pty.path());
             return ExitCode::FAILURE;
         }
     };
-    let mut config = Config::new(secret_key, args.bind);
-    config.example_firmware = args.example_firmware;
-    let code = runtime.block_on(run_board(config, &pty));
-    remove_link(args.link.as_deref(), pty.path());
-    code
+    runtime.block_on(Box::pin(run_board(config, pty)))
 }
 
 /// Boots the application again and again (a `reset` on the console) until a signal stops it.
@@ -155,9 +224,10 @@ async fn run_board(config: Config, pty: &pty::Pty) -> ExitCode {
         reason: ResetReason::PowerOn,
     };
     loop {
+        heap::HEAP.new_boot();
         let platform = Platform {
             clock: Arc::new(BootClock(Instant::now())),
-            heap: Arc::new(UnknownHeap),
+            heap: Arc::new(heap::BudgetHeap),
             console: console.clone(),
         };
         let stop = async {
@@ -172,7 +242,7 @@ async fn run_board(config: Config, pty: &pty::Pty) -> ExitCode {
             boot.reason,
             pty.path().display()
         );
-        match fw_app::run(&config, &platform, boot, &mut input, stop).await {
+        match Box::pin(fw_app::run(&config, &platform, boot, &mut input, stop)).await {
             Ok(Exit::Reset) => {
                 boot = Boot {
                     number: boot.number + 1,
@@ -243,6 +313,24 @@ mod tests {
         let args = parse(&["--link", "/tmp/x", "--bind=127.0.0.1:7000"]).unwrap();
         assert_eq!(args.link.as_deref(), Some(Path::new("/tmp/x")));
         assert_eq!(args.bind, "127.0.0.1:7000".parse().unwrap());
+    }
+
+    #[test]
+    fn memory_flags() {
+        let args = parse(&[]).unwrap();
+        assert_eq!((args.heap, args.main_stack), (None, 48 * 1024));
+        let args = parse(&["--heap", "233984", "--main-stack=98304"]).unwrap();
+        assert_eq!((args.heap, args.main_stack), (Some(233984), 98304));
+        assert!(
+            parse(&["--heap", "200k"])
+                .unwrap_err()
+                .contains("not a number of bytes")
+        );
+        assert!(
+            parse(&["--main-stack", "4096"])
+                .unwrap_err()
+                .contains("less than 16384")
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -45,6 +45,11 @@ impl Pty {
             _slave: slave,
             path,
         })
+    }
+
+    /// The master's descriptor, open as long as this Pty is.
+    pub fn master_fd(&self) -> i32 {
+        self.master.as_raw_fd()
     }
 
     /// The slave's path, e.g. `/dev/pts/3`.

@@ -1,5 +1,6 @@
 //! The virtual board as a driver sees it: a process that prints `console <pty>`, a serial port
-//! carrying the boot log, commands, resets and echo, and a clean exit on SIGTERM.
+//! carrying the boot log, commands, resets and echo, and a clean exit on SIGTERM; and an ESP32's
+//! heap: figures in STATUS and HEAP, and a crash when the budget runs out.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -317,4 +318,214 @@ fn bad_input_exits_2_with_the_reason() {
         .unwrap();
     assert_eq!(bad_flag.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_flag.stderr).contains("not IP:PORT"));
+}
+
+/// The heap budget of an ESP32-S3 with 8 MiB of PSRAM (`fixtures/boards/esp32s3-devkitc-usb.yaml`):
+/// `memory.internal_heap` plus `memory.psram`. Without PSRAM a handshake of iroh's own client
+/// does not fit the virtual board (see docs/board-console.md, the virtual board).
+fn profile_heap_budget() -> usize {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/boards/esp32s3-devkitc-usb.yaml"
+    );
+    let text = std::fs::read_to_string(path).expect("the virtual board profile");
+    let field = |name: &str| -> usize {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {path}"))
+            .split('#')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap_or_else(|err| panic!("{name} in {path}: {err}"))
+    };
+    field("internal_heap") + field("psram")
+}
+
+/// A number field of a one-line JSON object.
+fn json_u64(json: &str, field: &str) -> u64 {
+    let key = format!("\"{field}\":");
+    let start = json
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {field} in {json}"))
+        + key.len();
+    let digits: String = json[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("{field} is not a number in {json}"))
+}
+
+impl Board {
+    /// Sends `heap` and returns the HEAP line's JSON.
+    fn heap(&mut self) -> String {
+        self.send(b"heap\r");
+        message(&self.wait_for("HEAP {"))
+            .strip_prefix("HEAP ")
+            .unwrap()
+            .to_string()
+    }
+
+    fn ticket(&mut self) -> iroh_tickets::endpoint::EndpointTicket {
+        message(&self.wait_for("  Long ticket:  "))
+            .strip_prefix("  Long ticket:  ")
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// Waits for the process to end on its own; its exit status.
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + STEP;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the board still runs after {STEP:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Connects to `ticket`, echoes `size` bytes (none: a handshake only), closes. Bounded by
+/// `limit`; returns how it went.
+fn echo_client(
+    ticket: &iroh_tickets::endpoint::EndpointTicket,
+    size: Option<usize>,
+    limit: Duration,
+) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = profile::bind_endpoint(
+            SecretKey::generate(),
+            "127.0.0.1:0".parse().unwrap(),
+            profile::crypto_provider(),
+        )
+        .await
+        .unwrap();
+        let run = async {
+            let connection = client
+                .connect(ticket.endpoint_addr().clone(), ECHO_ALPN)
+                .await
+                .map_err(|err| format!("connect: {err}"))?;
+            if let Some(size) = size {
+                let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+                let (mut send, mut recv) = connection.open_bi().await.map_err(|e| e.to_string())?;
+                let writer = async {
+                    send.write_all(&payload).await.map_err(|e| e.to_string())?;
+                    send.finish().map_err(|e| e.to_string())
+                };
+                let reader = async { recv.read_to_end(size + 1).await.map_err(|e| e.to_string()) };
+                let (written, echoed) = tokio::join!(writer, reader);
+                written?;
+                if echoed? != payload {
+                    return Err("the echo differs".to_string());
+                }
+            }
+            connection.close(VarInt::from_u32(0), b"bye!");
+            Ok(())
+        };
+        let result = match tokio::time::timeout(limit, run).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("no answer within {limit:?}")),
+        };
+        client.close().await;
+        result
+    })
+}
+
+#[test]
+fn the_profile_heap_serves_handshakes_and_a_1_mib_echo_and_reports_peaks() {
+    let budget = profile_heap_budget();
+    let mut board = Board::start(&["--heap", &budget.to_string()], None);
+    let ticket = board.ticket();
+    board.wait_for("Router started, accepting connections");
+
+    let idle = board.heap();
+    let free_idle = json_u64(&idle, "heap_free");
+    assert!(free_idle > 0 && free_idle <= budget as u64, "{idle}");
+
+    echo_client(&ticket, None, STEP).expect("a handshake within the budget");
+    board.wait_for("Connection closed");
+    let handshake = board.heap();
+    let handshake_peak = json_u64(&handshake, "window_peak");
+    assert!(handshake_peak > 0, "{handshake}");
+
+    echo_client(&ticket, Some(1024 * 1024), STEP).expect("a 1 MiB echo within the budget");
+    assert_eq!(
+        message(&board.wait_for("Copied over ")),
+        "Copied over 1048576 byte(s)"
+    );
+    board.wait_for("Connection closed");
+    let echo = board.heap();
+    let echo_peak = json_u64(&echo, "window_peak");
+    assert!(echo_peak > 0, "{echo}");
+
+    board.send(b"status\r");
+    let status = message(&board.wait_for("STATUS ")).to_string();
+    let (free, min) = (
+        json_u64(&status, "heap_free"),
+        json_u64(&status, "heap_min"),
+    );
+    assert!(min <= free && free <= budget as u64, "{status}");
+    assert!(
+        budget as u64 - min >= budget as u64 - free_idle + handshake_peak.max(echo_peak),
+        "heap_min {min} must cover the peaks: {status}"
+    );
+    eprintln!(
+        "heap budget {budget} B: {} B in use idle; peak above idle: handshake {handshake_peak} B, \
+         1 MiB echo {echo_peak} B; lowest free since boot {min} B",
+        budget as u64 - free_idle
+    );
+    assert!(board.terminate().success());
+}
+
+#[test]
+fn a_heap_too_small_for_a_handshake_crashes_the_board_as_an_esp32_does() {
+    // How much a boot and a handshake take, on a board with room to spare.
+    let roomy = 64 * 1024 * 1024u64;
+    let mut board = Board::start(&["--heap", &roomy.to_string()], None);
+    let ticket = board.ticket();
+    board.wait_for("Router started, accepting connections");
+    // iroh allocates for a moment after the bind; let that pass into the window.
+    std::thread::sleep(Duration::from_millis(1500));
+    let idle = board.heap();
+    // The most charged since the application became ready (iroh allocates for a moment right
+    // after the bind).
+    let booted = roomy - json_u64(&idle, "window_min");
+    echo_client(&ticket, None, STEP).expect("a handshake");
+    board.wait_for("Connection closed");
+    let handshake = json_u64(&board.heap(), "window_peak");
+    assert!(board.terminate().success());
+
+    // Room to boot, and for half a handshake.
+    let budget = booted + handshake / 2;
+    let mut board = Board::start(&["--heap", &budget.to_string()], None);
+    let ticket = board.ticket();
+    board.wait_for("Router started, accepting connections");
+    board.send(b"status\r");
+    board.wait_for("STATUS ");
+
+    let dialed = echo_client(&ticket, None, Duration::from_secs(5));
+    assert!(dialed.is_err(), "a handshake fit in {budget} bytes");
+    let failed = board.wait_for("memory allocation of ");
+    assert!(failed.ends_with(" bytes failed"), "{failed:?}");
+    let abort = board.wait_for("abort() was called");
+    assert!(
+        abort.starts_with("abort() was called on core 0: heap exhausted (")
+            && abort.ends_with(&format!(" of {budget} bytes in use)")),
+        "{abort:?}"
+    );
+    let status = board.wait_exit();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(nix::libc::SIGABRT), "{status}");
 }

@@ -1,7 +1,8 @@
 //! Assembling command lines from the raw bytes a UART or pty delivers.
 
-/// The longest command line kept, in bytes. Longer lines are reported and dropped whole.
-pub const MAX_LINE: usize = 128;
+/// The longest command line kept, in bytes: room for `dial` with a ticket of several addresses.
+/// Longer lines are reported and dropped whole.
+pub const MAX_LINE: usize = 256;
 
 /// One line of console input.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 use std::fmt::{self, Display, Write as _};
 use std::net::SocketAddr;
 
-use crate::platform::Boot;
+use crate::platform::{Boot, HeapWindow};
 
 /// The console's reply to `help`, one line each.
 pub const HELP: &[&str] = &[
@@ -15,6 +15,9 @@ pub const HELP: &[&str] = &[
     "  id      print the endpoint id",
     "  ticket  print the long ticket",
     "  status  print one STATUS line",
+    "  heap    print one HEAP line and start a new heap window",
+    "  dial <ticket> [size] [count]",
+    "          dial a peer, echo size bytes count times, print one DIAL line",
     "  reset   restart the application",
 ];
 
@@ -72,19 +75,22 @@ pub struct Status {
     pub heap_min: Option<u64>,
 }
 
+/// A number, or `null` where the platform does not know it.
+pub(crate) struct OrNull(pub Option<u64>);
+
+impl Display for OrNull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("null"),
+        }
+    }
+}
+
 /// `STATUS {"uptime_ms":N,...}`: the word, a space, one JSON object on one line, fields in this
 /// order, `null` where the platform does not know.
 impl Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct OrNull(Option<u64>);
-        impl Display for OrNull {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self.0 {
-                    Some(n) => write!(f, "{n}"),
-                    None => f.write_str("null"),
-                }
-            }
-        }
         write!(
             f,
             "STATUS {{\"uptime_ms\":{},\"open_connections\":{},\"connections_served\":{},\"bytes_echoed\":{},\"heap_free\":{},\"heap_min\":{}}}",
@@ -94,6 +100,31 @@ impl Display for Status {
             self.bytes_echoed,
             OrNull(self.heap_free),
             OrNull(self.heap_min),
+        )
+    }
+}
+
+/// The figures of one `HEAP` line: the heap now, since boot, and over the window that the
+/// command ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeapReport {
+    pub heap_free: Option<u64>,
+    pub heap_min: Option<u64>,
+    pub window: Option<HeapWindow>,
+}
+
+/// `HEAP {"heap_free":N,"heap_min":N,"window_min":N,"window_peak":N}`, `null` where the platform
+/// does not know. `window_min` is the lowest free heap since the previous `heap` command (or
+/// boot); `window_peak` is how far below the window's starting free heap it went.
+impl Display for HeapReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "HEAP {{\"heap_free\":{},\"heap_min\":{},\"window_min\":{},\"window_peak\":{}}}",
+            OrNull(self.heap_free),
+            OrNull(self.heap_min),
+            OrNull(self.window.map(|w| w.min_free)),
+            OrNull(self.window.map(|w| w.peak())),
         )
     }
 }
@@ -200,6 +231,26 @@ mod tests {
         assert_eq!(
             status.to_string(),
             r#"STATUS {"uptime_ms":1234,"open_connections":1,"connections_served":7,"bytes_echoed":65536,"heap_free":180000,"heap_min":150000}"#
+        );
+    }
+
+    #[test]
+    fn heap_line_with_and_without_figures() {
+        assert_eq!(
+            HeapReport::default().to_string(),
+            r#"HEAP {"heap_free":null,"heap_min":null,"window_min":null,"window_peak":null}"#
+        );
+        let report = HeapReport {
+            heap_free: Some(200_000),
+            heap_min: Some(150_000),
+            window: Some(HeapWindow {
+                start_free: 210_000,
+                min_free: 160_000,
+            }),
+        };
+        assert_eq!(
+            report.to_string(),
+            r#"HEAP {"heap_free":200000,"heap_min":150000,"window_min":160000,"window_peak":50000}"#
         );
     }
 

@@ -9,7 +9,8 @@ mod input;
 mod lines;
 mod log;
 
-pub use command::Command;
+pub use command::{Command, DialRequest};
 pub use input::{InputLine, LineAssembler, MAX_LINE};
-pub use lines::{HELP, Lines, Status, printable};
+pub(crate) use lines::OrNull;
+pub use lines::{HELP, HeapReport, Lines, Status, printable};
 pub use log::{Level, Log, TAG};
