@@ -41,6 +41,9 @@ const (
 	FeatureConsole Feature = "console"
 	// FeatureReset: the board can be reset by the suite (reset lines or a console command).
 	FeatureReset Feature = "reset"
+	// FeatureHeap: the board reports its free heap (STATUS heap_free and heap_min, the heap
+	// command's windows), so leak bounds are checked and each cell's peak heap recorded.
+	FeatureHeap Feature = "heap"
 	// FeatureFixedSecret: the peer can be given its secret key, so its id survives restarts.
 	FeatureFixedSecret Feature = "fixed-secret"
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/irohconf/irohconf/hil/boardlines"
 	"github.com/irohconf/irohconf/peercontract"
 )
 
@@ -136,12 +137,5 @@ type CrashWatcher interface {
 	Crashed() error
 }
 
-// BoardStatus is the STATUS line of our firmware.
-type BoardStatus struct {
-	UptimeMS          int64  `json:"uptime_ms"`
-	OpenConnections   int    `json:"open_connections"`
-	ConnectionsServed int    `json:"connections_served"`
-	BytesEchoed       int64  `json:"bytes_echoed"`
-	HeapFree          *int64 `json:"heap_free"`
-	HeapMin           *int64 `json:"heap_min"`
-}
+// BoardStatus is the STATUS line of our firmware (hil/boardlines parses it).
+type BoardStatus = boardlines.StatusInfo
