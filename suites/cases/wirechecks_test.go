@@ -9,7 +9,7 @@ import (
 	"github.com/irohconf/irohconf/wire/dissect"
 )
 
-// fakeWire is what a relay would have seen of the fake client's dials: one connection per dial,
+// fakeWire is what a relay would have seen of the fake client's dials, given their results: one connection per dial,
 // five frames each, with the handshake the fakes' manifests declare; an echo closed by the
 // client with code 0, a refusal closed by the client with its error code.
 func fakeWire(serverID string, results []peercontract.Result) *dissect.Wire {
@@ -104,7 +104,7 @@ func TestEchoWireChecks(t *testing.T) {
 				ClientLog: framework.NewTap("client", nil), ServerLog: framework.NewTap("server", nil), LogDir: t.TempDir(),
 			}
 			c.UseWire(func() (*dissect.Wire, error) {
-				w := fakeWire(s.ID(), cl.results)
+				w := fakeWire(s.ID(), []peercontract.Result{{OK: true, EndpointID: clientID, ALPN: EchoALPN}})
 				tc.change(w.Connections[0], &sm)
 				c.ServerPeer = &fakeServerPeer{manifest: sm}
 				return w, nil
@@ -153,7 +153,7 @@ func TestRefusalWireCheck(t *testing.T) {
 				ClientLog: framework.NewTap("client", nil), ServerLog: framework.NewTap("server", nil), LogDir: t.TempDir(),
 			}
 			c.UseWire(func() (*dissect.Wire, error) {
-				w := fakeWire(s.ID(), cl.results)
+				w := fakeWire(s.ID(), []peercontract.Result{{Error: "refused", ErrorCode: &code}})
 				w.Connections[0].Closes = tc.closes
 				return w, nil
 			})
