@@ -65,6 +65,9 @@ func (m *Matrix) runCell(ctx SpecContext, k Case, client ClientPeer, server Serv
 
 // runCase runs the case within its timeout and asks a server that can tell whether it crashed.
 func runCase(ctx context.Context, k Case, cell *Cell, srv Server) error {
+	if ca, ok := srv.(CellAware); ok {
+		ca.CellStarted()
+	}
 	heap := openHeapWindows(ctx, cell, srv)
 	cctx, cancel := context.WithTimeout(ctx, k.timeout())
 	err := runProtected(cctx, k, cell)

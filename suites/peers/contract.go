@@ -27,10 +27,19 @@ type contractServer struct {
 	stop  func(ctx context.Context) error
 
 	mu sync.Mutex
-	// waited is, per remote id, the output line after the last connection WaitConnection
-	// returned: a client with a fixed id (a board) dials many times, and each wait is for its
-	// next connection, not its first.
+	// cell is the output line where the current cell began (framework.CellAware), and waited,
+	// per remote id, the line after the last connection WaitConnection returned: a client with
+	// a fixed id (a board) dials many times, and each wait is for its next connection in the
+	// cell, not its first ever.
+	cell   int
 	waited map[string]int
+}
+
+// CellStarted marks where the cell's output begins.
+func (s *contractServer) CellStarted() {
+	s.mu.Lock()
+	s.cell = int(s.tap.Mark())
+	s.mu.Unlock()
 }
 
 func (s *contractServer) ID() string      { return s.ready.EndpointID }
@@ -39,12 +48,12 @@ func (s *contractServer) Addrs() []string { return s.ready.Addrs }
 
 func (s *contractServer) Stop(ctx context.Context) error { return s.stop(ctx) }
 
-// WaitConnection finds the connection line for remoteID after the server became ready and
-// after the one the previous wait for remoteID returned.
+// WaitConnection finds the connection line for remoteID after the server became ready, after
+// the current cell began and after the one the previous wait for remoteID returned.
 func (s *contractServer) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
 	key := strings.ToLower(remoteID)
 	s.mu.Lock()
-	from := max(int(s.since), s.waited[key])
+	from := max(int(s.since), s.cell, s.waited[key])
 	s.mu.Unlock()
 	for {
 		line, next, err := s.tap.WaitLine(ctx, from, peercontract.ConnectionLine)
