@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"github.com/irohconf/irohconf/internal/syncio"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/irohconf/irohconf/containers"
 	"github.com/irohconf/irohconf/peercontract"
@@ -108,14 +110,52 @@ type upstreamServer struct {
 	s    *containers.Server
 	once sync.Once
 	err  error
+
+	mu sync.Mutex
+	// cell is how many connections the server had reported when the current cell began, and
+	// waited, per remote id, how many when the last wait for it returned (see contractServer).
+	cell   int
+	waited map[string]int
+}
+
+// CellStarted notes how many connections came before the cell (framework.CellAware).
+func (s *upstreamServer) CellStarted() {
+	n := len(s.s.Connections())
+	s.mu.Lock()
+	s.cell = n
+	s.mu.Unlock()
 }
 
 func (s *upstreamServer) ID() string      { return s.s.Ready.EndpointID }
 func (s *upstreamServer) Ticket() string  { return s.s.Ready.Ticket }
 func (s *upstreamServer) Addrs() []string { return s.s.Ready.Addrs }
 
+// WaitConnection waits for the next connection from remoteID in the current cell: a client
+// with a fixed id (a board) dials in many cells.
 func (s *upstreamServer) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
-	return s.s.WaitConnection(ctx, remoteID)
+	key := strings.ToLower(remoteID)
+	s.mu.Lock()
+	from := max(s.cell, s.waited[key])
+	s.mu.Unlock()
+	for {
+		conns := s.s.Connections()
+		for i := from; i < len(conns); i++ {
+			if remoteID == "" || strings.EqualFold(conns[i].RemoteID, remoteID) {
+				s.mu.Lock()
+				if s.waited == nil {
+					s.waited = map[string]int{}
+				}
+				s.waited[key] = i + 1
+				s.mu.Unlock()
+				return conns[i], nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return peercontract.Connection{}, fmt.Errorf("upstream server: no connection line from %q in this cell (%d connections before it): %w", remoteID, from, context.Cause(ctx))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (s *upstreamServer) Stop(ctx context.Context) error {
