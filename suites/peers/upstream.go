@@ -111,20 +111,11 @@ type upstreamServer struct {
 	once sync.Once
 	err  error
 
-	mu sync.Mutex
-	// cell is how many connections the server had reported when the current cell began, and
-	// waited, per remote id, how many when the last wait for it returned (see contractServer).
-	cell   int
-	waited map[string]int
+	cells cellCursor // positions in the list of connections the server reported
 }
 
 // CellStarted notes how many connections came before the cell (framework.CellAware).
-func (s *upstreamServer) CellStarted() {
-	n := len(s.s.Connections())
-	s.mu.Lock()
-	s.cell = n
-	s.mu.Unlock()
-}
+func (s *upstreamServer) CellStarted() { s.cells.start(framework.Mark(len(s.s.Connections()))) }
 
 func (s *upstreamServer) ID() string      { return s.s.Ready.EndpointID }
 func (s *upstreamServer) Ticket() string  { return s.s.Ready.Ticket }
@@ -133,20 +124,12 @@ func (s *upstreamServer) Addrs() []string { return s.s.Ready.Addrs }
 // WaitConnection waits for the next connection from remoteID in the current cell: a client
 // with a fixed id (a board) dials in many cells.
 func (s *upstreamServer) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
-	key := strings.ToLower(remoteID)
-	s.mu.Lock()
-	from := max(s.cell, s.waited[key])
-	s.mu.Unlock()
+	from := int(s.cells.from(0, remoteID))
 	for {
 		conns := s.s.Connections()
 		for i := from; i < len(conns); i++ {
 			if remoteID == "" || strings.EqualFold(conns[i].RemoteID, remoteID) {
-				s.mu.Lock()
-				if s.waited == nil {
-					s.waited = map[string]int{}
-				}
-				s.waited[key] = i + 1
-				s.mu.Unlock()
+				s.cells.took(remoteID, framework.Mark(i+1))
 				return conns[i], nil
 			}
 		}
