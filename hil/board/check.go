@@ -27,6 +27,12 @@ func Check(ctx context.Context, p *profile.Profile) (string, error) {
 		}
 		return "", nil
 	}
+	if port.IsRemote(p.Port.Path) {
+		// A board on another host (rfc2217://host:port): connecting now could take the port from
+		// a process already running a pair (ser2net's kickolduser); opening it for a pair says
+		// whether it answers.
+		return p.Port.Path, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 	defer cancel()
 	b := &Board{Profile: p}

@@ -176,6 +176,9 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 			if m.ServerOptions != nil {
 				opts = m.ServerOptions(server)
 			}
+			if opts.Bind == "" {
+				opts.Bind = ServerBind()
+			}
 			// The server lives as long as the pair: its key log goes in the pair's folder.
 			if opts.KeyLogDir == "" {
 				pairDir := filepath.Join(m.runDir, filepath.FromSlash(reports.PairLogPath(cname, sname)))

@@ -35,6 +35,9 @@ type ServerOptions struct {
 	Secret string
 	// KeyLogDir, when set, asks the server to write TLS key logs there.
 	KeyLogDir string
+	// Bind is the one UDP address a server that runs on this machine binds; empty means the
+	// driver's default (127.0.0.1:0). The matrix sets ServerBind (bind.go).
+	Bind string
 }
 
 // Server is a running server.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/irohconf/irohconf/hil/board"
 	"github.com/irohconf/irohconf/hil/boardlines"
-	"github.com/irohconf/irohconf/hil/port"
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/peercontract"
@@ -120,16 +119,9 @@ func (p *BoardPeer) Runtime() string {
 }
 
 // Prepare checks that the board can be reached (board.Check): the virtual board's binary is
-// there (make builds it), a local serial board's port exists and is free. A missing board is
-// then one clear error for every cell, not a wait per pair; `make hil` checks it before the
-// suite starts.
+// there (make builds it), a serial board's port exists and is free. A missing board is then one
+// clear error for every cell, not a wait per pair; `make hil` checks it before the suite starts.
 func (p *BoardPeer) Prepare(ctx context.Context) error {
-	if port.IsRemote(p.profile.Port.Path) {
-		// A board on another host (rfc2217://host:port): nothing here to check, and connecting
-		// now could take the port from a process already running a pair (ser2net's
-		// kickolduser). Opening it for a pair says whether it answers.
-		return nil
-	}
 	_, err := board.Check(ctx, p.profile)
 	return err
 }
@@ -144,9 +136,9 @@ func (p *BoardPeer) StartServer(ctx context.Context, opts framework.ServerOption
 }
 
 // StartBoard opens the board and boots it (a reset, so the whole boot log is read).
-func (p *BoardPeer) StartBoard(ctx context.Context, _ framework.ServerOptions, log *framework.Tap) (framework.Board, error) {
+func (p *BoardPeer) StartBoard(ctx context.Context, opts framework.ServerOptions, log *framework.Tap) (framework.Board, error) {
 	log.LinesAreStamped() // the console writes its own timestamped serial log
-	b, err := board.Open(ctx, p.profile, log)
+	b, err := board.Open(ctx, p.boundProfile(opts.Bind), log)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +155,19 @@ func (p *BoardPeer) StartBoard(ctx context.Context, _ framework.ServerOptions, l
 	}
 	s.noteBoot(info)
 	return s, nil
+}
+
+// boundProfile is the board's profile with a virtual board bound where the matrix binds its
+// servers (framework.ServerBind), unless the profile chose an address of its own.
+func (p *BoardPeer) boundProfile(bind string) *profile.Profile {
+	vb := p.profile.VirtualBoard
+	if bind == "" || p.profile.Kind != profile.Virtual || vb == nil || vb.Bind != profile.DefaultBind {
+		return p.profile
+	}
+	prof, vbCopy := *p.profile, *vb
+	vbCopy.Bind = bind
+	prof.VirtualBoard = &vbCopy
+	return &prof
 }
 
 // flashOnce flashes the board the first time it starts, when asked to.
