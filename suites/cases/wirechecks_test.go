@@ -170,3 +170,42 @@ func TestRefusalWireCheck(t *testing.T) {
 		})
 	}
 }
+
+// A long capture whose tail tshark cannot decrypt after the elided middle (a key update there)
+// is checked up to the elision; undecrypted packets before it remain a test bed error.
+func TestElidedTail(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		undecrypts []int
+		says       string
+	}{
+		{"after the elision", []int{9000}, ""},
+		{"before the elision", []int{3}, "were not decrypted with the key logs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newFakeServer(t)
+			s.report = func(remote string) peercontract.Connection {
+				return peercontract.Connection{RemoteID: remote, ALPN: EchoALPN, Bytes: 13}
+			}
+			c := &framework.Cell{
+				Client: newFakeClient(), Server: s, ServerPeer: &fakeServerPeer{manifest: manifest("fake-server", framework.RoleServer)},
+				ClientLog: framework.NewTap("client", nil), ServerLog: framework.NewTap("server", nil), LogDir: t.TempDir(),
+			}
+			c.UseWire(func() (*dissect.Wire, error) {
+				w := fakeWire(s.ID(), []peercontract.Result{{OK: true, EndpointID: clientID, ALPN: EchoALPN}})
+				conn := w.Connections[0]
+				conn.LastFrame, conn.Closes = 9500, nil // its close is in the unreadable tail
+				w.Elided = &dissect.Elided{From: 2000, To: 8000, Count: 6001}
+				w.Undecrypted, w.UndecryptedFrames = len(tc.undecrypts), tc.undecrypts
+				return w, nil
+			})
+			err := Handshake().Run(t.Context(), c)
+			if tc.says == "" && err != nil {
+				t.Errorf("failed: %v", err)
+			}
+			if tc.says != "" && (err == nil || !strings.Contains(err.Error(), tc.says)) {
+				t.Errorf("got %v, want %q", err, tc.says)
+			}
+		})
+	}
+}
