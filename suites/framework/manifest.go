@@ -66,6 +66,10 @@ type Manifest struct {
 	// not listed. iroh changed the layout after 1.0.3, so two decoders may rightly disagree on
 	// tickets with custom addresses.
 	CustomAddrEncodings map[string][]string `yaml:"custom_addr_encodings,omitempty"`
+	// DirectPaths: the peer advertises its own addresses inside a connection and opens paths to
+	// the addresses its peer advertises (iroh 1.x: QUIC multipath with NAT traversal). Between
+	// two such peers the traffic leaves an in-path relay once the handshake is done.
+	DirectPaths bool `yaml:"direct_paths,omitempty"`
 	// Versions expands one manifest into one peer per version (upstream-1.0.0, upstream-1.4.1).
 	Versions []string `yaml:"versions,omitempty"`
 	// Version is set for each expanded peer.
