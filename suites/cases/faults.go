@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/irohconf/irohconf/peercontract"
+	"github.com/irohconf/irohconf/reports"
 	"github.com/irohconf/irohconf/suites/framework"
 	"github.com/irohconf/irohconf/wire/dissect"
 	"github.com/irohconf/irohconf/wire/faults"
@@ -66,6 +67,9 @@ func netNeeds(p faults.Profile) func(client, server framework.Manifest) error {
 	return func(client, server framework.Manifest) error {
 		if err := payloadFits(netEchoSize)(client, server); err != nil {
 			return err
+		}
+		if p.Rebind != nil && p.Rebind.Addr.IsValid() && server.Kind == reports.KindBoard {
+			return framework.NotDeclared(server.Name, "%s is a board on the network: the relay moves a client to another address only on loopback", server.Name)
 		}
 		if client.DirectPaths && server.DirectPaths && actsAfterHandshake(p) {
 			return framework.NotDeclared(server.Name, "%s and %s both declare direct_paths: after the handshake they move to a direct path around the cell's relay (iroh's QUIC NAT traversal), so the %s profile cannot act on the transfer", client.Name, server.Name, p.Name)
