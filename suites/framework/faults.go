@@ -141,14 +141,28 @@ func (m *Matrix) reportFaultSeed() *uint64 {
 }
 
 // QuickFaultsLabel marks the quick slice of the fault dimension, which `make interop` runs:
-// for every server each profile once, the client rotating with the profile, so every client
-// meets every server under some profiles and every profile meets every server.
+// for every server each profile once, with a client that can run the cell (one that the case's
+// needs do not rule out), rotating with the profile, so every profile meets every server and
+// the clients share the work.
 const QuickFaultsLabel = "faults:quick"
 
 // cellLabels are the labels of one cell beyond its pair's and its case's: the quick slice.
 func (m *Matrix) cellLabels(client, server string, k Case) []string {
-	if k.Profile == "" || len(m.Clients) == 0 {
+	if k.Profile == "" {
 		return nil
+	}
+	si := slices.IndexFunc(m.Servers, func(s ServerPeer) bool { return s.Manifest().Name == server })
+	if si < 0 {
+		return nil
+	}
+	var able []string
+	for _, c := range m.Clients {
+		if k.needs(c.Manifest(), m.Servers[si].Manifest()) == nil {
+			able = append(able, c.Manifest().Name)
+		}
+	}
+	if len(able) == 0 {
+		return nil // no client can: the full fault matrix reports why
 	}
 	profileIndex := 0
 	for _, o := range m.Cases {
@@ -159,9 +173,7 @@ func (m *Matrix) cellLabels(client, server string, k Case) []string {
 			profileIndex++
 		}
 	}
-	serverIndex := slices.IndexFunc(m.Servers, func(s ServerPeer) bool { return s.Manifest().Name == server })
-	pick := m.Clients[(profileIndex+serverIndex)%len(m.Clients)].Manifest().Name
-	if pick != client {
+	if able[(profileIndex+si)%len(able)] != client {
 		return nil
 	}
 	return []string{QuickFaultsLabel}

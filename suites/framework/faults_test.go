@@ -18,7 +18,24 @@ func TestFaultLabelsAndQuickSlice(t *testing.T) {
 	}
 	m.Cases = append(m.Cases, Case{Name: "plain"})
 	for _, p := range profiles {
-		m.Cases = append(m.Cases, Case{Name: "net-" + p, Profile: p})
+		k := Case{Name: "net-" + p, Profile: p}
+		switch p {
+		case "delay": // c3 cannot run it against s1: the slice must pick another client
+			k.Needs = func(client, server Manifest) error {
+				if client.Name == "c3" && server.Name == "s1" {
+					return NotDeclared("c3", "no")
+				}
+				return nil
+			}
+		case "blackhole": // nobody can run it against s2: no cell of the slice there
+			k.Needs = func(client, server Manifest) error {
+				if server.Name == "s2" {
+					return NotDeclared("s2", "no")
+				}
+				return nil
+			}
+		}
+		m.Cases = append(m.Cases, k)
 	}
 	if err := m.checkFaults(); err != nil {
 		t.Fatal(err)
@@ -39,8 +56,17 @@ func TestFaultLabelsAndQuickSlice(t *testing.T) {
 					picked = append(picked, c.Manifest().Name)
 				}
 			}
+			if k.Name == "net-blackhole" && sname == "s2" {
+				if len(picked) != 0 {
+					t.Errorf("server s2, net-blackhole, which no client can run: quick slice picks %v", picked)
+				}
+				continue
+			}
 			if len(picked) != 1 {
 				t.Fatalf("server %s, %s: quick slice picks clients %v, want one", sname, k.Name, picked)
+			}
+			if sname == "s1" && k.Name == "net-delay" && picked[0] == "c3" {
+				t.Errorf("server s1, net-delay: the quick slice picks c3, which the case rules out")
 			}
 			if clientsMet[sname] == nil {
 				clientsMet[sname] = map[string]bool{}
