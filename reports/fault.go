@@ -7,7 +7,8 @@ import "slices"
 // page shows the cells under faults apart, one badge per profile.
 type Fault struct {
 	Profile string `json:"profile"`
-	Seed    uint64 `json:"seed"`
+	// Seed is absent for a cell that never started its relay (unsupported, for one).
+	Seed uint64 `json:"seed,omitempty"`
 }
 
 // mergeFaultSeed is the merged runs' fault seed: theirs when they agree, else nil (each cell

@@ -118,10 +118,14 @@ func (m *Matrix) cellWirePath(k Case, client, server Manifest) (WirePath, error)
 	return WirePath{Profile: p, Seed: CellFaultSeed(run, client.Name, server.Name, k.Name)}, nil
 }
 
-// faultRecord is a cell's fault in the report: nil for a cell whose relay forwarded everything
-// (or that had no relay).
-func faultRecord(p *WirePath) *reports.Fault {
+// faultRecord is a cell's fault in the report: its relay's profile and seed, or the case's
+// profile alone for a cell that never started a relay (unsupported, or its server did not
+// start); nil for a cell over a path that forwarded everything.
+func faultRecord(k Case, p *WirePath) *reports.Fault {
 	if p == nil || p.Profile.Name == "" && p.Profile.IsNone() {
+		if k.Profile != "" {
+			return &reports.Fault{Profile: k.Profile}
+		}
 		return nil
 	}
 	return &reports.Fault{Profile: p.Profile.Name, Seed: p.Seed}

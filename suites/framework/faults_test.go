@@ -117,11 +117,15 @@ func TestFaultSeeds(t *testing.T) {
 	if err != nil || path.Profile.Name != "loss" || path.Seed != CellFaultSeed(12345, "c", "s", "net-loss") {
 		t.Errorf("cell path %+v, %v", path, err)
 	}
-	if rec := faultRecord(&path); rec == nil || rec.Profile != "loss" || rec.Seed != path.Seed {
+	k := Case{Name: "net-loss", Profile: "loss"}
+	if rec := faultRecord(k, &path); rec == nil || rec.Profile != "loss" || rec.Seed != path.Seed {
 		t.Errorf("report record %+v", rec)
 	}
-	if rec := faultRecord(&WirePath{}); rec != nil {
+	if rec := faultRecord(Case{Name: "plain"}, &WirePath{}); rec != nil {
 		t.Errorf("a path that forwards all is reported as fault %+v", rec)
+	}
+	if rec := faultRecord(k, nil); rec == nil || rec.Profile != "loss" || rec.Seed != 0 {
+		t.Errorf("a cell under a profile that never started its relay is reported as %+v", rec)
 	}
 
 	t.Setenv(FaultSeedEnv, "not a number")

@@ -40,7 +40,7 @@ func cellRecord(k Case, client ClientPeer, server ServerPeer, cell *Cell, v verd
 		}
 	}
 	rec.Evidence = cell.evidence(rec.Logs)
-	rec.Fault = faultRecord(cell.path)
+	rec.Fault = faultRecord(k, cell.path)
 	return rec
 }
 
