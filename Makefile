@@ -32,11 +32,14 @@ help:
 	@echo "make interop               the interop matrix; the report lands in reports/latest/ (LABELS=... to slice it)"
 	@echo "make interop SHARD=k/n     part k of n of the matrix (also hil, hil-virtual); irohconf report merge joins them"
 	@echo "make faults                every pair under every network fault profile (LABELS='net:rebind-port' to slice it)"
-	@echo "make hil PORT=/dev/ttyUSB0 the board suite on a real board (or BOARD=<profile in fixtures/boards>)"
+	@echo "make hil PORT=/dev/ttyUSB0 the board suite on a real board (or BOARD=<profile in fixtures/boards>;"
+	@echo "                           FLASH=1 flashes it first, ELF=<image> decodes panics)"
 	@echo "make hil-virtual           the board suite on the virtual board"
 	@echo "make hil-virtual-rfc2217   the board suite on the virtual board exported by ser2net (RFC 2217)"
 	@echo "make upstream              build/bin/iroh-upstream-<version>: upstream iroh 1.4.1 and 1.0.0 (static)"
 	@echo "make bench                 benchmarks: Go peer handshake and echo throughput, the in-path relay's cost, dissection"
+	@echo "make bench-matrix          every client x server pair, one at a time, beside the machine's limits;"
+	@echo "                           reports/bench/latest/ (COMPARE=<earlier run dir>: what moved by > 20%)"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
 # It refuses a Go release the patch was not tested with (IROHCONF_OVERLAY_ALLOW_UNTESTED=1 overrides)
@@ -84,6 +87,16 @@ bench-go-peer: overlay
 bench-wire: overlay
 	go test -run '^$$' -bench . -benchtime 5x -count 5 ./wire/relay/
 	go test -run '^$$' -bench . -benchtime 3x ./wire/dissect/
+
+# The benchmark matrix (bench/): handshake, connection rate, upload, echo, concurrent streams and
+# CPU per MB for every client x server pair of the interop matrix, one pair at a time, beside
+# AES-128-GCM (Go's and the firmware provider's) and UDP loopback measured in the same run.
+COMPARE ?=
+AEAD_EXAMPLE = $(FIRMWARE_TARGET_DIR)/release/examples/aead_throughput
+.PHONY: bench-matrix
+bench-matrix: overlay build virtual-board upstream
+	cd firmware && CARGO_TARGET_DIR=$(FIRMWARE_TARGET_DIR) nice cargo build --release -p irohconf-fw-crypto --example aead_throughput
+	go run ./bench/cmd/bench-matrix -aead-example $(AEAD_EXAMPLE) $(if $(COMPARE),-compare '$(COMPARE)')
 
 ## ---- reports: the report writer (results.json, junit.xml, summary.md, index.html) ------
 # Its browser test needs Chromium (apt-get install -y chromium); IROHCONF_NO_BROWSER=1 skips it.
@@ -217,12 +230,23 @@ faults: overlay build virtual-board upstream
 # make hil BOARD=<profile>       a profile from fixtures/boards/ (or a path to one)
 # make hil-virtual               the virtual board, as our firmware and as the iroh ESP32 examples'
 #                                firmware (what CI runs)
+# FLASH=1 flashes each board with espflash (hil/flash) before its first boot: the profile's
+# flash.elf, else the image `make firmware` built last; FLASH=path/to/image.elf flashes that one.
+# ELF=path/to/image.elf decodes a panic's backtrace in the serial log without flashing (the
+# flashed image does that too). A board whose port is missing or busy stops the run before any
+# cell: one line, exit 2 (irohconf board check).
 BOARD ?=
+FLASH ?=
+ELF   ?=
 , := ,
+HIL_FLASH = $(if $(filter 1 yes true,$(FLASH)),profile,$(FLASH))
+HIL_BUILT_ELF = $$(ls -t $(ESP32_TARGET_DIR)/*/release/irohconf-fw-esp32 2>/dev/null | head -n1)
 .PHONY: hil hil-virtual
 hil: overlay build upstream
 	@test -n "$(PORT)$(BOARD)" || { echo "make hil: set PORT=/dev/ttyUSB0 or BOARD=<profile in fixtures/boards>" >&2; exit 2; }
-	@$(call SUITE_RUN,hil,IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)',1) # one port: one pair at a time
+	@$(BIN_DIR)/irohconf board check $(if $(BOARD),--board '$(BOARD)',--port '$(PORT)') >/dev/null
+	@$(call SUITE_RUN,hil,IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)' IROHCONF_FLASH='$(HIL_FLASH)' \
+	  IROHCONF_ELF='$(ELF)' IROHCONF_FIRMWARE_ELF="$(HIL_BUILT_ELF)",1) # one port: one pair at a time
 
 # The network faults are left to make interop here: its quick slice runs every profile against
 # the virtual board already.

@@ -112,6 +112,10 @@ type Result struct {
 
 	CipherSuite string `json:"cipher_suite"`
 	Group       string `json:"group"`
+	// HandshakesMS has every connection's handshake (HandshakeMS is the first's) and
+	// Connections counts them: dial --connections and --duration.
+	HandshakesMS []float64 `json:"handshakes_ms"`
+	Connections  int       `json:"connections"`
 	// Stage is where a failed dial stopped: "input", "bind", "handshake", "idle", "echo".
 	Stage string `json:"stage,omitempty"`
 }

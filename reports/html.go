@@ -21,6 +21,7 @@ var indexTemplate = template.Must(template.New("index.html.tmpl").Funcs(template
 		return fmt.Sprintf("%.1f ms", v)
 	},
 	"printable": printable,
+	"kib":       kib,
 	"linkDir":   func(p string) string { return linkTarget(p, true) },
 	"link":      func(p string) string { return linkTarget(p, false) },
 }).ParseFS(templateFS, "templates/index.html.tmpl"))
@@ -42,6 +43,9 @@ type indexView struct {
 	// per profile; FaultSeed is the run's seed of them.
 	FaultRows []rowView
 	FaultSeed string
+	// Heap are the board cells' heap figures (HeapRows); HeapLowest the lowest free heap of all.
+	Heap       []HeapRow
+	HeapLowest *HeapRow
 }
 
 type peerView struct {
@@ -206,6 +210,12 @@ func renderIndex(run Run, extra []string, hasLogs func(rel string) bool) ([]byte
 			d.Manifest = string(b)
 		}
 		view.Peers = append(view.Peers, d)
+	}
+	view.Heap = HeapRows(run)
+	for i, r := range view.Heap {
+		if view.HeapLowest == nil || r.MinFreeBytes < view.HeapLowest.MinFreeBytes {
+			view.HeapLowest = &view.Heap[i]
+		}
 	}
 	view.Files = []fileLink{
 		{ResultsFile, "results (JSON)"}, {JUnitFile, "JUnit XML"}, {SummaryFile, "summary (Markdown)"},

@@ -73,9 +73,9 @@ code 0. Prints one {"event":"result",...} line; exits 0 when every echo came bac
 			if req.ALPN == "" {
 				return invalid(errors.New("--alpn: empty"))
 			}
-			if req.Size < 0 || req.Count < 1 || req.Streams < 1 || req.Timeout <= 0 || req.Idle < 0 {
-				return invalid(fmt.Errorf("want --size >= 0, --count >= 1, --streams >= 1, --timeout > 0, --idle >= 0 (got %d, %d, %d, %s, %s)",
-					req.Size, req.Count, req.Streams, req.Timeout, req.Idle))
+			if req.Size < 0 || req.Count < 1 || req.Streams < 1 || req.Timeout <= 0 || req.Idle < 0 || req.Connections < 1 || req.Duration < 0 {
+				return invalid(fmt.Errorf("want --size >= 0, --count >= 1, --streams >= 1, --timeout > 0, --idle >= 0, --connections >= 1, --duration >= 0 (got %d, %d, %d, %s, %s, %d, %s)",
+					req.Size, req.Count, req.Streams, req.Timeout, req.Idle, req.Connections, req.Duration))
 			}
 			if keylog != "" {
 				f, err := openKeyLog(keylog)
@@ -100,6 +100,8 @@ code 0. Prints one {"event":"result",...} line; exits 0 when every echo came bac
 	f.IntVar(&req.Size, "size", 13, "payload bytes per echo")
 	f.IntVar(&req.Count, "count", 1, "number of echoes")
 	f.IntVar(&req.Streams, "streams", 1, "most echoes in flight at once on the connection (1: one after another)")
+	f.IntVar(&req.Connections, "connections", 1, "connections one after another, each with its own handshake and echoes")
+	f.DurationVar(&req.Duration, "duration", 0, "open connections one after another until this much time has passed (instead of --connections)")
 	f.DurationVar(&req.Timeout, "timeout", contract.DefaultDialTimeout, "bound on the whole dial, idle time included")
 	f.DurationVar(&req.Idle, "idle", 0, "keep the connection idle this long after the handshake, before the first echo")
 	f.StringVar(&secret, "secret", "", "the dialer's secret key, 64 hex characters (default: a fresh key)")

@@ -73,7 +73,7 @@ connection with code 0 and the endpoint, and the program exits 0.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&bind, "bind", endpoint.DefaultBind, "UDP address to listen on")
-	f.StringArrayVar(&alpns, "alpn", nil, "ALPN to serve echo on (repeatable; default echo/0 and iroh-example/echo/0)")
+	f.StringArrayVar(&alpns, "alpn", nil, "ALPN to serve echo on, or upload on irohconf/upload/0 (repeatable; default echo/0 and iroh-example/echo/0)")
 	f.StringVar(&secret, "secret", "", "the endpoint's secret key, 64 hex characters (default: a fresh key)")
 	f.StringVar(&keylog, "keylog", "", "append the TLS key log (SSLKEYLOGFILE format) to this file")
 	return cmd

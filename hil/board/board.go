@@ -22,8 +22,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/irohconf/irohconf/hil/backtrace"
 	"github.com/irohconf/irohconf/hil/boardlines"
 	"github.com/irohconf/irohconf/hil/console"
 	"github.com/irohconf/irohconf/hil/flash"
@@ -31,6 +33,7 @@ import (
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/hil/reset"
 	"github.com/irohconf/irohconf/hil/virtual"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // Timeouts used when the caller's context has no deadline.
@@ -67,7 +70,19 @@ type Board struct {
 	proc    *virtual.Process
 	last    *BootInfo
 	closed  bool
+
+	decoder atomic.Pointer[backtrace.Decoder] // decodes a crash's backtrace (UseELF)
 }
+
+// UseELF names the firmware image the board runs, so a crash's backtrace in the serial log is
+// decoded to function names (hil/backtrace); empty leaves it raw, with a note saying so. Open
+// takes the profile's flash.elf (the virtual board's binary for a virtual board); Flash the
+// image it wrote.
+func (b *Board) UseELF(path string) {
+	b.decoder.Store(backtrace.New(path, b.Profile.Chip))
+}
+
+func (b *Board) annotate(text string) []string { return b.decoder.Load().Annotate(text) }
 
 // BootInfo is what a board printed while getting ready.
 type BootInfo struct {
@@ -101,7 +116,9 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 		ctx, cancel = context.WithTimeout(ctx, DefaultOpenTimeout)
 		defer cancel()
 	}
-	b := &Board{Profile: p, console: console.New(console.Config{Log: log})}
+	b := &Board{Profile: p}
+	b.UseELF(p.FlashELF())
+	b.console = console.New(console.Config{Log: log, Annotate: b.annotate})
 	b.console.Notef("board %s: open (%s, %s firmware, reset %s)", p.Name, p.Kind, p.Firmware, p.Reset)
 
 	var path string
@@ -111,17 +128,15 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 		if err != nil {
 			return nil, err
 		}
-		proc, err := virtual.Start(ctx, virtual.Options{
-			Binary: bin,
-			Bind:   p.VirtualBoard.Bind,
-			Secret: p.VirtualBoard.Secret,
-			Args:   p.VirtualBoard.Args,
-			Stderr: &noteWriter{c: b.console, prefix: "stderr: "},
-		})
+		// The profile's memory becomes the virtual board's heap budget and main stack.
+		opts := virtual.ProfileOptions(p, bin)
+		opts.Stderr = &noteWriter{c: b.console, prefix: "stderr: ", crashes: true}
+		proc, err := virtual.Start(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("board %s: %w", p.Name, err)
 		}
 		b.proc = proc
+		b.UseELF(bin)
 		path = proc.ConsolePath
 		b.console.Notef("board %s: virtual board pid %d, console %s", p.Name, proc.Pid(), path)
 	default:
@@ -129,6 +144,9 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 		path, err = port.Find(ctx, b.selector())
 		if err != nil {
 			return nil, fmt.Errorf("board %s: %w", p.Name, err)
+		}
+		if err := inferReset(p, path, b.console); err != nil {
+			return nil, err
 		}
 	}
 	if err := b.attach(ctx, path); err != nil {
@@ -217,6 +235,10 @@ func (b *Board) Reset(ctx context.Context) (*BootInfo, error) {
 	}
 	info.ResetMethod = r.method()
 	if err := r.reset(ctx, b, info); err != nil {
+		if info.PreviousCrash != nil {
+			// A board that died before the reset (the virtual board out of heap) cannot take one.
+			return info, fmt.Errorf("%w (and the reset failed: %v)", info.PreviousCrash, err)
+		}
 		return info, err
 	}
 	return info, b.waitReady(ctx, info)
@@ -425,6 +447,33 @@ func (b *Board) Status(ctx context.Context) (boardlines.StatusInfo, error) {
 	return boardlines.ParseStatus(m.Line.Text)
 }
 
+// Heap runs the "heap" command: it ends the current heap window, starts the next, and parses
+// the HEAP line that describes the ended one.
+func (b *Board) Heap(ctx context.Context) (boardlines.HeapInfo, error) {
+	m, err := b.Command(ctx, "heap", boardlines.Heap)
+	if err != nil {
+		return boardlines.HeapInfo{}, err
+	}
+	return boardlines.ParseHeap(m.Line.Text)
+}
+
+// DialTimeout bounds a dial command: the firmware ends every dial within 10 s and then prints
+// its result line.
+const DialTimeout = 15 * time.Second
+
+// Dial runs the "dial" command: the board dials the ticket's endpoint on echo/0 and runs count
+// echoes of size bytes, one stream each, on one connection; the result is its DIAL line, the
+// peer contract's result.
+func (b *Board) Dial(ctx context.Context, ticket string, size, count int) (peercontract.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, DialTimeout)
+	defer cancel()
+	m, err := b.Command(ctx, fmt.Sprintf("dial %s %d %d", ticket, size, count), boardlines.Dial)
+	if err != nil {
+		return peercontract.Result{}, err
+	}
+	return boardlines.ParseDial(m.Line.Text)
+}
+
 // ID runs the "id" command.
 func (b *Board) ID(ctx context.Context) (string, error) {
 	m, err := b.Command(ctx, "id", boardlines.EndpointID)
@@ -458,12 +507,9 @@ func (b *Board) Flash(ctx context.Context, elf string) error {
 		if p.Flash.Baud > 0 {
 			req.Baud = p.Flash.Baud
 		}
-		if elf == "" && p.Flash.ELF != "" {
-			elf = p.Flash.ELF
-			if !filepath.IsAbs(elf) && p.Source != "" {
-				elf = filepath.Join(filepath.Dir(p.Source), elf)
-			}
-		}
+	}
+	if elf == "" {
+		elf = p.FlashELF()
 	}
 	req.ELF = elf
 	if _, ok := ctx.Deadline(); !ok {
@@ -481,6 +527,9 @@ func (b *Board) Flash(ctx context.Context, elf string) error {
 		return fmt.Errorf("flash: release the port: %w", err)
 	}
 	flashErr := flash.Run(ctx, req)
+	if flashErr == nil {
+		b.UseELF(elf)
+	}
 
 	reopenCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ReenumerateTimeout)
 	defer cancel()
@@ -542,6 +591,7 @@ func VirtualBoardBinary(p *profile.Profile) (string, error) {
 type noteWriter struct {
 	c       *console.Console
 	prefix  string
+	crashes bool // a crash line is also a console line (the virtual board's stderr)
 	partial []byte
 }
 
@@ -554,6 +604,11 @@ func (w *noteWriter) Write(p []byte) (int, error) {
 		}
 		if line := strings.TrimSpace(string(w.partial[:i])); line != "" {
 			w.c.Notef("%s%s", w.prefix, line)
+			// A process that aborts may write its last words to stderr after its console has
+			// gone: a crash there is the board's crash.
+			if _, crash := console.IsCrash(line); crash && w.crashes {
+				w.c.AppendLine(w.prefix + line)
+			}
 		}
 		w.partial = w.partial[i+1:]
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/irohconf/irohconf/hil/boardlines"
+	"github.com/irohconf/irohconf/hil/port"
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/hil/reset"
 )
@@ -89,4 +90,22 @@ func (noReset) method() profile.ResetMethod { return profile.ResetNone }
 func (noReset) modemLines() bool            { return false }
 func (noReset) reset(context.Context, *Board, *BootInfo) error {
 	return ErrCannotReset
+}
+
+// inferReset gives a profile that names no reset the one espflash would use on the port found
+// for it (profile.ResetForUSB); a port that is no USB device gets the classic reset.
+func inferReset(p *profile.Profile, path string, c interface{ Notef(string, ...any) }) error {
+	if p.ResetMethod != "" {
+		return nil
+	}
+	vid, pid, _, err := port.USBIdentity(path)
+	if err != nil {
+		return fmt.Errorf("board %s: infer the reset: %w", p.Name, err)
+	}
+	note, err := p.InferReset(vid, pid)
+	if err != nil {
+		return err
+	}
+	c.Notef("%s (%s)", note, path)
+	return nil
 }

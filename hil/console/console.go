@@ -51,6 +51,9 @@ type Config struct {
 	KeepLines int
 	// Now is the clock; tests leave it nil.
 	Now func() time.Time
+	// Annotate, when set, is asked about every line; the notes it returns go into the log
+	// right after the line (a crash's backtrace decoded to function names, hil/backtrace).
+	Annotate func(text string) []string
 }
 
 // ErrClosed is returned by waits on a closed console.
@@ -222,6 +225,15 @@ func (c *Console) feed(partial, data []byte) []byte {
 }
 
 func (c *Console) appendLine(b []byte, cut bool) {
+	text := c.appendLineLocked(b, cut)
+	if c.cfg.Annotate != nil {
+		for _, n := range c.cfg.Annotate(text) {
+			c.Notef("%s", n)
+		}
+	}
+}
+
+func (c *Console) appendLineLocked(b []byte, cut bool) string {
 	now := c.cfg.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -235,7 +247,12 @@ func (c *Console) appendLine(b []byte, cut bool) {
 		c.writeLog(now, "#", "console: line above shows a crash ("+string(l.Crash)+")")
 	}
 	c.lines.Append(l)
+	return l.Text
 }
+
+// AppendLine adds a line that did not come over the port (a crash the virtual board wrote to
+// its stderr as it died), so that it is logged, matched and reported like a line read from it.
+func (c *Console) AppendLine(text string) { c.appendLine([]byte(text), false) }
 
 // errReadEnded ends the waits while the port delivers nothing (until the next Attach).
 var errReadEnded = errors.New("console: reading ended")

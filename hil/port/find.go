@@ -3,6 +3,7 @@ package port
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -120,4 +121,40 @@ func ListUSB() ([]USBPort, error) {
 		}
 	}
 	return out, nil
+}
+
+// USBIdentity is the USB VID:PID of the port at path (lowercase), found in the system's port
+// list; a symlink such as /dev/serial/by-id/... is followed first. ok is false for a port that
+// is not a USB device (a built-in UART, a pseudo-terminal) or not in the list, and for
+// rfc2217:// ports.
+func USBIdentity(path string) (vid, pid string, ok bool, err error) {
+	if IsRemote(path) {
+		return "", "", false, nil
+	}
+	ports, err := enumerator.GetDetailedPortsList()
+	if err != nil {
+		return "", "", false, fmt.Errorf("list serial ports: %w", err)
+	}
+	vid, pid, ok = usbIdentityIn(ports, path)
+	return vid, pid, ok, nil
+}
+
+func usbIdentityIn(ports []*enumerator.PortDetails, path string) (vid, pid string, ok bool) {
+	want := path
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		want = real
+	}
+	for _, d := range ports {
+		if !d.IsUSB {
+			continue
+		}
+		name := d.Name
+		if real, err := filepath.EvalSymlinks(name); err == nil {
+			name = real
+		}
+		if name == want {
+			return strings.ToLower(d.VID), strings.ToLower(d.PID), true
+		}
+	}
+	return "", "", false
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"go.bug.st/serial/enumerator"
 
 	"github.com/irohconf/irohconf/hil/reset"
 )
@@ -146,5 +148,32 @@ func TestListUSB(t *testing.T) {
 		if u.Path == "" || len(u.VID) != 4 || len(u.PID) != 4 {
 			t.Errorf("listed %v", u)
 		}
+	}
+}
+
+func TestUSBIdentityFollowsSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	dev := filepath.Join(dir, "ttyACM0")
+	if err := os.WriteFile(dev, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	byID := filepath.Join(dir, "usb-Espressif_USB_JTAG_serial_debug_unit-if00")
+	if err := os.Symlink(dev, byID); err != nil {
+		t.Fatal(err)
+	}
+	ports := []*enumerator.PortDetails{
+		{Name: filepath.Join(dir, "ttyS0")},
+		{Name: dev, IsUSB: true, VID: "303A", PID: "1001"},
+	}
+	for _, path := range []string{dev, byID} {
+		if vid, pid, ok := usbIdentityIn(ports, path); !ok || vid != "303a" || pid != "1001" {
+			t.Errorf("%s: %s:%s %v", path, vid, pid, ok)
+		}
+	}
+	if _, _, ok := usbIdentityIn(ports, filepath.Join(dir, "ttyS0")); ok {
+		t.Error("a port that is not USB has a USB identity")
+	}
+	if _, _, ok, err := USBIdentity("rfc2217://127.0.0.1:7000"); ok || err != nil {
+		t.Errorf("rfc2217: %v %v", ok, err)
 	}
 }

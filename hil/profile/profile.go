@@ -75,7 +75,8 @@ type Profile struct {
 	Firmware Firmware `yaml:"firmware"`
 	Port     Port     `yaml:"port"`
 	Baud     int      `yaml:"baud"`
-	// Reset is a method name or an esptool mini-language sequence ("D0|R1|W0.1|R0").
+	// Reset is a method name or an esptool mini-language sequence ("D0|R1|W0.1|R0"). Left
+	// out on a serial board, it is inferred from the port's USB VID:PID (ResetForUSB).
 	Reset string `yaml:"reset"`
 	// ResetFallback is used when Reset needs modem lines the port does not have: "console"
 	// or "none" (the default, which makes such a reset an error).
@@ -297,7 +298,17 @@ func (p *Profile) resolveReset() error {
 	case ResetNone:
 		p.ResetMethod = ResetNone
 	case "":
-		return errors.New("reset: missing: want classic, usb-jtag, console, none or a sequence like D0|R1|W0.1|R0")
+		if p.Kind != Serial {
+			return errors.New("reset: missing: want classic, usb-jtag, console, none or a sequence like D0|R1|W0.1|R0")
+		}
+		// A serial board's reset follows from its port's USB VID:PID, as espflash chooses it:
+		// now when the profile names the VID:PID, else once the port is found (InferReset).
+		if vid, pid := p.VIDPID(); vid != "" {
+			m, _ := ResetForUSB(vid, pid)
+			p.Reset = string(m)
+			return p.resolveReset()
+		}
+		p.ResetMethod, p.ResetSequence = "", nil
 	default:
 		if !strings.ContainsAny(p.Reset[:1], "DRUW") {
 			return fmt.Errorf("reset: %q: want classic, usb-jtag, console, none or a sequence like D0|R1|W0.1|R0", p.Reset)
@@ -326,13 +337,14 @@ func (p *Profile) resolveReset() error {
 }
 
 // ForPort is the profile of a board known only by its port (`make hil PORT=/dev/ttyUSB0`):
-// our firmware, a classic reset that falls back to the console's reset command.
+// our firmware, the reset espflash would choose for the port's USB VID:PID (inferred when the
+// port is found), falling back to the console's reset command.
 func ForPort(path string) (*Profile, error) {
 	name := strings.ToLower(filepath.Base(path))
 	name = regexp.MustCompile(`[^a-z0-9._-]+`).ReplaceAllString(name, "-")
 	p := &Profile{
 		Name: "port-" + strings.Trim(name, "-"), Kind: Serial, Chip: "unknown", Firmware: Irohconf,
-		Port: Port{Path: path}, Reset: string(ResetClassic), ResetFallback: string(ResetConsole),
+		Port: Port{Path: path}, ResetFallback: string(ResetConsole),
 	}
 	if err := p.resolve(); err != nil {
 		return nil, fmt.Errorf("board on %s: %w", path, err)
@@ -350,4 +362,25 @@ func (p *Profile) VIDPID() (vid, pid string) {
 	}
 	vid, pid, _ = strings.Cut(strings.ToLower(p.Port.VIDPID), ":")
 	return vid, pid
+}
+
+// LoadNamed reads a profile given by path, or by name from root/fixtures/boards/<name>.yaml.
+func LoadNamed(root, nameOrPath string) (*Profile, error) {
+	path := nameOrPath
+	if _, err := os.Stat(path); err != nil {
+		path = filepath.Join(root, "fixtures", "boards", nameOrPath+".yaml")
+	}
+	return Load(path)
+}
+
+// FlashELF is the profile's flash.elf, relative paths taken from the profile's folder; empty
+// when the profile names none.
+func (p *Profile) FlashELF() string {
+	if p.Flash == nil || p.Flash.ELF == "" {
+		return ""
+	}
+	if !filepath.IsAbs(p.Flash.ELF) && p.Source != "" {
+		return filepath.Join(filepath.Dir(p.Source), p.Flash.ELF)
+	}
+	return p.Flash.ELF
 }

@@ -116,7 +116,7 @@ func TestParseErrors(t *testing.T) {
 		{"no port", strings.Replace(serial, "port: {path: /dev/ttyUSB0}\n", "", 1), "a serial board needs port.path"},
 		{"bad vid:pid", strings.Replace(serial, "{path: /dev/ttyUSB0}", "{vid_pid: 303a-1001}", 1), "port.vid_pid"},
 		{"no chip", strings.Replace(serial, "chip: esp32\n", "", 1), "chip: missing"},
-		{"no reset", strings.Replace(serial, "reset: classic\n", "", 1), "reset: missing"},
+		{"virtual no reset", "name: v\nkind: virtual\nfirmware: foreign\nvirtual: {args: [--example-firmware]}\n", "cannot be reset through the console"},
 		{"unknown reset", strings.Replace(serial, "reset: classic", "reset: hard", 1), `reset: "hard": want classic`},
 		{"bad sequence", strings.Replace(serial, "reset: classic", `reset: "D0|R1|W0.1|R2"`, 1), `step 4 "R2"`},
 		{"bad fallback", serial + "reset_fallback: power\n", `reset_fallback: "power"`},
@@ -180,7 +180,7 @@ func TestForPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Name != "port-ttyusb0" || p.Port.Path != "/dev/ttyUSB0" || p.ResetMethod != ResetClassic ||
+	if p.Name != "port-ttyusb0" || p.Port.Path != "/dev/ttyUSB0" || p.ResetMethod != "" ||
 		p.FallbackMethod != ResetConsole || p.Baud != DefaultBaud || p.BootTimeout != DefaultBootTimeout {
 		t.Errorf("ForPort: %+v", p)
 	}

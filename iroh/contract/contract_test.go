@@ -15,6 +15,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/endpoint"
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/iroh/ticket"
+	"github.com/irohconf/irohconf/iroh/upload"
 	"github.com/irohconf/irohconf/peercontract"
 )
 
@@ -210,5 +211,41 @@ func TestDialNothingListening(t *testing.T) {
 	res := contract.Dial(context.Background(), contract.DialRequest{ID: sk.Public(), Addr: addr, Timeout: time.Second})
 	if res.OK || res.ErrorCode != nil || res.Stage != "handshake" || !strings.Contains(res.Error, "no handshake within") {
 		t.Errorf("result %+v", res)
+	}
+}
+func TestDialConnectionsAndUpload(t *testing.T) {
+	s := startServer(t, contract.ServeConfig{ALPNs: []string{echo.ALPN, upload.ALPN}})
+	req := s.request(t)
+	req.Size, req.Count, req.Connections = 1000, 2, 3
+	res := contract.Dial(context.Background(), req)
+	if !res.OK || res.Connections != 3 || len(res.HandshakesMS) != 3 || len(res.EchoMS) != 6 || res.Bytes != 6000 || res.HandshakeMS != res.HandshakesMS[0] {
+		t.Fatalf("three connections: %+v", res)
+	}
+	for range 3 {
+		if c := s.connection(t); c.Bytes != 2000 || c.Streams != 2 || c.Error != "" {
+			t.Errorf("connection line %+v", c)
+		}
+	}
+
+	req = s.request(t)
+	req.Size, req.Duration = 13, 300*time.Millisecond
+	start := time.Now()
+	res = contract.Dial(context.Background(), req)
+	if !res.OK || res.Connections < 2 || len(res.HandshakesMS) != res.Connections || time.Since(start) < req.Duration {
+		t.Fatalf("connections for %s: %+v", req.Duration, res)
+	}
+	for range res.Connections {
+		s.connection(t)
+	}
+
+	// Uploads larger than any window: the server answers with the count only.
+	req = s.request(t)
+	req.ALPN, req.Size, req.Count, req.Streams = upload.ALPN, 8<<20, 3, 2
+	res = contract.Dial(context.Background(), req)
+	if !res.OK || res.Bytes != 3*8<<20 || len(res.EchoMS) != 3 {
+		t.Fatalf("uploads: %+v", res)
+	}
+	if c := s.connection(t); c.ALPN != upload.ALPN || c.BytesIn != 3*8<<20 || c.BytesOut != 3*8 || c.Error != "" {
+		t.Errorf("upload connection line %+v", c)
 	}
 }

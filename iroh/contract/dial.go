@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/echo"
 	"github.com/irohconf/irohconf/iroh/endpoint"
 	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/iroh/upload"
 	"github.com/irohconf/irohconf/peercontract"
 )
 
@@ -25,6 +27,10 @@ type DialRequest struct {
 	ALPN string
 	// Size, Count, Streams: Count echoes of Size random bytes, at most Streams at a time.
 	Size, Count, Streams int
+	// Connections one after another (zero means 1), each with its own handshake and echoes;
+	// or, when Duration is set, as many as begin within Duration.
+	Connections int
+	Duration    time.Duration
 	// Idle keeps the connection idle after the handshake, before the first echo.
 	Idle time.Duration
 	// Timeout bounds the whole dial, idle time included; zero means DefaultDialTimeout.
@@ -37,25 +43,17 @@ type DialRequest struct {
 	Options endpoint.DialOptions
 }
 
-// Dial runs one dial of the contract: connect, optionally idle, echo, close with code 0. It
-// always returns a result line; OK says whether every echo came back intact.
+// Dial runs one dial of the contract: connect, optionally idle, echo, close with code 0; that
+// again for every further connection asked for. It always returns a result line; OK says
+// whether every echo came back intact. On the ALPN upload.ALPN the echoes are uploads.
 func Dial(ctx context.Context, req DialRequest) peercontract.Result {
-	res := peercontract.Result{Event: peercontract.EventResult, RemoteID: req.ID.String(), EchoMS: []float64{}}
-	alpn := req.ALPN
-	if alpn == "" {
-		alpn = echo.ALPN
+	res := peercontract.Result{Event: peercontract.EventResult, RemoteID: req.ID.String(), EchoMS: []float64{}, HandshakesMS: []float64{}}
+	if req.ALPN == "" {
+		req.ALPN = echo.ALPN
 	}
-	fail := func(stage string, err error) peercontract.Result {
-		res.OK = false
-		res.Stage = stage
-		res.Error = err.Error()
-		if code, ok := endpoint.ErrorCode(err); ok {
-			res.ErrorCode = &code
-		}
-		return res
-	}
-	if req.Size < 0 || req.Count < 0 || req.Streams < 0 || req.Idle < 0 || req.Timeout < 0 {
-		return fail("input", errors.New("size, count, streams, idle and timeout must not be negative"))
+	fail := func(stage string, err error) peercontract.Result { return failed(res, stage, err) }
+	if req.Size < 0 || req.Count < 0 || req.Streams < 0 || req.Idle < 0 || req.Timeout < 0 || req.Connections < 0 || req.Duration < 0 {
+		return fail("input", errors.New("size, count, streams, connections, duration, idle and timeout must not be negative"))
 	}
 	timeout := req.Timeout
 	if timeout == 0 {
@@ -71,11 +69,32 @@ func Dial(ctx context.Context, req DialRequest) peercontract.Result {
 	defer ep.Close()
 	res.EndpointID = ep.ID().String()
 
-	c, err := ep.Dial(ctx, req.ID, req.Addr, alpn, req.Options)
+	started := time.Now()
+	for {
+		res = dialOnce(ctx, ep, req, res)
+		res.Connections++
+		more := res.Connections < max(req.Connections, 1)
+		if req.Duration > 0 {
+			more = time.Since(started) < req.Duration
+		}
+		if !res.OK || !more {
+			return res
+		}
+	}
+}
+
+// dialOnce is one connection of Dial, its numbers added to res.
+func dialOnce(ctx context.Context, ep *endpoint.Endpoint, req DialRequest, res peercontract.Result) peercontract.Result {
+	fail := func(stage string, err error) peercontract.Result { return failed(res, stage, err) }
+	timeout := cmp.Or(req.Timeout, DefaultDialTimeout)
+	c, err := ep.Dial(ctx, req.ID, req.Addr, req.ALPN, req.Options)
 	if err != nil {
 		return fail("handshake", err)
 	}
-	res.HandshakeMS = ms(c.Handshake())
+	if res.Connections == 0 {
+		res.HandshakeMS = ms(c.Handshake())
+	}
+	res.HandshakesMS = append(res.HandshakesMS, ms(c.Handshake()))
 	// The ALPN the handshake settled on, not the one asked for: a server that picked another
 	// of the offered protocols shows here.
 	res.ALPN = c.ALPN()
@@ -99,7 +118,11 @@ func Dial(ctx context.Context, req DialRequest) peercontract.Result {
 			return connFail("idle", fmt.Errorf("the timeout (%s) ended during the idle time (%s): %w", timeout, req.Idle, ctx.Err()))
 		}
 	}
-	er, err := echo.Run(ctx, c, echo.Options{Size: req.Size, Count: req.Count, Streams: req.Streams})
+	run := echo.Run
+	if req.ALPN == upload.ALPN {
+		run = upload.Run
+	}
+	er, err := run(ctx, c, echo.Options{Size: req.Size, Count: req.Count, Streams: req.Streams})
 	for _, d := range er.Durations {
 		if d > 0 {
 			res.EchoMS = append(res.EchoMS, ms(d))
@@ -108,7 +131,7 @@ func Dial(ctx context.Context, req DialRequest) peercontract.Result {
 	if err != nil {
 		return connFail("echo", err)
 	}
-	res.Bytes = er.Bytes
+	res.Bytes += er.Bytes
 	if err := c.Close(0, echo.CloseReason); err != nil {
 		return fail("echo", fmt.Errorf("closing: %w", err))
 	}
@@ -118,6 +141,17 @@ func Dial(ctx context.Context, req DialRequest) peercontract.Result {
 		return fail("echo", fmt.Errorf("the connection ended with %s before the client closed it", closeText(ci)))
 	}
 	res.OK = true
+	return res
+}
+
+// failed is res ending in err at stage.
+func failed(res peercontract.Result, stage string, err error) peercontract.Result {
+	res.OK = false
+	res.Stage = stage
+	res.Error = err.Error()
+	if code, ok := endpoint.ErrorCode(err); ok {
+		res.ErrorCode = &code
+	}
 	return res
 }
 

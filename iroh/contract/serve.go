@@ -10,6 +10,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/echo"
 	"github.com/irohconf/irohconf/iroh/endpoint"
 	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/iroh/upload"
 	"github.com/irohconf/irohconf/peercontract"
 )
 
@@ -17,7 +18,7 @@ import (
 type ServeConfig struct {
 	// Bind is the UDP address; empty means endpoint.DefaultBind.
 	Bind string
-	// ALPNs to serve echo on; empty means echo.ALPNs.
+	// ALPNs to serve echo on (upload.ALPN serves upload); empty means echo.ALPNs.
 	ALPNs []string
 	// Secret fixes the endpoint's key; nil means a fresh one.
 	Secret *key.SecretKey
@@ -40,11 +41,15 @@ func Serve(ctx context.Context, cfg ServeConfig, emit func(any)) error {
 		alpns = echo.ALPNs
 	}
 	srv := &echo.Server{CloseWait: cfg.CloseWait}
+	handlers := srv.Handlers(alpns...)
+	if _, ok := handlers[upload.ALPN]; ok { // the upload ALPN serves upload, every other echo
+		handlers[upload.ALPN] = &upload.Server{CloseWait: cfg.CloseWait}
+	}
 	events := make(chan endpoint.Record, 16)
 	ep, err := endpoint.Listen(ctx, endpoint.Config{
 		Bind:         cfg.Bind,
 		Secret:       cfg.Secret,
-		Handlers:     srv.Handlers(alpns...),
+		Handlers:     handlers,
 		KeyLog:       cfg.KeyLog,
 		OnConnection: func(r endpoint.Record) { events <- r },
 	})

@@ -23,3 +23,27 @@ func payloadFits(n int) func(client, server framework.Manifest) error {
 		return servesEcho(client, server)
 	}
 }
+
+// streamsFit: both peers take n streams on one connection.
+func streamsFit(n int) func(client, server framework.Manifest) error {
+	return func(client, server framework.Manifest) error {
+		for _, m := range []framework.Manifest{client, server} {
+			if max := m.Limits.StreamsPerConnection; max > 0 && n > max {
+				return framework.NotDeclared(m.Name, "%s declares %d stream(s) per connection; the case opens %d", m.Name, max, n)
+			}
+		}
+		return nil
+	}
+}
+
+// all: every check passes (the first error is returned).
+func all(checks ...func(client, server framework.Manifest) error) func(client, server framework.Manifest) error {
+	return func(client, server framework.Manifest) error {
+		for _, c := range checks {
+			if err := c(client, server); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

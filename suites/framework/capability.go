@@ -31,6 +31,7 @@ var capabilities = []capability{
 	{feature: FeatureKeyShareControl, iface: "KeyShareClient", provides: implements[KeyShareClient]},
 	{feature: FeatureConsole, iface: "BoardPeer", provides: implements[BoardPeer], declaredOnly: true},
 	{feature: FeatureReset, iface: "BoardPeer", provides: implements[BoardPeer], declaredOnly: true},
+	{feature: FeatureHeap, iface: "BoardPeer", provides: implements[BoardPeer], declaredOnly: true},
 	{feature: FeatureIdleDial},    // DialRequest.Idle
 	{feature: FeatureFixedSecret}, // ServerOptions.Secret, DialRequest.Secret
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -13,13 +14,43 @@ import (
 // way twister keeps quarantines and ESP-IDF keeps known failures: the cell still runs and is
 // still reported as failed, with the known reason, but it does not fail the run. A listed cell
 // that succeeds does fail the run, so the list cannot go stale.
+//
+// A side is matched by peer name (Client, Server), or by what it runs, so that one entry covers
+// every board with the defective firmware whatever its profile is called: the firmware
+// (ClientFirmware, ServerFirmware: "irohconf-fw", "iroh-esp32-example", or with the version a
+// board's banner printed, "irohconf-fw 0.1.*") and the iroh release it is built on
+// (ClientIrohVersion, ServerIrohVersion: "1.4.1", "1.*"). Every matcher given must match; a
+// peer that declares no firmware or iroh version matches no such matcher.
 type ExpectedFailure struct {
-	// Client and Server are peer names or path.Match patterns ("upstream-*").
-	Client string `yaml:"client"`
-	Server string `yaml:"server"`
-	Case   string `yaml:"case"`
+	// Client and Server are peer names or path.Match patterns ("upstream-*"); empty is any
+	// peer when the side has another matcher.
+	Client            string `yaml:"client"`
+	Server            string `yaml:"server"`
+	ClientFirmware    string `yaml:"client_firmware"`
+	ServerFirmware    string `yaml:"server_firmware"`
+	ClientIrohVersion string `yaml:"client_iroh_version"`
+	ServerIrohVersion string `yaml:"server_iroh_version"`
+	Case              string `yaml:"case"`
 	// Reason says what is wrong and where it is tracked.
 	Reason string `yaml:"reason"`
+}
+
+// PeerIdentity is what an expected failure matches of one side of a cell.
+type PeerIdentity struct {
+	Name string
+	// Firmware is the manifest's firmware, FirmwareVersion what the peer reported (a board's
+	// banner: "irohconf-fw 0.1.0"); IrohVersion the iroh release it is built on.
+	Firmware, FirmwareVersion, IrohVersion string
+}
+
+// IdentityOf is a peer's identity for the list of expected failures.
+func IdentityOf(p Peer) PeerIdentity {
+	m := p.Manifest()
+	id := PeerIdentity{Name: m.Name, Firmware: m.Firmware, IrohVersion: m.IrohVersion}
+	if v := p.Version(); m.Firmware != "" && strings.HasPrefix(v, m.Firmware+" ") {
+		id.FirmwareVersion = v
+	}
+	return id
 }
 
 // LoadExpectedFailures reads the list strictly (unknown fields and bad patterns are errors).
@@ -35,10 +66,12 @@ func LoadExpectedFailures(file string) ([]ExpectedFailure, error) {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	for i, e := range list {
-		if e.Client == "" || e.Server == "" || e.Case == "" || e.Reason == "" {
-			return nil, fmt.Errorf("%s: entry %d needs client, server, case and reason", file, i+1)
+		noClient := e.Client == "" && e.ClientFirmware == "" && e.ClientIrohVersion == ""
+		noServer := e.Server == "" && e.ServerFirmware == "" && e.ServerIrohVersion == ""
+		if noClient || noServer || e.Case == "" || e.Reason == "" {
+			return nil, fmt.Errorf("%s: entry %d needs a client (client, client_firmware or client_iroh_version), a server (server, server_firmware or server_iroh_version), case and reason", file, i+1)
 		}
-		for _, p := range []string{e.Client, e.Server, e.Case} {
+		for _, p := range []string{e.Client, e.Server, e.ClientFirmware, e.ServerFirmware, e.ClientIrohVersion, e.ServerIrohVersion, e.Case} {
 			if _, err := path.Match(p, ""); err != nil {
 				return nil, fmt.Errorf("%s: entry %d: bad pattern %q: %w", file, i+1, p, err)
 			}
@@ -48,14 +81,30 @@ func LoadExpectedFailures(file string) ([]ExpectedFailure, error) {
 }
 
 // expectedFailure returns the entry for a cell, if there is one.
-func expectedFailure(list []ExpectedFailure, client, server, kase string) (ExpectedFailure, bool) {
+func expectedFailure(list []ExpectedFailure, client, server PeerIdentity, kase string) (ExpectedFailure, bool) {
 	for _, e := range list {
-		c, _ := path.Match(e.Client, client)
-		s, _ := path.Match(e.Server, server)
-		k, _ := path.Match(e.Case, kase)
-		if c && s && k {
+		if k, _ := path.Match(e.Case, kase); k &&
+			side(e.Client, e.ClientFirmware, e.ClientIrohVersion, client) &&
+			side(e.Server, e.ServerFirmware, e.ServerIrohVersion, server) {
 			return e, true
 		}
 	}
 	return ExpectedFailure{}, false
+}
+
+// side tells whether one side's matchers (empty: not given) match a peer.
+func side(name, firmware, iroh string, p PeerIdentity) bool {
+	if name != "" && !match(name, p.Name) {
+		return false
+	}
+	if firmware != "" && !match(firmware, p.Firmware) && !match(firmware, p.FirmwareVersion) {
+		return false
+	}
+	return iroh == "" || match(iroh, p.IrohVersion)
+}
+
+// match is path.Match on a value that must be known: an empty value matches no pattern.
+func match(pattern, value string) bool {
+	ok, _ := path.Match(pattern, value)
+	return ok && value != ""
 }

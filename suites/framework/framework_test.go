@@ -105,14 +105,54 @@ func TestExpectedFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := expectedFailure(list, "go", "upstream-1.4.1", "refuse-alpn"); !ok {
+	if _, ok := expectedFailure(list, PeerIdentity{Name: "go"}, PeerIdentity{Name: "upstream-1.4.1"}, "refuse-alpn"); !ok {
 		t.Error("pattern did not match")
 	}
-	if _, ok := expectedFailure(list, "go", "go", "refuse-alpn"); ok {
+	if _, ok := expectedFailure(list, PeerIdentity{Name: "go"}, PeerIdentity{Name: "go"}, "refuse-alpn"); ok {
 		t.Error("matched another server")
 	}
 	os.WriteFile(path, []byte("- client: go\n  server: x\n  case: y\n"), 0o644)
 	if _, err := LoadExpectedFailures(path); err == nil {
 		t.Error("an entry without a reason was accepted")
+	}
+}
+
+// Boards are matched by the firmware they run and the iroh it is built on, not by name.
+func TestExpectedFailuresByFirmwareAndIroh(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.yaml")
+	doc := "- client: go\n  server_firmware: \"*\"\n  server_iroh_version: \"1.*\"\n  case: refuse-alpn-large-hello\n  reason: iroh drops it\n" +
+		"- client_firmware: irohconf-fw 0.1.*\n  server: go\n  case: echo-*\n  reason: firmware 0.1 bug\n"
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	list, err := LoadExpectedFailures(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goPeer := PeerIdentity{Name: "go"}
+	bench := PeerIdentity{Name: "esp32s3-devkitc-usb", Firmware: "irohconf-fw", FirmwareVersion: "irohconf-fw 0.1.0", IrohVersion: "1.4.1"}
+	for _, tc := range []struct {
+		name           string
+		client, server PeerIdentity
+		kase           string
+		want           bool
+	}{
+		{"a real board by its firmware", goPeer, bench, "refuse-alpn-large-hello", true},
+		{"the virtual board", goPeer, PeerIdentity{Name: "virtual-board", Firmware: "irohconf-fw", IrohVersion: "1.4.1"}, "refuse-alpn-large-hello", true},
+		{"another iroh", goPeer, PeerIdentity{Name: "b", Firmware: "irohconf-fw", IrohVersion: "2.0.0"}, "refuse-alpn-large-hello", false},
+		{"no firmware declared", goPeer, PeerIdentity{Name: "upstream-1.4.1", IrohVersion: "1.4.1"}, "refuse-alpn-large-hello", false},
+		{"iroh version unknown", goPeer, PeerIdentity{Name: "ex", Firmware: "iroh-esp32-example"}, "refuse-alpn-large-hello", false},
+		{"the board's own version", bench, goPeer, "echo-1KiB", true},
+		{"another firmware version", PeerIdentity{Name: "b", Firmware: "irohconf-fw", FirmwareVersion: "irohconf-fw 0.2.0"}, goPeer, "echo-1KiB", false},
+	} {
+		if _, got := expectedFailure(list, tc.client, tc.server, tc.kase); got != tc.want {
+			t.Errorf("%s: matched %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if err := os.WriteFile(path, []byte("- client: go\n  case: x\n  reason: no server\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadExpectedFailures(path); err == nil || !strings.Contains(err.Error(), "needs a client") {
+		t.Errorf("an entry without a server matcher: %v", err)
 	}
 }

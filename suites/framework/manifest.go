@@ -41,6 +41,9 @@ const (
 	FeatureConsole Feature = "console"
 	// FeatureReset: the board can be reset by the suite (reset lines or a console command).
 	FeatureReset Feature = "reset"
+	// FeatureHeap: the board reports its free heap (STATUS heap_free and heap_min, the heap
+	// command's windows), so leak bounds are checked and each cell's peak heap recorded.
+	FeatureHeap Feature = "heap"
 	// FeatureFixedSecret: the peer can be given its secret key, so its id survives restarts.
 	FeatureFixedSecret Feature = "fixed-secret"
 )
@@ -70,6 +73,12 @@ type Manifest struct {
 	// the addresses its peer advertises (iroh 1.x: QUIC multipath with NAT traversal). Between
 	// two such peers the traffic leaves an in-path relay once the handshake is done.
 	DirectPaths bool `yaml:"direct_paths,omitempty"`
+	// Firmware is what a board runs: irohconf-fw (ours) or iroh-esp32-example (n0's examples);
+	// empty for peers that are programs. IrohVersion is the iroh release the peer is built on
+	// (an expanded upstream peer: its version); empty when unknown. Expected failures match
+	// boards by both (ExpectedFailure).
+	Firmware    string `yaml:"firmware,omitempty"`
+	IrohVersion string `yaml:"iroh_version,omitempty"`
 	// Versions expands one manifest into one peer per version (upstream-1.0.0, upstream-1.4.1).
 	Versions []string `yaml:"versions,omitempty"`
 	// Version is set for each expanded peer.
@@ -92,6 +101,9 @@ type Limits struct {
 	StreamReceiveWindow   int `yaml:"stream_receive_window"`
 	ConnectionWindow      int `yaml:"connection_window"`
 	MaxEchoPayload        int `yaml:"max_echo_payload"`
+	// StreamsPerConnection is how many streams the peer serves on one connection in all (the
+	// iroh ESP32 examples' handler accepts one, then waits for the close); 0: no limit.
+	StreamsPerConnection int `yaml:"streams_per_connection"`
 }
 
 func (m Manifest) HasRole(r Role) bool      { return slices.Contains(m.Roles, r) }
@@ -172,6 +184,9 @@ func (m Manifest) Expand() []Manifest {
 		c.Name = m.Name + "-" + v
 		c.Version = v
 		c.Versions = nil
+		if c.Kind == "upstream" && c.IrohVersion == "" {
+			c.IrohVersion = v // upstream peers are iroh itself, at that release
+		}
 		out = append(out, c)
 	}
 	return out

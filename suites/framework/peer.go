@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/irohconf/irohconf/hil/boardlines"
 	"github.com/irohconf/irohconf/peercontract"
 )
 
@@ -34,6 +35,9 @@ type ServerOptions struct {
 	Secret string
 	// KeyLogDir, when set, asks the server to write TLS key logs there.
 	KeyLogDir string
+	// Bind is the one UDP address a server that runs on this machine binds; empty means the
+	// driver's default (127.0.0.1:0). The matrix sets ServerBind (bind.go).
+	Bind string
 }
 
 // Server is a running server.
@@ -133,12 +137,5 @@ type CrashWatcher interface {
 	Crashed() error
 }
 
-// BoardStatus is the STATUS line of our firmware.
-type BoardStatus struct {
-	UptimeMS          int64  `json:"uptime_ms"`
-	OpenConnections   int    `json:"open_connections"`
-	ConnectionsServed int    `json:"connections_served"`
-	BytesEchoed       int64  `json:"bytes_echoed"`
-	HeapFree          *int64 `json:"heap_free"`
-	HeapMin           *int64 `json:"heap_min"`
-}
+// BoardStatus is the STATUS line of our firmware (hil/boardlines parses it).
+type BoardStatus = boardlines.StatusInfo

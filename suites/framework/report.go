@@ -139,6 +139,9 @@ func (m *Matrix) declaredUnsupported(name string) []string {
 		in, ruledOut := 0, 0
 		for _, c := range m.Clients {
 			for _, s := range m.Servers {
+				if !m.runsPair(c, s) {
+					continue
+				}
 				cm, sm := c.Manifest(), s.Manifest()
 				if cm.Name != name && sm.Name != name {
 					continue

@@ -128,6 +128,9 @@ func (m *Matrix) splitMatrix() {
 	var keys []string
 	for _, c := range m.Clients {
 		for _, sv := range m.Servers {
+			if !m.runsPair(c, sv) {
+				continue
+			}
 			cname, sname := c.Manifest().Name, sv.Manifest().Name
 			for _, k := range m.Cases {
 				labels := append(append(m.pairLabels(cname, sname), k.labels()...), m.cellLabels(cname, sname, k)...)

@@ -16,7 +16,7 @@ type verdict struct {
 // decide turns what a cell's case returned into its verdict. A cell listed as an expected
 // failure that fails is reported failed but passes the run; one that succeeds fails the run,
 // so the list cannot go stale.
-func decide(err error, expected []ExpectedFailure, client, server, kase string) verdict {
+func decide(err error, expected []ExpectedFailure, client, server PeerIdentity, kase string) verdict {
 	outcome, reason := Classify(err)
 	v := verdict{Outcome: outcome, Reason: reason}
 	known, isKnown := expectedFailure(expected, client, server, kase)

@@ -31,7 +31,7 @@ func TestDecide(t *testing.T) {
 		{name: "listed cell that is unsupported is skipped", err: NotDeclared("s-1", "no"), server: "s-1", outcome: Unsupported, skip: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			v := decide(tc.err, list, "c", tc.server, "k")
+			v := decide(tc.err, list, PeerIdentity{Name: "c"}, PeerIdentity{Name: tc.server}, "k")
 			if v.Outcome != tc.outcome || !strings.Contains(v.Reason, tc.reason) || v.Expected != tc.expected {
 				t.Errorf("verdict %+v, want outcome %s, reason with %q, expected %q", v, tc.outcome, tc.reason, tc.expected)
 			}

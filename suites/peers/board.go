@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/irohconf/irohconf/hil/board"
 	"github.com/irohconf/irohconf/hil/boardlines"
-	"github.com/irohconf/irohconf/hil/port"
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/peercontract"
@@ -32,6 +29,7 @@ type BoardPeer struct {
 	// flash, when set, is written to the board before its first boot (FlashBeforeBoot).
 	flash   *string
 	flashed bool
+	elf     string // DecodeWith
 }
 
 // FlashBeforeBoot asks for the board to be flashed with espflash (hil/flash) once, before the
@@ -44,6 +42,10 @@ func (p *BoardPeer) FlashBeforeBoot(elf string) error {
 	p.flash = &elf
 	return nil
 }
+
+// DecodeWith names the image the board runs, so a crash's backtrace is decoded with it
+// (board.UseELF); flashing names the image it writes.
+func (p *BoardPeer) DecodeWith(elf string) { p.elf = elf }
 
 // NewBoardPeer returns the peer for a board profile. The virtual board and our firmware declare
 // the firmware's manifest; foreign firmware (the iroh ESP32 examples) declares no console.
@@ -61,6 +63,14 @@ func NewBoardPeer(p *profile.Profile) (*BoardPeer, error) {
 	}
 	if kind != "virtual-board" {
 		m.Name = p.Name // the matrix names a board by its profile
+	}
+	if p.Kind == profile.Virtual && m.IrohVersion == "" {
+		// Whatever firmware it plays, the virtual board is our firmware's iroh.
+		vb, err := Manifest("virtual-board")
+		if err != nil {
+			return nil, err
+		}
+		m.IrohVersion = vb.IrohVersion
 	}
 	if p.ResetMethod == profile.ResetNone {
 		m.Features = without(m.Features, framework.FeatureReset)
@@ -108,37 +118,12 @@ func (p *BoardPeer) Runtime() string {
 	return reports.RuntimeSerial
 }
 
-// Prepare checks that the board can be reached: the virtual board's binary is there (make
-// builds it), a local serial board's port exists. A missing board is then one clear error for every
-// cell, not a wait per pair.
+// Prepare checks that the board can be reached (board.Check): the virtual board's binary is
+// there (make builds it), a serial board's port exists and is free. A missing board is then one
+// clear error for every cell, not a wait per pair; `make hil` checks it before the suite starts.
 func (p *BoardPeer) Prepare(ctx context.Context) error {
-	if port.IsRemote(p.profile.Port.Path) {
-		// A board on another host (rfc2217://host:port): nothing here to check, and connecting
-		// now could take the port from a process already running a pair (ser2net's
-		// kickolduser). Opening it for a pair says whether it answers.
-		return nil
-	}
-	if p.profile.Kind != profile.Virtual {
-		vid, pid := p.profile.VIDPID()
-		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		path, err := port.Find(fctx, port.Selector{Path: p.profile.Port.Path, SerialNumber: p.profile.Port.USBSerial, VID: vid, PID: pid})
-		if err == nil {
-			_, err = os.Stat(path)
-		}
-		if err != nil {
-			return fmt.Errorf("board %s is not connected: %w", p.profile.Name, err)
-		}
-		return nil
-	}
-	bin, err := board.VirtualBoardBinary(p.profile)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("the virtual board is not built (make virtual-board): %w", err)
-	}
-	return nil
+	_, err := board.Check(ctx, p.profile)
+	return err
 }
 
 // StartServer starts the board (StartBoard).
@@ -151,11 +136,14 @@ func (p *BoardPeer) StartServer(ctx context.Context, opts framework.ServerOption
 }
 
 // StartBoard opens the board and boots it (a reset, so the whole boot log is read).
-func (p *BoardPeer) StartBoard(ctx context.Context, _ framework.ServerOptions, log *framework.Tap) (framework.Board, error) {
+func (p *BoardPeer) StartBoard(ctx context.Context, opts framework.ServerOptions, log *framework.Tap) (framework.Board, error) {
 	log.LinesAreStamped() // the console writes its own timestamped serial log
-	b, err := board.Open(ctx, p.profile, log)
+	b, err := board.Open(ctx, p.boundProfile(opts.Bind), log)
 	if err != nil {
 		return nil, err
+	}
+	if p.elf != "" {
+		b.UseELF(p.elf)
 	}
 	s := &boardServer{peer: p, b: b, tap: log, since: log.Mark()}
 	if err := p.flashOnce(ctx, b); err != nil {
@@ -167,6 +155,19 @@ func (p *BoardPeer) StartBoard(ctx context.Context, _ framework.ServerOptions, l
 	}
 	s.noteBoot(info)
 	return s, nil
+}
+
+// boundProfile is the board's profile with a virtual board bound where the matrix binds its
+// servers (framework.ServerBind), unless the profile chose an address of its own.
+func (p *BoardPeer) boundProfile(bind string) *profile.Profile {
+	vb := p.profile.VirtualBoard
+	if bind == "" || p.profile.Kind != profile.Virtual || vb == nil || vb.Bind != profile.DefaultBind {
+		return p.profile
+	}
+	prof, vbCopy := *p.profile, *vb
+	vbCopy.Bind = bind
+	prof.VirtualBoard = &vbCopy
+	return &prof
 }
 
 // flashOnce flashes the board the first time it starts, when asked to.
@@ -205,7 +206,11 @@ func (s *boardServer) Crashed() error {
 	s.mu.Unlock()
 	if crashes := s.b.Console().Crashes(from); len(crashes) > 0 {
 		l := crashes[0]
-		return fmt.Errorf("the board crashed (%s): %s (serial log: serial.log)", l.Crash, l.Text)
+		err := fmt.Errorf("the board crashed (%s): %s (serial log: serial.log)", l.Crash, l.Text)
+		if rerr := s.recoverFromCrash(); rerr != nil {
+			err = fmt.Errorf("%w; it did not come back: %v", err, rerr)
+		}
+		return err
 	}
 	return nil
 }
@@ -245,23 +250,7 @@ func (s *boardServer) Reset(ctx context.Context) (time.Duration, error) {
 
 // Status runs the console's status command.
 func (s *boardServer) Status(ctx context.Context) (framework.BoardStatus, error) {
-	st, err := s.b.Status(ctx)
-	if err != nil {
-		return framework.BoardStatus{}, err
-	}
-	out := framework.BoardStatus{
-		UptimeMS: int64(st.UptimeMillis), OpenConnections: int(st.OpenConnections),
-		ConnectionsServed: int(st.ConnectionsServed), BytesEchoed: int64(st.BytesEchoed),
-	}
-	if st.HeapFree != nil {
-		v := int64(*st.HeapFree)
-		out.HeapFree = &v
-	}
-	if st.HeapMin != nil {
-		v := int64(*st.HeapMin)
-		out.HeapMin = &v
-	}
-	return out, nil
+	return s.b.Status(ctx)
 }
 
 // WaitConnection reads the board's console for a connection: "Accepted connection from
@@ -339,9 +328,5 @@ func (s *boardServer) Stop(context.Context) error {
 
 // LoadBoardProfile reads a profile from fixtures/boards or a path.
 func LoadBoardProfile(nameOrPath string) (*profile.Profile, error) {
-	path := nameOrPath
-	if _, err := os.Stat(path); err != nil {
-		path = filepath.Join(RepoRoot(), "fixtures", "boards", nameOrPath+".yaml")
-	}
-	return profile.Load(path)
+	return profile.LoadNamed(RepoRoot(), nameOrPath)
 }

@@ -3,6 +3,8 @@ package peers
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 
 	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
@@ -23,6 +25,12 @@ type contractServer struct {
 	tap   *framework.Tap
 	since framework.Mark
 	stop  func(ctx context.Context) error
+
+	mu sync.Mutex
+	// waited is, per remote id, the output line after the last connection WaitConnection
+	// returned: a client with a fixed id (a board) dials many times, and each wait is for its
+	// next connection, not its first.
+	waited map[string]int
 }
 
 func (s *contractServer) ID() string      { return s.ready.EndpointID }
@@ -31,7 +39,31 @@ func (s *contractServer) Addrs() []string { return s.ready.Addrs }
 
 func (s *contractServer) Stop(ctx context.Context) error { return s.stop(ctx) }
 
-// WaitConnection finds the connection line for remoteID after the server became ready.
+// WaitConnection finds the connection line for remoteID after the server became ready and
+// after the one the previous wait for remoteID returned.
 func (s *contractServer) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
-	return peercontract.WaitConnection(ctx, s.tap, int(s.since), remoteID)
+	key := strings.ToLower(remoteID)
+	s.mu.Lock()
+	from := max(int(s.since), s.waited[key])
+	s.mu.Unlock()
+	for {
+		line, next, err := s.tap.WaitLine(ctx, from, peercontract.ConnectionLine)
+		if err != nil {
+			return peercontract.Connection{}, err
+		}
+		from = next
+		c, err := peercontract.ParseConnection(line)
+		if err != nil {
+			return c, err
+		}
+		if remoteID == "" || strings.EqualFold(c.RemoteID, remoteID) {
+			s.mu.Lock()
+			if s.waited == nil {
+				s.waited = map[string]int{}
+			}
+			s.waited[key] = next
+			s.mu.Unlock()
+			return c, nil
+		}
+	}
 }

@@ -47,7 +47,7 @@ func (p *GoPeer) Prepare(context.Context) error { return rpk.Available() }
 
 // StartServer serves echo in-process; its contract lines go to log.
 func (p *GoPeer) StartServer(ctx context.Context, opts framework.ServerOptions, log *framework.Tap) (framework.Server, error) {
-	cfg := contract.ServeConfig{ALPNs: opts.ALPNs}
+	cfg := contract.ServeConfig{ALPNs: opts.ALPNs, Bind: opts.Bind}
 	if opts.Secret != "" {
 		sk, err := key.ParseSecretKey(opts.Secret)
 		if err != nil {

@@ -15,6 +15,18 @@ import (
 type Set struct {
 	Clients []framework.ClientPeer
 	Servers []framework.ServerPeer
+	// Pairs, when set, are the pairs the matrix has (framework.Matrix.Pairs).
+	Pairs func(client framework.ClientPeer, server framework.ServerPeer) bool
+}
+
+// dials tells whether a board peer is also a client: its firmware takes the dial command.
+func (p *BoardPeer) dials() bool { return p.manifest.HasRole(framework.RoleClient) }
+
+// withBoard: the pairs with a board on at least one side (the hil matrix).
+func withBoard(client framework.ClientPeer, server framework.ServerPeer) bool {
+	_, c := client.(*BoardPeer)
+	_, s := server.(*BoardPeer)
+	return c || s
 }
 
 // InteropSet is the interop matrix: the Go peer, every pinned upstream version, and the
@@ -46,16 +58,42 @@ func InteropSet() (Set, error) {
 		return s, err
 	}
 	s.Servers = append(s.Servers, vb)
+	if vb.dials() {
+		s.Clients = append(s.Clients, vb)
+	}
 	return s, nil
 }
 
 // EnvFlash asks the hil suite to flash each board before its first boot: "profile" writes the
-// profile's flash.elf, any other value is the path of an ELF image.
+// profile's flash.elf (else EnvFirmwareELF's image), any other value is the path of an ELF image.
 const EnvFlash = "IROHCONF_FLASH"
+
+// EnvFirmwareELF is the image `make firmware` built last (the Makefile sets it): what
+// IROHCONF_FLASH=profile writes to a board whose profile names no flash.elf.
+const EnvFirmwareELF = "IROHCONF_FIRMWARE_ELF"
+
+// EnvELF names the image a board runs without flashing it, to decode a crash's backtrace.
+const EnvELF = "IROHCONF_ELF"
+
+// flashImage is the image EnvFlash's value asks to write to a board.
+func flashImage(prof *profile.Profile, flash string) (string, error) {
+	if flash != "profile" {
+		return flash, nil
+	}
+	if elf := prof.FlashELF(); elf != "" {
+		return elf, nil
+	}
+	if elf := os.Getenv(EnvFirmwareELF); elf != "" {
+		return elf, nil
+	}
+	return "", fmt.Errorf("board %s: nothing to flash: its profile names no flash.elf and no firmware image is built (make firmware), or give FLASH=path/to/image.elf", prof.Name)
+}
 
 // HilSet is the hardware-in-the-loop matrix: the boards (profile names or paths, separated by
 // commas, or a bare port that gets a default profile) as servers, the Go peer and every upstream
-// version as clients. flash, when not empty, is EnvFlash's value.
+// version as clients; a board whose firmware dials is also a client, of the Go peer, every
+// upstream version and the boards. Only pairs with a board on one side run. flash, when not
+// empty, is EnvFlash's value.
 func HilSet(boardProfiles, portPath, flash string) (Set, error) {
 	var s Set
 	var profiles []*profile.Profile
@@ -83,15 +121,24 @@ func HilSet(boardProfiles, portPath, flash string) (Set, error) {
 			return s, err
 		}
 		if flash != "" {
-			elf := flash
-			if elf == "profile" {
-				elf = ""
+			elf, err := flashImage(prof, flash)
+			if err != nil {
+				return s, err
 			}
 			if err := b.FlashBeforeBoot(elf); err != nil {
 				return s, err
 			}
 		}
+		if elf := os.Getenv(EnvELF); elf != "" {
+			b.DecodeWith(elf)
+		}
 		s.Servers = append(s.Servers, b)
+	}
+	var boardClients []framework.ClientPeer
+	for _, sv := range s.Servers {
+		if b := sv.(*BoardPeer); b.dials() {
+			boardClients = append(boardClients, b)
+		}
 	}
 	g, err := NewGoPeer()
 	if err != nil {
@@ -104,6 +151,14 @@ func HilSet(boardProfiles, portPath, flash string) (Set, error) {
 	}
 	for _, u := range ups {
 		s.Clients = append(s.Clients, u)
+	}
+	if len(boardClients) > 0 {
+		s.Servers = append(s.Servers, g)
+		for _, u := range ups {
+			s.Servers = append(s.Servers, u)
+		}
+		s.Clients = append(s.Clients, boardClients...)
+		s.Pairs = withBoard
 	}
 	return s, nil
 }
@@ -145,6 +200,7 @@ func NewMatrix(suite string, set Set, cases []framework.Case) (*framework.Matrix
 		Cases:      cases,
 		ReportRoot: ReportRoot(),
 		Expected:   expected,
+		Pairs:      set.Pairs,
 	}
 	return m, m.Check()
 }

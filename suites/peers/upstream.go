@@ -92,7 +92,7 @@ func (p *UpstreamPeer) StartServer(ctx context.Context, opts framework.ServerOpt
 	if err != nil {
 		return nil, err
 	}
-	so := containers.ServeOptions{ALPNs: opts.ALPNs, Secret: opts.Secret}
+	so := containers.ServeOptions{ALPNs: opts.ALPNs, Secret: opts.Secret, Bind: opts.Bind}
 	if opts.KeyLogDir != "" {
 		so.KeyLog = opts.KeyLogDir + "/keylog-server.txt"
 	}

@@ -1,6 +1,8 @@
 //! `serve` and `dial`: the echo protocol of iroh's `examples/echo.rs` (one bidirectional stream
 //! per echo: the client writes its payload and finishes, the server copies it back and finishes,
-//! the client closes the connection with code 0).
+//! the client closes the connection with code 0), and the upload protocol of the benchmarks on
+//! the ALPN `irohconf/upload/0` (the same, except that the server reads the payload to its end
+//! and answers with its length only, 8 bytes big-endian).
 
 use std::{
     sync::{
@@ -12,7 +14,7 @@ use std::{
 
 use iroh::{
     EndpointAddr, EndpointId, TransportAddr,
-    endpoint::{Accepting, Connection, ConnectionError},
+    endpoint::{Accepting, Connection, ConnectionError, RecvStream, SendStream},
     protocol::{AcceptError, ProtocolHandler, Router},
 };
 use iroh_tickets::{Ticket, endpoint::EndpointTicket};
@@ -27,6 +29,26 @@ use crate::{
 
 /// Served when no `--alpn` is given: ours and the one of iroh's echo example.
 const DEFAULT_ALPNS: &[&str] = &["echo/0", "iroh-example/echo/0"];
+
+/// The ALPN of the upload protocol; every other ALPN is echo.
+const UPLOAD_ALPN: &str = "irohconf/upload/0";
+
+/// What a stream carries, by the connection's ALPN.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Protocol {
+    Echo,
+    Upload,
+}
+
+impl Protocol {
+    fn of(alpn: &[u8]) -> Protocol {
+        if alpn == UPLOAD_ALPN.as_bytes() {
+            Protocol::Upload
+        } else {
+            Protocol::Echo
+        }
+    }
+}
 
 /// The reason the client closes with (code 0), as iroh's echo example does.
 const CLOSE_REASON: &[u8] = b"bye!";
@@ -54,7 +76,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Failure> {
     let router = alpns
         .iter()
         .fold(Router::builder(endpoint.clone()), |builder, alpn| {
-            builder.accept(alpn.as_bytes(), Echo)
+            builder.accept(alpn.as_bytes(), Echo(Protocol::of(alpn.as_bytes())))
         })
         .spawn();
 
@@ -133,7 +155,7 @@ impl ConnectionEvent {
 }
 
 #[derive(Debug, Clone)]
-struct Echo;
+struct Echo(Protocol);
 
 impl ProtocolHandler for Echo {
     /// Handshake failures after the ALPN was chosen (a client key iroh refuses, say) are
@@ -166,10 +188,13 @@ impl ProtocolHandler for Echo {
                     event.streams += 1;
                     let stream_index = event.streams;
                     let bytes = bytes.clone();
+                    let protocol = self.0;
                     streams.spawn(async move {
-                        echo_stream(send, recv, &bytes)
-                            .await
-                            .map_err(|err| format!("stream {stream_index}: {err}"))
+                        let served = match protocol {
+                            Protocol::Echo => echo_stream(send, recv, &bytes).await,
+                            Protocol::Upload => upload_stream(send, recv, &bytes).await,
+                        };
+                        served.map_err(|err| format!("stream {stream_index}: {err}"))
                     });
                 }
                 Err(end) => break end,
@@ -190,14 +215,30 @@ impl ProtocolHandler for Echo {
 }
 
 async fn echo_stream(
-    mut send: iroh::endpoint::SendStream,
-    mut recv: iroh::endpoint::RecvStream,
+    mut send: SendStream,
+    mut recv: RecvStream,
     bytes: &AtomicU64,
 ) -> Result<(), String> {
     let copied = tokio::io::copy(&mut recv, &mut send)
         .await
         .map_err(|err| err.to_string())?;
     bytes.fetch_add(copied, Ordering::Relaxed);
+    send.finish().map_err(|err| err.to_string())
+}
+
+/// Reads the stream to its end and answers with the number of bytes read (8 bytes, big-endian).
+async fn upload_stream(
+    mut send: SendStream,
+    mut recv: RecvStream,
+    bytes: &AtomicU64,
+) -> Result<(), String> {
+    let read = tokio::io::copy(&mut recv, &mut tokio::io::sink())
+        .await
+        .map_err(|err| err.to_string())?;
+    bytes.fetch_add(read, Ordering::Relaxed);
+    send.write_all(&read.to_be_bytes())
+        .await
+        .map_err(|err| err.to_string())?;
     send.finish().map_err(|err| err.to_string())
 }
 
@@ -211,7 +252,12 @@ struct DialResult {
     remote_id: String,
     /// The ALPN the handshake negotiated; empty when it did not finish.
     alpn: String,
+    /// The first connection's handshake.
     handshake_ms: Option<f64>,
+    /// Every connection's handshake, in order (beyond the contract: `--connections`).
+    handshakes_ms: Vec<f64>,
+    /// Connections made (beyond the contract).
+    connections: u64,
     echo_ms: Vec<f64>,
     bytes: u64,
     error: String,
@@ -269,6 +315,9 @@ pub async fn dial(args: DialArgs) -> Result<(), Failure> {
     if args.streams == 0 {
         return Err(Failure::Invalid("--streams: must be at least 1".into()));
     }
+    if args.connections == 0 {
+        return Err(Failure::Invalid("--connections: must be at least 1".into()));
+    }
     let mut result = DialResult {
         event: "result",
         ok: false,
@@ -276,6 +325,8 @@ pub async fn dial(args: DialArgs) -> Result<(), Failure> {
         remote_id: remote.id.to_string(),
         alpn: String::new(),
         handshake_ms: None,
+        handshakes_ms: Vec::new(),
+        connections: 0,
         echo_ms: Vec::new(),
         bytes: 0,
         error: String::new(),
@@ -290,7 +341,7 @@ pub async fn dial(args: DialArgs) -> Result<(), Failure> {
         Ok(endpoint) => {
             result.endpoint_id = endpoint.id().to_string();
             let remaining = args.timeout.saturating_sub(started.elapsed());
-            let run = echo_over_one_connection(&endpoint, remote, &args, &mut result);
+            let run = connections_in_sequence(&endpoint, remote, &args, &mut result);
             if tokio::time::timeout(remaining, run).await.is_err() {
                 result.error = format!("dial did not finish within {:?}", args.timeout);
             }
@@ -329,6 +380,29 @@ fn remote_addr(args: &DialArgs) -> Result<EndpointAddr, Failure> {
     ))
 }
 
+/// Runs `--connections` connections one after another, or as many as fit in `--duration`,
+/// until the first failure.
+async fn connections_in_sequence(
+    endpoint: &iroh::Endpoint,
+    remote: EndpointAddr,
+    args: &DialArgs,
+    result: &mut DialResult,
+) {
+    let started = Instant::now();
+    loop {
+        echo_over_one_connection(endpoint, remote.clone(), args, result).await;
+        result.connections += 1;
+        let more = if args.duration.is_zero() {
+            result.connections < args.connections as u64
+        } else {
+            started.elapsed() < args.duration
+        };
+        if !result.error.is_empty() || !more {
+            return;
+        }
+    }
+}
+
 /// Connects, runs the echoes, closes with code 0. Fills `result` as it goes, so a timeout
 /// still reports what was done.
 async fn echo_over_one_connection(
@@ -346,7 +420,9 @@ async fn echo_over_one_connection(
             return;
         }
     };
-    result.handshake_ms = Some(millis(handshake_started.elapsed()));
+    let handshake_ms = millis(handshake_started.elapsed());
+    result.handshake_ms.get_or_insert(handshake_ms);
+    result.handshakes_ms.push(handshake_ms);
     // What the handshake settled on, not what was asked for.
     result.alpn = String::from_utf8_lossy(connection.alpn()).into_owned();
 
@@ -363,16 +439,22 @@ async fn echo_over_one_connection(
 
     let in_flight = Arc::new(Semaphore::new(args.streams));
     let mut echoes = JoinSet::new();
+    let protocol = Protocol::of(args.alpn.as_bytes());
     for index in 0..args.count {
         let connection = connection.clone();
         let in_flight = in_flight.clone();
         let size = args.size;
         echoes.spawn(async move {
             let _permit = in_flight.acquire_owned().await.expect("never closed");
-            (index, echo_once(&connection, size).await)
+            let done = match protocol {
+                Protocol::Echo => echo_once(&connection, size).await,
+                Protocol::Upload => upload_once(&connection, size).await,
+            };
+            (index, done)
         });
     }
     let mut echo_ms = vec![None; args.count];
+    let earlier_echoes = std::mem::take(&mut result.echo_ms);
     while let Some(joined) = echoes.join_next().await {
         match joined {
             Ok((index, Ok(ms))) => {
@@ -391,7 +473,8 @@ async fn echo_over_one_connection(
             }
         }
     }
-    result.echo_ms = echo_ms.into_iter().flatten().collect();
+    result.echo_ms = earlier_echoes;
+    result.echo_ms.extend(echo_ms.into_iter().flatten());
 
     if let Some(end) = connection.close_reason() {
         result.error_code = connection_error_code(&end);
@@ -405,22 +488,21 @@ async fn echo_over_one_connection(
 
 /// One echo on a new stream: random payload out, FIN, the whole reply back, compared byte by
 /// byte. Returns the round trip in milliseconds.
+///
+/// Writing and reading run at the same time: the server echoes as it reads, so a payload larger
+/// than the flow-control windows would otherwise fill them with a reply nobody reads, and both
+/// sides would wait for each other.
 async fn echo_once(connection: &Connection, size: usize) -> Result<f64, String> {
-    let mut payload = vec![0u8; size];
-    rand::fill(&mut payload[..]);
-    let started = Instant::now();
-    let (mut send, mut recv) = connection
-        .open_bi()
-        .await
-        .map_err(|err| format!("open stream: {err}"))?;
-    send.write_all(&payload)
-        .await
-        .map_err(|err| format!("write: {err}"))?;
-    send.finish().map_err(|err| format!("finish: {err}"))?;
-    let reply = recv
-        .read_to_end(size)
-        .await
-        .map_err(|err| format!("read: {err}"))?;
+    let (payload, started, mut send, mut recv) = open_with_payload(connection, size).await?;
+    let write = send_payload(&mut send, &payload);
+    // One byte more than sent, so a reply that is too long is seen as such.
+    let read = async {
+        recv.read_to_end(size + 1)
+            .await
+            .map_err(|err| format!("read: {err}"))
+    };
+    // The first failure ends both halves.
+    let ((), reply) = tokio::try_join!(write, read)?;
     let elapsed = started.elapsed();
     if reply != payload {
         let first_difference = reply
@@ -434,6 +516,51 @@ async fn echo_once(connection: &Connection, size: usize) -> Result<f64, String> 
         ));
     }
     Ok(millis(elapsed))
+}
+
+/// One upload on a new stream: random payload out, FIN, and the server's count of what it read
+/// back (8 bytes, big-endian), which must be the payload's length. Returns the time from opening
+/// the stream to the count in milliseconds.
+async fn upload_once(connection: &Connection, size: usize) -> Result<f64, String> {
+    let (payload, started, mut send, mut recv) = open_with_payload(connection, size).await?;
+    send_payload(&mut send, &payload).await?;
+    let reply = recv
+        .read_to_end(9)
+        .await
+        .map_err(|err| format!("read: {err}"))?;
+    let elapsed = started.elapsed();
+    let count: [u8; 8] = reply
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("the server answered {} bytes, not an 8-byte count", reply.len()))?;
+    let count = u64::from_be_bytes(count);
+    if count != size as u64 {
+        return Err(format!("the server read {count} bytes, sent {size}"));
+    }
+    Ok(millis(elapsed))
+}
+
+/// A random payload of `size` bytes, the time its transfer starts, and a new stream for it.
+async fn open_with_payload(
+    connection: &Connection,
+    size: usize,
+) -> Result<(Vec<u8>, Instant, SendStream, RecvStream), String> {
+    let mut payload = vec![0u8; size];
+    rand::fill(&mut payload[..]);
+    let started = Instant::now();
+    let (send, recv) = connection
+        .open_bi()
+        .await
+        .map_err(|err| format!("open stream: {err}"))?;
+    Ok((payload, started, send, recv))
+}
+
+/// Writes the payload and finishes the stream.
+async fn send_payload(send: &mut SendStream, payload: &[u8]) -> Result<(), String> {
+    send.write_all(payload)
+        .await
+        .map_err(|err| format!("write: {err}"))?;
+    send.finish().map_err(|err| format!("finish: {err}"))
 }
 
 fn millis(duration: Duration) -> f64 {

@@ -87,6 +87,13 @@ pub struct DialArgs {
     /// Echoes in flight at a time, each on its own stream (1: one after another).
     #[arg(long, default_value_t = 1)]
     pub streams: usize,
+    /// Connections one after another, each with its own handshake and echoes.
+    #[arg(long, default_value_t = 1)]
+    pub connections: usize,
+    /// Open connections one after another until this much time has passed (instead of
+    /// --connections; 0: off). Go duration syntax.
+    #[arg(long, default_value = "0", value_parser = duration::parse_go_duration)]
+    pub duration: Duration,
     /// Bound on the whole dial (Go duration syntax: 10s, 1m30s, 500ms).
     #[arg(long, default_value = "10s", value_parser = duration::parse_go_duration)]
     pub timeout: Duration,

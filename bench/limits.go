@@ -1,0 +1,257 @@
+package bench
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os/exec"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/ipv4"
+)
+
+// DatagramSize is the UDP payload the limits use: the largest QUIC packet quic-go and iroh's
+// QUIC stack send over IPv4 once path MTU discovery has run on loopback (1500-byte Ethernet MTU
+// minus IPv4 and UDP headers, as both cap it).
+const DatagramSize = 1452
+
+// Limit is one of the machine's limits, measured in the same run: payload MB/s.
+type Limit struct {
+	Name    string  `json:"name"`
+	Title   string  `json:"title"`
+	MBps    float64 `json:"mb_per_s"`
+	Bytes   int     `json:"datagram_bytes"`
+	Seconds float64 `json:"seconds"`
+	Error   string  `json:"error,omitempty"`
+}
+
+// Names of the limits.
+const (
+	LimitAESGo       = "aes128gcm_go"
+	LimitAESFirmware = "aes128gcm_firmware"
+	LimitUDP         = "udp_loopback"
+	LimitUDPGSO      = "udp_loopback_gso"
+)
+
+// measureLimits measures the three limits for d each.
+func measureLimits(ctx context.Context, aeadExample string, d time.Duration) []Limit {
+	var out []Limit
+	l := Limit{Name: LimitAESGo, Title: "AES-128-GCM seal+open, one core, Go crypto/aes + cipher.NewGCM", Bytes: DatagramSize}
+	l.MBps, l.Seconds = goAESGCM(DatagramSize, d)
+	out = append(out, l)
+
+	l = Limit{Name: LimitAESFirmware, Title: "AES-128-GCM seal+open, one core, the firmware's crypto provider (RustCrypto aes-gcm)", Bytes: DatagramSize}
+	if mbps, secs, err := firmwareAESGCM(ctx, aeadExample, DatagramSize, d); err != nil {
+		l.Error = err.Error()
+	} else {
+		l.MBps, l.Seconds = mbps, secs
+	}
+	out = append(out, l)
+
+	l = Limit{Name: LimitUDP, Title: fmt.Sprintf("UDP loopback, %d-byte datagrams, one sender and one receiver (sendmmsg/recvmmsg)", DatagramSize), Bytes: DatagramSize}
+	if mbps, secs, err := udpLoopback(DatagramSize, d); err != nil {
+		l.Error = err.Error()
+	} else {
+		l.MBps, l.Seconds = mbps, secs
+	}
+	out = append(out, l)
+
+	l = Limit{Name: LimitUDPGSO, Title: fmt.Sprintf("UDP loopback, %d-byte datagrams, with segmentation offload (GSO and GRO, as QUIC stacks use where Linux has them)", DatagramSize), Bytes: DatagramSize}
+	if mbps, secs, err := udpLoopbackGSO(DatagramSize, d); err != nil {
+		l.Error = err.Error()
+	} else {
+		l.MBps, l.Seconds = mbps, secs
+	}
+	out = append(out, l)
+	return out
+}
+
+// goAESGCM seals and opens size-byte payloads (with a 22-byte header as associated data, as a
+// QUIC short header) on one goroutine for d; payload MB/s that went through both.
+func goAESGCM(size int, d time.Duration) (mbps, seconds float64) {
+	block, err := aes.NewCipher(make([]byte, 16))
+	if err != nil {
+		panic(err) // a 16-byte key is always valid
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	header := make([]byte, 22)
+	plain := make([]byte, size)
+	sealed := make([]byte, 0, size+gcm.Overhead())
+	opened := make([]byte, 0, size)
+	var packets int64
+	start := time.Now()
+	for time.Since(start) < d {
+		for range 100 {
+			nonce[len(nonce)-1]++
+			sealed = gcm.Seal(sealed[:0], nonce, plain, header)
+			opened, err = gcm.Open(opened[:0], nonce, sealed, header)
+			if err != nil {
+				panic(err)
+			}
+		}
+		packets += 100
+	}
+	elapsed := time.Since(start).Seconds()
+	return float64(packets) * float64(size) / elapsed / 1e6, elapsed
+}
+
+// firmwareAESGCM runs the firmware crypto crate's example (firmware/crypto/examples).
+func firmwareAESGCM(ctx context.Context, binary string, size int, d time.Duration) (mbps, seconds float64, err error) {
+	if binary == "" {
+		return 0, 0, fmt.Errorf("no firmware AEAD example given (make bench-matrix builds it)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, fmt.Sprint(size), fmt.Sprint(d.Seconds())).Output()
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", binary, err)
+	}
+	var r struct {
+		MBps    float64 `json:"mb_per_s"`
+		Seconds float64 `json:"seconds"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil || r.MBps <= 0 {
+		return 0, 0, fmt.Errorf("%s printed %q", binary, out)
+	}
+	return r.MBps, r.Seconds, nil
+}
+
+// udpLoopback sends size-byte datagrams from one socket to another on 127.0.0.1 for d, in
+// batches of 64 (sendmmsg, recvmmsg, as QUIC stacks do), and counts what arrives.
+func udpLoopback(size int, d time.Duration) (mbps, seconds float64, err error) {
+	rc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rc.Close()
+	sc, err := net.DialUDP("udp4", nil, rc.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer sc.Close()
+	_ = rc.SetReadBuffer(8 << 20)
+	_ = sc.SetWriteBuffer(8 << 20)
+	const batch = 64
+	newBatch := func() []ipv4.Message {
+		ms := make([]ipv4.Message, batch)
+		for i := range ms {
+			ms[i].Buffers = [][]byte{make([]byte, size)}
+		}
+		return ms
+	}
+	var received atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pc := ipv4.NewPacketConn(rc)
+		ms := newBatch()
+		for {
+			n, err := pc.ReadBatch(ms, 0)
+			if err != nil {
+				return
+			}
+			for _, m := range ms[:n] {
+				received.Add(int64(m.N))
+			}
+		}
+	}()
+	pc := ipv4.NewPacketConn(sc)
+	ms := newBatch()
+	start := time.Now()
+	var writeErr error
+	for time.Since(start) < d {
+		if _, err := pc.WriteBatch(ms, 0); err != nil {
+			writeErr = err
+			break
+		}
+	}
+	elapsed := time.Since(start).Seconds()
+	got := received.Load() // what arrived while sending; the queue's tail is not counted
+	rc.Close()
+	<-done
+	if writeErr != nil {
+		return 0, 0, writeErr
+	}
+	return float64(got) / elapsed / 1e6, elapsed, nil
+}
+
+// Linux socket options of UDP segmentation offload (linux/udp.h).
+const (
+	solUDP     = 17  // SOL_UDP, the UDP protocol number
+	udpSegment = 103 // UDP_SEGMENT: the sender's datagram size; one send carries many
+	udpGRO     = 104 // UDP_GRO: the receiver gets datagrams of one flow coalesced
+)
+
+// udpLoopbackGSO is udpLoopback with GSO on the sender (64 KB sends, cut into size-byte
+// datagrams by the kernel) and GRO on the receiver: the fewest system calls per datagram.
+func udpLoopbackGSO(size int, d time.Duration) (mbps, seconds float64, err error) {
+	rc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rc.Close()
+	sc, err := net.DialUDP("udp4", nil, rc.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer sc.Close()
+	_ = rc.SetReadBuffer(8 << 20)
+	_ = sc.SetWriteBuffer(8 << 20)
+	if err := setUDPOption(rc, udpGRO, 1); err != nil {
+		return 0, 0, fmt.Errorf("UDP_GRO: %w", err)
+	}
+	if err := setUDPOption(sc, udpSegment, size); err != nil {
+		return 0, 0, fmt.Errorf("UDP_SEGMENT: %w", err)
+	}
+	var received atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1<<16)
+		for {
+			n, err := rc.Read(buf)
+			if err != nil {
+				return
+			}
+			received.Add(int64(n))
+		}
+	}()
+	send := make([]byte, (65507/size)*size)
+	start := time.Now()
+	var writeErr error
+	for time.Since(start) < d {
+		if _, err := sc.Write(send); err != nil {
+			writeErr = err
+			break
+		}
+	}
+	elapsed := time.Since(start).Seconds()
+	got := received.Load()
+	rc.Close()
+	<-done
+	if writeErr != nil {
+		return 0, 0, writeErr
+	}
+	return float64(got) / elapsed / 1e6, elapsed, nil
+}
+
+func setUDPOption(c *net.UDPConn, option, value int) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), solUDP, option, value) }); err != nil {
+		return err
+	}
+	return serr
+}

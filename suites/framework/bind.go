@@ -1,0 +1,31 @@
+package framework
+
+import (
+	"net"
+	"sync"
+)
+
+// Servers on this machine listen on IPv6 loopback, and every client dials the cell's relay on
+// IPv4 loopback from a socket bound to 127.0.0.1. iroh advertises a server's bound address
+// in-band (QUIC NAT traversal, multipath) and its clients open a direct path to it as soon as
+// they can: a server on 127.0.0.1 would then be reached around the relay, and the cell's capture
+// would miss the traffic after the handshake. [::1] cannot be reached from an IPv4 socket, so
+// the relay stays the only path. Where IPv6 loopback is missing, servers fall back to
+// 127.0.0.1 and the run says so once.
+const (
+	ipv6ServerBind = "[::1]:0"
+	ipv4ServerBind = "127.0.0.1:0"
+)
+
+var serverBind = sync.OnceValue(func() string {
+	c, err := net.ListenPacket("udp6", ipv6ServerBind)
+	if err != nil {
+		progress("irohconf: no IPv6 loopback (" + err.Error() + "): servers bind 127.0.0.1, and iroh clients may reach them around the cell's relay")
+		return ipv4ServerBind
+	}
+	c.Close()
+	return ipv6ServerBind
+})
+
+// ServerBind is the address servers on this machine bind: [::1]:0 where IPv6 loopback works.
+func ServerBind() string { return serverBind() }
