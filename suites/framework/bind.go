@@ -29,3 +29,13 @@ var serverBind = sync.OnceValue(func() string {
 
 // ServerBind is the address servers on this machine bind: [::1]:0 where IPv6 loopback works.
 func ServerBind() string { return serverBind() }
+
+// PairServerBind is where the server of a pair binds: [::1] (ServerBind) when both peers open
+// direct paths (their manifests' direct_paths), else 127.0.0.1, where the relay can also move a
+// client to another address (the rebind-addr fault profile: IPv6 loopback has one address).
+func PairServerBind(client, server Manifest) string {
+	if client.DirectPaths && server.DirectPaths {
+		return ServerBind()
+	}
+	return ipv4ServerBind
+}

@@ -179,7 +179,7 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 				opts = m.ServerOptions(server)
 			}
 			if opts.Bind == "" {
-				opts.Bind = ServerBind()
+				opts.Bind = PairServerBind(client.Manifest(), server.Manifest())
 			}
 			// The server lives as long as the pair: its key log goes in the pair's folder.
 			if opts.KeyLogDir == "" {
