@@ -278,7 +278,9 @@ func checkRefusalWire(ctx context.Context, c *framework.Cell, by dissect.Side, w
 				firstClose = cl
 			}
 		}
-		errs = append(errs, checkAmplification(conn))
+		if conn.Handshake.ClientHelloFrame != 0 { // seen from its start (not tshark's bucket of unmatched packets)
+			errs = append(errs, checkAmplification(conn))
+		}
 	}
 	switch {
 	case firstClose == nil:

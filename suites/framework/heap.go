@@ -38,6 +38,7 @@ type heapWindows []heapWindow
 
 type heapWindow struct {
 	meter  HeapMeter
+	side   string // server or client
 	prefix string
 }
 
@@ -45,14 +46,14 @@ type heapWindow struct {
 func openHeapWindows(ctx context.Context, cell *Cell, srv Server) heapWindows {
 	var sides []heapWindow
 	if m, ok := srv.(HeapMeter); ok {
-		sides = append(sides, heapWindow{meter: m})
+		sides = append(sides, heapWindow{meter: m, side: "server"})
 	}
 	if m, ok := cell.Client.(HeapMeter); ok {
 		prefix := ""
 		if len(sides) > 0 {
 			prefix = "client_"
 		}
-		sides = append(sides, heapWindow{meter: m, prefix: prefix})
+		sides = append(sides, heapWindow{meter: m, side: "client", prefix: prefix})
 	}
 	var open heapWindows
 	for _, w := range sides {
@@ -69,9 +70,14 @@ func openHeapWindows(ctx context.Context, cell *Cell, srv Server) heapWindows {
 	return open
 }
 
-// record closes the windows and records what each saw.
-func (ws heapWindows) record(ctx context.Context, cell *Cell) {
+// record closes the windows and records what each saw. A side that crashed records nothing:
+// its window is the restarted board's, not the cell's.
+func (ws heapWindows) record(ctx context.Context, cell *Cell, crashed map[string]bool) {
 	for _, w := range ws {
+		if crashed[w.side] {
+			cell.Notef("heap of the %s not recorded: it crashed during the cell", w.side)
+			continue
+		}
 		hctx, cancel := context.WithTimeout(ctx, heapCommandTimeout)
 		h, err := w.meter.HeapWindow(hctx)
 		cancel()

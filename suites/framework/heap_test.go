@@ -49,7 +49,7 @@ func TestHeapWindowsRecordEachCell(t *testing.T) {
 	if srv.calls != 1 || client.calls != 1 {
 		t.Fatalf("windows opened: server %d, client %d", srv.calls, client.calls)
 	}
-	ws.record(context.Background(), cell)
+	ws.record(context.Background(), cell, nil)
 	got := cell.Metrics()
 	want := map[string]float64{MetricHeapPeak: 52_000, MetricHeapMinFree: 150_000, "client_" + MetricHeapPeak: 7_000, "client_" + MetricHeapMinFree: 90_000}
 	for k, v := range want {
@@ -62,13 +62,21 @@ func TestHeapWindowsRecordEachCell(t *testing.T) {
 	quiet := &meterServer{errs: []error{ErrNoHeap}}
 	broken := &meterServer{errs: []error{nil, errors.New("command \"heap\": board crashed")}}
 	cell = &Cell{Client: &meterClient{meterServer: meterServer{errs: []error{ErrNoHeap}}}}
-	openHeapWindows(context.Background(), cell, quiet).record(context.Background(), cell)
+	openHeapWindows(context.Background(), cell, quiet).record(context.Background(), cell, nil)
 	if len(cell.Metrics()) != 0 || len(cell.notes) != 0 {
 		t.Errorf("no heap figures: metrics %v, notes %v", cell.Metrics(), cell.notes)
 	}
 	cell = &Cell{Client: &meterClient{meterServer: meterServer{errs: []error{ErrNoHeap}}}}
-	openHeapWindows(context.Background(), cell, broken).record(context.Background(), cell)
+	openHeapWindows(context.Background(), cell, broken).record(context.Background(), cell, nil)
 	if len(cell.Metrics()) != 0 || len(cell.notes) != 1 || !strings.Contains(cell.notes[0], "board crashed") {
 		t.Errorf("a failed heap command: metrics %v, notes %v", cell.Metrics(), cell.notes)
+	}
+
+	// A side that crashed records nothing (its window is the restarted board's).
+	srv = &meterServer{readings: []HeapReading{{}, {WindowMin: u(1), WindowPeak: u(2)}}}
+	cell = &Cell{Client: &meterClient{meterServer: meterServer{errs: []error{ErrNoHeap}}}}
+	openHeapWindows(context.Background(), cell, srv).record(context.Background(), cell, map[string]bool{"server": true})
+	if len(cell.Metrics()) != 0 || len(cell.notes) != 1 || !strings.Contains(cell.notes[0], "crashed") {
+		t.Errorf("a crashed server: metrics %v, notes %v", cell.Metrics(), cell.notes)
 	}
 }

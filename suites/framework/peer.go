@@ -129,6 +129,13 @@ type Board interface {
 	BootTime() time.Duration
 }
 
+// CellAware is a server that is told when each cell begins, so that what it reports for a cell
+// (WaitConnection) comes from that cell: a client with a fixed id (a board) dials it in many
+// cells, and a connection a cell did not wait for is not the next cell's.
+type CellAware interface {
+	CellStarted()
+}
+
 // CrashWatcher is a server that can tell whether it crashed (a board's panic, abort, watchdog
 // or brownout in its log). The framework asks after every cell, so a crash fails the cell that
 // saw it, with the log around it.

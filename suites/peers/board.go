@@ -190,6 +190,7 @@ type boardServer struct {
 	b     *board.Board
 	tap   *framework.Tap
 	since framework.Mark
+	cells cellCursor // where the current cell began, and each client's last connection
 
 	mu        sync.Mutex
 	info      *board.BootInfo
@@ -263,10 +264,11 @@ func (s *boardServer) WaitConnection(ctx context.Context, remoteID string) (peer
 	if remoteID != "" {
 		accepted = regexp.MustCompile(`Accepted connection from ` + regexp.QuoteMeta(remoteID) + `\b`)
 	}
-	_, sm, next, err := s.tap.WaitFor(ctx, s.since, accepted)
+	_, sm, next, err := s.tap.WaitFor(ctx, s.waitFrom(remoteID), accepted)
 	if err != nil {
 		return peercontract.Connection{}, err
 	}
+	s.waited(remoteID, next)
 	ev := peercontract.Connection{Event: peercontract.EventConnection, RemoteID: sm[1%len(sm)]}
 	if remoteID != "" {
 		ev.RemoteID = remoteID

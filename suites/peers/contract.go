@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
@@ -26,12 +25,11 @@ type contractServer struct {
 	since framework.Mark
 	stop  func(ctx context.Context) error
 
-	mu sync.Mutex
-	// waited is, per remote id, the output line after the last connection WaitConnection
-	// returned: a client with a fixed id (a board) dials many times, and each wait is for its
-	// next connection, not its first.
-	waited map[string]int
+	cells cellCursor
 }
+
+// CellStarted marks where the cell's output begins (framework.CellAware).
+func (s *contractServer) CellStarted() { s.cells.start(s.tap.Mark()) }
 
 func (s *contractServer) ID() string      { return s.ready.EndpointID }
 func (s *contractServer) Ticket() string  { return s.ready.Ticket }
@@ -39,13 +37,10 @@ func (s *contractServer) Addrs() []string { return s.ready.Addrs }
 
 func (s *contractServer) Stop(ctx context.Context) error { return s.stop(ctx) }
 
-// WaitConnection finds the connection line for remoteID after the server became ready and
-// after the one the previous wait for remoteID returned.
+// WaitConnection finds the connection line for remoteID after the server became ready, after
+// the current cell began and after the one the previous wait for remoteID returned.
 func (s *contractServer) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
-	key := strings.ToLower(remoteID)
-	s.mu.Lock()
-	from := max(int(s.since), s.waited[key])
-	s.mu.Unlock()
+	from := int(s.cells.from(s.since, remoteID))
 	for {
 		line, next, err := s.tap.WaitLine(ctx, from, peercontract.ConnectionLine)
 		if err != nil {
@@ -57,12 +52,7 @@ func (s *contractServer) WaitConnection(ctx context.Context, remoteID string) (p
 			return c, err
 		}
 		if remoteID == "" || strings.EqualFold(c.RemoteID, remoteID) {
-			s.mu.Lock()
-			if s.waited == nil {
-				s.waited = map[string]int{}
-			}
-			s.waited[key] = next
-			s.mu.Unlock()
+			s.cells.took(remoteID, framework.Mark(next))
 			return c, nil
 		}
 	}

@@ -39,6 +39,10 @@ func TestWaitConnectionTakesEachConnectionOnce(t *testing.T) {
 	if c, err := s.WaitConnection(ctx, "aa"+board[2:]); err != nil || c.Bytes != 7 {
 		t.Errorf("another client's connection: %+v %v", c, err)
 	}
+	// A connection from before the cell began is not the cell's.
+	line, _ := json.Marshal(peercontract.Connection{Event: peercontract.EventConnection, RemoteID: board, ALPN: "echo/0", Bytes: 99, Streams: 1})
+	tap.Write(append(line, '\n'))
+	s.CellStarted()
 	short, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel2()
 	if _, err := s.WaitConnection(short, board); err == nil {

@@ -22,11 +22,18 @@ type Set struct {
 // dials tells whether a board peer is also a client: its firmware takes the dial command.
 func (p *BoardPeer) dials() bool { return p.manifest.HasRole(framework.RoleClient) }
 
-// withBoard: the pairs with a board on at least one side (the hil matrix).
+// withBoard: the pairs with a board on at least one side (the hil matrix), but no board
+// dialing itself.
 func withBoard(client framework.ClientPeer, server framework.ServerPeer) bool {
 	_, c := client.(*BoardPeer)
 	_, s := server.(*BoardPeer)
-	return c || s
+	return (c || s) && notItself(client, server)
+}
+
+// notItself: a board does not dial itself (one key: iroh refuses to connect to its own id).
+func notItself(client framework.ClientPeer, server framework.ServerPeer) bool {
+	b, ok := client.(*BoardPeer)
+	return !ok || framework.Peer(b) != framework.Peer(server)
 }
 
 // InteropSet is the interop matrix: the Go peer, every pinned upstream version, and the
@@ -60,6 +67,7 @@ func InteropSet() (Set, error) {
 	s.Servers = append(s.Servers, vb)
 	if vb.dials() {
 		s.Clients = append(s.Clients, vb)
+		s.Pairs = notItself
 	}
 	return s, nil
 }

@@ -77,7 +77,7 @@ func TestHilSetBoardAsClient(t *testing.T) {
 		client int
 		server int
 		want   bool
-	}{{0, 0, true}, {0, 2, false}, {1, 3, false}, {3, 2, true}, {3, 0, true}, {3, 1, true}} {
+	}{{0, 0, true}, {0, 2, false}, {1, 3, false}, {3, 2, true}, {3, 0, false}, {3, 1, true}} {
 		if got := set.Pairs(set.Clients[tc.client], set.Servers[tc.server]); got != tc.want {
 			t.Errorf("pair %s → %s: %v, want %v", clients[tc.client], servers[tc.server], got, tc.want)
 		}
@@ -92,7 +92,8 @@ func TestHilSetBoardAsClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if last := is.Clients[len(is.Clients)-1]; last.Manifest().Name != "virtual-board" || is.Pairs != nil {
-		t.Errorf("interop: the virtual board is not the last client of a full matrix (%s)", last.Manifest().Name)
+	last := is.Clients[len(is.Clients)-1]
+	if last.Manifest().Name != "virtual-board" || is.Pairs(last, is.Servers[3]) || !is.Pairs(last, is.Servers[0]) || !is.Pairs(is.Clients[0], is.Servers[3]) {
+		t.Errorf("interop: the virtual board (%s) dials every server but itself", last.Manifest().Name)
 	}
 }
