@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,6 +68,34 @@ func TestFaultDimension(t *testing.T) {
 	}
 	if len(inFaults) != 2 || len(profiles) != 2 || profiles[0] != "loss" || profiles[1] != "mtu-1200" {
 		t.Errorf("fault matrix holds %v with profiles %v, want net-loss and net-mtu-1200 with loss and mtu-1200", inFaults, profiles)
+	}
+
+	// A run of fault cells alone says so instead of an empty main matrix.
+	only := run
+	only.Cells = nil
+	for _, c := range run.Cells {
+		if c.Fault != nil {
+			only.Cells = append(only.Cells, c)
+		}
+	}
+	_, onlyDir, _ := sampleRun(t)
+	for _, c := range only.Cells {
+		if _, err := CellLogDir(onlyDir, c.Client, c.Server, c.Case); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustWrite(t, onlyDir, only)
+	onlyPage := readFile(t, filepath.Join(onlyDir, IndexFile))
+	if len(elementsWith(t, onlyPage, "data-pair-client")) == 0 {
+		t.Error("the run of fault cells alone shows no fault matrix")
+	}
+	for _, n := range elementsWith(t, onlyPage, "id") {
+		if attr(n, "id") == "matrix" {
+			t.Error("a run of fault cells alone shows an empty main matrix")
+		}
+	}
+	if !bytes.Contains(onlyPage, []byte(`id="no-main"`)) {
+		t.Error("a run of fault cells alone does not say why there is no main matrix")
 	}
 
 	// Runs with one seed merge to it; runs with different seeds to none.

@@ -43,6 +43,8 @@ type indexView struct {
 	// per profile; FaultSeed is the run's seed of them.
 	FaultRows []rowView
 	FaultSeed string
+	// MainCells is how many cells the main matrix shows (those over the perfect path).
+	MainCells int
 	// Heap are the board cells' heap figures (HeapRows); HeapLowest the lowest free heap of all.
 	Heap       []HeapRow
 	HeapLowest *HeapRow
@@ -181,6 +183,7 @@ func renderIndex(run Run, extra []string, hasLogs func(rel string) bool) ([]byte
 			for _, cell := range m.cells[c][s] {
 				if cell.Fault == nil { // the cells under faults have a matrix of their own
 					pair.Badges = append(pair.Badges, m.badge(cell, hasLogs))
+					view.MainCells++
 				}
 			}
 			row.Pairs = append(row.Pairs, pair)
