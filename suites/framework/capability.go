@@ -96,5 +96,6 @@ func (m *Matrix) Check() error {
 			errs = append(errs, fmt.Errorf("%s is a server in the matrix but does not declare the server role", s.Manifest().Name))
 		}
 	}
+	errs = append(errs, m.checkFaults())
 	return errors.Join(errs...)
 }

@@ -39,6 +39,8 @@ type Matrix struct {
 	prepErrs map[string]error
 	started  time.Time
 	shard    *sharding // nil or without a part: the whole matrix
+	// faultSeeds is the run's fault seed (faults.go).
+	faultSeeds faultSeeds
 }
 
 // cellEntry names the report entry that carries a cell's result from the process that ran it
@@ -177,7 +179,7 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 				opts = m.ServerOptions(server)
 			}
 			if opts.Bind == "" {
-				opts.Bind = ServerBind()
+				opts.Bind = PairServerBind(client.Manifest(), server.Manifest())
 			}
 			// The server lives as long as the pair: its key log goes in the pair's folder.
 			if opts.KeyLogDir == "" {
@@ -213,7 +215,7 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 		}, NodeTimeout(5*time.Minute))
 
 		for _, k := range kases {
-			It(k.Name, Label(k.labels()...), func(ctx SpecContext) {
+			It(k.Name, Label(append(k.labels(), m.cellLabels(cname, sname, k)...)...), func(ctx SpecContext) {
 				m.runCell(ctx, k, dialer, server, srv, startErr, clientLog, serverLog)
 			}, SpecTimeout(k.timeout()+30*time.Second))
 		}

@@ -133,7 +133,7 @@ func (m *Matrix) splitMatrix() {
 			}
 			cname, sname := c.Manifest().Name, sv.Manifest().Name
 			for _, k := range m.Cases {
-				labels := append(m.pairLabels(cname, sname), k.labels()...)
+				labels := append(append(m.pairLabels(cname, sname), k.labels()...), m.cellLabels(cname, sname, k)...)
 				if filter(labels) {
 					keys = append(keys, shard.Key(cname, sname, k.Name))
 				}

@@ -274,10 +274,11 @@ func (m *Matrix) startCellWire(cell *Cell, k Case) error {
 	if cell.Server == nil {
 		return nil
 	}
-	var path WirePath
-	if m.WirePath != nil {
-		path = m.WirePath(k, cell.ClientManifest(), cell.ServerManifest())
+	path, err := m.cellWirePath(k, cell.ClientManifest(), cell.ServerManifest())
+	if err != nil {
+		return Testbed(fmt.Errorf("the cell's fault profile: %w", err))
 	}
+	cell.path = &path
 	pairDir := filepath.Dir(cell.LogDir)
 	w, relayed, err := startWire(cell.LogDir, cell.Server, path, filepath.Join(pairDir, ServerKeyLogFile), cell.Notef)
 	if err != nil {
