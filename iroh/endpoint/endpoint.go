@@ -145,6 +145,10 @@ func Listen(ctx context.Context, cfg Config) (*Endpoint, error) {
 			HandshakeIdleTimeout: cfg.HandshakeTimeout,
 			MaxIdleTimeout:       MaxIdleTimeout,
 			KeepAlivePeriod:      KeepAlivePeriod,
+			// QUIC's minimum path (RFC 9000 §14), as iroh starts: quic-go's default of 1280 bytes
+			// never crosses a 1200-byte path (the net-mtu-1200 cells); path MTU discovery still
+			// finds a larger one.
+			InitialPacketSize: 1200,
 			// A qlog file per connection in $QLOGDIR when it is set, for looking into interop.
 			Tracer: qlog.DefaultConnectionTracer,
 		},

@@ -27,6 +27,8 @@ func decide(err error, expected []ExpectedFailure, client, server PeerIdentity, 
 		v.Reason = "expected failure (" + known.Reason + "): " + reason
 		v.Expected = known.Reason
 		v.Note = "listed as an expected failure: " + known.Reason
+	case isKnown && outcome == Succeeded && known.Intermittent:
+		v.Note = "listed as an intermittent failure (" + known.Reason + "); succeeded this time"
 	case isKnown && outcome == Succeeded:
 		v.Note = "listed as an expected failure (" + known.Reason + ") but succeeded"
 		v.Fail = "listed as an expected failure (" + known.Reason + ") but succeeded: take it off the list"

@@ -9,7 +9,8 @@ import (
 // Every verdict a cell can get, decided from what its case returned and the list of expected
 // failures.
 func TestDecide(t *testing.T) {
-	list := []ExpectedFailure{{Client: "c", Server: "s-*", Case: "k", Reason: "a known bug"}}
+	list := []ExpectedFailure{{Client: "c", Server: "s-*", Case: "k", Reason: "a known bug"},
+		{Client: "c", Server: "r-*", Case: "k", Reason: "a race", Intermittent: true}}
 	for _, tc := range []struct {
 		name     string
 		err      error
@@ -27,6 +28,9 @@ func TestDecide(t *testing.T) {
 		{name: "expected failure", err: errors.New("refusal lost"), server: "s-1", outcome: Failed,
 			reason: "expected failure (a known bug): refusal lost", expected: "a known bug"},
 		{name: "stale expected failure", server: "s-1", outcome: Succeeded, fail: "listed as an expected failure (a known bug) but succeeded"},
+		{name: "intermittent failure that fails", err: errors.New("stalled"), server: "r-1", outcome: Failed,
+			reason: "expected failure (a race): stalled", expected: "a race"},
+		{name: "intermittent failure that succeeds passes", server: "r-1", outcome: Succeeded},
 		{name: "listed cell that errors still fails", err: Testbed(errors.New("no engine")), server: "s-1", outcome: Errored, fail: "error (test bed)"},
 		{name: "listed cell that is unsupported is skipped", err: NotDeclared("s-1", "no"), server: "s-1", outcome: Unsupported, skip: true},
 	} {
