@@ -42,12 +42,37 @@ func dialedWire(ctx context.Context, c *framework.Cell) (*dissect.Wire, []*disse
 		}
 	}
 	if w.Undecrypted > 0 && !anyMultipath && !tailUnreadable(w) {
-		return w, nil, framework.Testbed(onWire(first(w.UndecryptedFrames), "%d QUIC packets were not decrypted with the key logs (keylog.txt): the wire cannot be checked", w.Undecrypted))
+		if !strayAfterClose(w, conns) {
+			return w, nil, framework.Testbed(onWire(first(w.UndecryptedFrames), "%d QUIC packets were not decrypted with the key logs (keylog.txt): the wire cannot be checked", w.Undecrypted))
+		}
+		c.Notef("wire: %d short-header packet(s) not decrypted (frames %v), each after a connection's close: a closing endpoint's retransmitted CONNECTION_CLOSE or a stateless reset, which carry no keys tshark can match", w.Undecrypted, w.UndecryptedFrames)
 	}
 	if len(conns) == 0 {
 		return w, nil, onWire(0, "no QUIC handshake reached the ServerHello in %d frames", w.Frames)
 	}
 	return w, conns, nil
+}
+
+// strayAfterClose reports whether the packets tshark could not decrypt are no more than one per
+// connection, each after some connection's CONNECTION_CLOSE, while every handshake was read:
+// what a closing endpoint or a stateless reset sends (RFC 9000 §10.2, §10.3) after the keys it
+// used are gone from tshark's view.
+func strayAfterClose(w *dissect.Wire, conns []*dissect.Connection) bool {
+	if len(conns) == 0 || w.Undecrypted > len(conns) || len(w.UndecryptedFrames) < w.Undecrypted {
+		return false
+	}
+	firstClose := 0
+	for _, conn := range conns {
+		if conn.Handshake.EncryptedExtensionsFrame == 0 {
+			return false // a handshake tshark could not read
+		}
+		for _, cl := range conn.Closes {
+			if firstClose == 0 || cl.Frame < firstClose {
+				firstClose = cl.Frame
+			}
+		}
+	}
+	return firstClose > 0 && slices.Min(w.UndecryptedFrames) > firstClose
 }
 
 // tailUnreadable reports whether the packets tshark could not decrypt all come after the middle
