@@ -139,6 +139,9 @@ type VirtualBoard struct {
 	// Args are extra arguments, e.g. --example-firmware (behave like the iroh ESP32
 	// examples' firmware: their lines only, no console commands).
 	Args []string `yaml:"args"`
+	// KeyLog, set by the suite rather than a profile, is where the board writes its TLS secrets
+	// (SSLKEYLOGFILE), so a cell's capture can be decrypted from the board's side.
+	KeyLog string `yaml:"-"`
 }
 
 var (

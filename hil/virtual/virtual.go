@@ -27,6 +27,9 @@ type Options struct {
 	Bind   string // --bind, e.g. 127.0.0.1:0
 	Secret string // IROH_SECRET, 64 hex; empty lets the board make one
 	Link   string // --link: a symlink to the pty, optional
+	// KeyLog, when set, is where the board writes its TLS secrets (SSLKEYLOGFILE; only a host
+	// build of the firmware reads it).
+	KeyLog string
 	// Heap is the heap budget in bytes (--heap): the free heap the board leaves the
 	// application; an allocation past it crashes the board. 0: no budget.
 	Heap int64
@@ -45,7 +48,7 @@ type Options struct {
 func ProfileOptions(p *profile.Profile, binary string) Options {
 	o := Options{Binary: binary}
 	if v := p.VirtualBoard; v != nil {
-		o.Bind, o.Secret, o.Args = v.Bind, v.Secret, v.Args
+		o.Bind, o.Secret, o.Args, o.KeyLog = v.Bind, v.Secret, v.Args, v.KeyLog
 	}
 	if m := p.Memory; m != nil {
 		o.Heap, o.MainStack = m.Heap(), m.MainStack
@@ -100,6 +103,9 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	cmd.Env = os.Environ()
 	if o.Secret != "" {
 		cmd.Env = append(cmd.Env, "IROH_SECRET="+o.Secret)
+	}
+	if o.KeyLog != "" {
+		cmd.Env = append(cmd.Env, "SSLKEYLOGFILE="+o.KeyLog)
 	}
 	setProcAttr(cmd)
 	st := &tail{}

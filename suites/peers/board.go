@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -138,7 +139,7 @@ func (p *BoardPeer) StartServer(ctx context.Context, opts framework.ServerOption
 // StartBoard opens the board and boots it (a reset, so the whole boot log is read).
 func (p *BoardPeer) StartBoard(ctx context.Context, opts framework.ServerOptions, log *framework.Tap) (framework.Board, error) {
 	log.LinesAreStamped() // the console writes its own timestamped serial log
-	b, err := board.Open(ctx, p.boundProfile(opts.Bind), log)
+	b, err := board.Open(ctx, p.boundProfile(opts), log)
 	if err != nil {
 		return nil, err
 	}
@@ -157,15 +158,21 @@ func (p *BoardPeer) StartBoard(ctx context.Context, opts framework.ServerOptions
 	return s, nil
 }
 
-// boundProfile is the board's profile with a virtual board bound where the matrix binds its
-// servers (framework.ServerBind), unless the profile chose an address of its own.
-func (p *BoardPeer) boundProfile(bind string) *profile.Profile {
+// boundProfile is the board's profile for one pair: a virtual board bound where the matrix binds
+// its servers (framework.ServerBind) unless the profile chose an address of its own, and writing
+// its TLS secrets into the pair's folder, as every server of the matrix does.
+func (p *BoardPeer) boundProfile(opts framework.ServerOptions) *profile.Profile {
 	vb := p.profile.VirtualBoard
-	if bind == "" || p.profile.Kind != profile.Virtual || vb == nil || vb.Bind != profile.DefaultBind {
+	if p.profile.Kind != profile.Virtual || vb == nil {
 		return p.profile
 	}
 	prof, vbCopy := *p.profile, *vb
-	vbCopy.Bind = bind
+	if opts.Bind != "" && vb.Bind == profile.DefaultBind {
+		vbCopy.Bind = opts.Bind
+	}
+	if opts.KeyLogDir != "" {
+		vbCopy.KeyLog = filepath.Join(opts.KeyLogDir, framework.ServerKeyLogFile)
+	}
 	prof.VirtualBoard = &vbCopy
 	return &prof
 }

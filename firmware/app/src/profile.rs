@@ -94,6 +94,9 @@ fn builder(
             |provider| Ok(Arc::new(TrustNothing { provider }) as Arc<dyn ServerCertVerifier>),
         )))
         .clear_ip_transports()
+        // TLS secrets to the file SSLKEYLOGFILE names, where it is set: the virtual board's
+        // suites decrypt their captures with them. A board has no such variable.
+        .keylog(std::env::var_os("SSLKEYLOGFILE").is_some())
         .bind_addr(bind)
 }
 
