@@ -31,6 +31,7 @@ help:
 	@echo "make fuzz                  fuzz the ticket decoder, FUZZTIME per target (default 30s)"
 	@echo "make interop               the interop matrix; the report lands in reports/latest/ (LABELS=... to slice it)"
 	@echo "make interop SHARD=k/n     part k of n of the matrix (also hil, hil-virtual); irohconf report merge joins them"
+	@echo "make faults                every pair under every network fault profile (LABELS='net:rebind-port' to slice it)"
 	@echo "make hil PORT=/dev/ttyUSB0 the board suite on a real board (or BOARD=<profile in fixtures/boards>;"
 	@echo "                           FLASH=1 flashes it first, ELF=<image> decodes panics)"
 	@echo "make hil-virtual           the board suite on the virtual board"
@@ -196,18 +197,33 @@ LABELS        ?=
 # in the run IROHCONF_SHARD_DURATIONS names (a run folder or its results.json), else by count;
 # `irohconf report merge` joins the n reports (docs/ci.md).
 SHARD         ?=
+# The network fault dimension (suites/cases/faults.go): a 256 KiB echo over each fault profile of
+# the cell's relay, labelled net:<profile>. The suites run its quick slice (faults:quick: for every
+# server each profile once, the client rotating); `make faults` runs all of it. LABELS narrows
+# either (LABELS='net:rebind-port'); IROHCONF_FAULT_SEED repeats a run's fault decisions.
+QUICK_FAULTS := !/^net:/ || faults:quick
+ALL_FAULTS   := /^net:/
+NO_FAULTS    := !/^net:/
+# label_filter is the suite's own filter ($1) narrowed by LABELS.
+label_filter = $(if $(LABELS),($(1)) && ($(LABELS)),$(1))
 # SUITE_RUN runs one suite ($1, with the environment $2, in $3 parallel processes, default
-# INTEROP_PROCS) and ends with the path of its report page.
+# INTEROP_PROCS, the cells the label filter $4 selects, default the quick slice of the faults) and
+# ends with the path of its report page.
 define SUITE_RUN
 	export IROHCONF_PROGRESS=/proc/$$$$/fd/2 IROHCONF_SHARD='$(SHARD)' $(2); \
 	$(GINKGO) -p --procs=$(or $(3),$(INTEROP_PROCS)) --output-interceptor-mode=none --silence-skips --no-color \
-	  $(if $(LABELS),--label-filter='$(LABELS)') ./suites/$(1); rc=$$?; \
+	  --label-filter='$(call label_filter,$(or $(4),$(QUICK_FAULTS)))' ./suites/$(1); rc=$$?; \
 	echo "report: $$(readlink -f reports/latest)/index.html (every run: $(CURDIR)/reports/index.html)"; exit $$rc
 endef
 
 .PHONY: interop
 interop: overlay build virtual-board upstream
 	@$(call SUITE_RUN,interop)
+
+# The whole fault matrix: every pair under every fault profile (under 10 minutes on 2 cores).
+.PHONY: faults
+faults: overlay build virtual-board upstream
+	@$(call SUITE_RUN,interop,,,$(ALL_FAULTS))
 
 ## ---- suites: hardware in the loop ----------------------------------------------------
 # make hil PORT=/dev/ttyUSB0     a board on that port, with a default profile (classic reset)
@@ -232,8 +248,10 @@ hil: overlay build upstream
 	@$(call SUITE_RUN,hil,IROHCONF_PORT='$(PORT)' IROHCONF_BOARD='$(BOARD)' IROHCONF_FLASH='$(HIL_FLASH)' \
 	  IROHCONF_ELF='$(ELF)' IROHCONF_FIRMWARE_ELF="$(HIL_BUILT_ELF)",1) # one port: one pair at a time
 
+# The network faults are left to make interop here: its quick slice runs every profile against
+# the virtual board already.
 hil-virtual: overlay build virtual-board upstream
-	@$(call SUITE_RUN,hil,IROHCONF_BOARD=virtual$(,)virtual-example-firmware)
+	@$(call SUITE_RUN,hil,IROHCONF_BOARD=virtual$(,)virtual-example-firmware,,$(NO_FAULTS))
 
 # The board suite on the virtual board as a board on another host: its console exported by
 # ser2net as rfc2217://127.0.0.1:<free port>, a serial profile on that URL (hil/virtual/rfc2217.sh).

@@ -23,8 +23,10 @@ import (
 // through testcontainers-go with the host's network, so the container's sockets are on the
 // host's loopback like any local peer's.
 
-// containerKeyLog is where a server in a container writes its key log (copied out on Stop).
-const containerKeyLog = "/keylog.txt"
+// containerKeyLogDir is where a server in a container writes its key log: the host folder of the
+// key log is mounted there, so the host reads the secrets as they are written (a cell's capture
+// is decrypted while the server still runs).
+const containerKeyLogDir = "/keylog"
 
 // runContainer starts a container of the image with cmd, streams its output into out, and waits
 // (up to ReadyTimeout) until readyPattern's first group is printed; onReady gets that text. On
@@ -33,7 +35,7 @@ const containerKeyLog = "/keylog.txt"
 // testcontainers streams a container's output only while the context it was started with
 // lives, and the container must outlive the caller's (often short) start context: the start
 // runs without ctx's cancellation, bounded by ReadyTimeout instead.
-func (u *Upstream) runContainer(ctx context.Context, role string, cmd []string, readyPattern string, out *output, onReady func(string) error) (*testcontainers.DockerContainer, error) {
+func (u *Upstream) runContainer(ctx context.Context, role string, cmd []string, binds []string, readyPattern string, out *output, onReady func(string) error) (*testcontainers.DockerContainer, error) {
 	ctx = context.WithoutCancel(ctx)
 	ready := wait.ForLog(readyPattern).AsRegexp().
 		WithStartupTimeout(u.opts.ReadyTimeout).
@@ -56,6 +58,7 @@ func (u *Upstream) runContainer(ctx context.Context, role string, cmd []string, 
 		testcontainers.WithLabels(u.labels(role)),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			hc.NetworkMode = "host"
+			hc.Binds = append(hc.Binds, binds...)
 		}),
 		testcontainers.WithLogConsumers(out),
 		testcontainers.WithWaitStrategy(ready),
@@ -77,7 +80,15 @@ func (u *Upstream) runContainer(ctx context.Context, role string, cmd []string, 
 func (u *Upstream) serveInContainer(ctx context.Context, args []string, keyLog string) (*Server, error) {
 	out := newOutput(u.name()+" serve", u.opts.Log)
 	var ready peercontract.Ready
-	ctr, err := u.runContainer(ctx, "server", args, peercontract.LogPattern(peercontract.EventReady), out, func(line string) error {
+	var binds []string
+	if keyLog != "" {
+		dir, err := filepath.Abs(filepath.Dir(keyLog))
+		if err != nil {
+			return nil, err
+		}
+		binds = append(binds, dir+":"+containerKeyLogDir)
+	}
+	ctr, err := u.runContainer(ctx, "server", args, binds, peercontract.LogPattern(peercontract.EventReady), out, func(line string) error {
 		var err error
 		ready, err = peercontract.ParseReady(line)
 		return err
@@ -111,11 +122,6 @@ func (u *Upstream) serveInContainer(ctx context.Context, args []string, keyLog s
 			}
 		}
 		u.completeOutput(ctx, id, out)
-		if keyLog != "" {
-			if err := copyFromContainer(ctx, ctr, containerKeyLog, keyLog); err != nil {
-				errs = append(errs, fmt.Errorf("key log: %w", err))
-			}
-		}
 		if err := testcontainers.TerminateContainer(ctr, testcontainers.StopContext(ctx)); err != nil {
 			errs = append(errs, err)
 		}
@@ -157,7 +163,7 @@ func (u *Upstream) execTargetContainer(ctx context.Context) (*testcontainers.Doc
 		return u.execTarget, nil
 	}
 	out := newOutput(u.name()+" idle", u.opts.Log)
-	ctr, err := u.runContainer(ctx, "exec", []string{"idle"}, peercontract.LogPattern("idle"), out, nil)
+	ctr, err := u.runContainer(ctx, "exec", []string{"idle"}, nil, peercontract.LogPattern("idle"), out, nil)
 	if err != nil {
 		return nil, startError(u.name()+" idle", err, out)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -19,8 +20,8 @@ type ServeOptions struct {
 	ALPNs []string
 	// Secret fixes the server's key (64 hex).
 	Secret string
-	// KeyLog is a host path the TLS key log is written to (copied out of a container when the
-	// server stops).
+	// KeyLog is a host path the TLS key log is written to, as the server writes it (a container
+	// has the path's folder mounted).
 	KeyLog string
 	// Extra flags, passed as they are.
 	Extra []string
@@ -68,7 +69,7 @@ func (u *Upstream) Serve(ctx context.Context, o ServeOptions) (*Server, error) {
 	if o.KeyLog != "" {
 		inside := o.KeyLog
 		if u.runtime == Docker {
-			inside = containerKeyLog
+			inside = containerKeyLogDir + "/" + filepath.Base(o.KeyLog)
 		}
 		args = append(args, "--keylog", inside)
 	}

@@ -149,8 +149,9 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
-// TestKeyLogAndFixedSecret: a fixed secret gives the id it derives; the key log is written
-// where asked (copied out of the container).
+// TestKeyLogAndFixedSecret: a fixed secret gives the id it derives; the key logs are written
+// where asked, the server's while it still runs (a cell's capture is decrypted before the pair's
+// server stops).
 func TestKeyLogAndFixedSecret(t *testing.T) {
 	ups := upstreams(t, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -175,16 +176,21 @@ func TestKeyLogAndFixedSecret(t *testing.T) {
 	if err != nil || !res.OK {
 		t.Fatalf("dial: %v %+v", err, res)
 	}
-	stopServer(t, server)
-	for _, f := range []string{"server.keylog", "client.keylog"} {
-		b, err := os.ReadFile(dir + "/" + f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(string(b), "CLIENT_HANDSHAKE_TRAFFIC_SECRET ") || !strings.Contains(string(b), "SERVER_TRAFFIC_SECRET_0 ") {
-			t.Errorf("%s is not an SSLKEYLOGFILE of a TLS 1.3 handshake:\n%s", f, b)
+	checkKeyLogs := func(when string) {
+		t.Helper()
+		for _, f := range []string{"server.keylog", "client.keylog"} {
+			b, err := os.ReadFile(dir + "/" + f)
+			if err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			if !strings.Contains(string(b), "CLIENT_HANDSHAKE_TRAFFIC_SECRET ") || !strings.Contains(string(b), "SERVER_TRAFFIC_SECRET_0 ") {
+				t.Errorf("%s: %s is not an SSLKEYLOGFILE of a TLS 1.3 handshake:\n%s", when, f, b)
+			}
 		}
 	}
+	checkKeyLogs("while the server runs")
+	stopServer(t, server)
+	checkKeyLogs("after the server stopped")
 }
 
 // TestConcurrentDials: one exec container serves many dials at once.

@@ -21,6 +21,7 @@ var indexTemplate = template.Must(template.New("index.html.tmpl").Funcs(template
 		return fmt.Sprintf("%.1f ms", v)
 	},
 	"printable": printable,
+	"kib":       kib,
 	"linkDir":   func(p string) string { return linkTarget(p, true) },
 	"link":      func(p string) string { return linkTarget(p, false) },
 }).ParseFS(templateFS, "templates/index.html.tmpl"))
@@ -38,6 +39,15 @@ type indexView struct {
 	Peers                []peerDetail
 	Cells                []badgeView
 	Files                []fileLink
+	// FaultRows is the matrix of the cells that ran under a network fault profile, one badge
+	// per profile; FaultSeed is the run's seed of them.
+	FaultRows []rowView
+	FaultSeed string
+	// MainCells is how many cells the main matrix shows (those over the perfect path).
+	MainCells int
+	// Heap are the board cells' heap figures (HeapRows); HeapLowest the lowest free heap of all.
+	Heap       []HeapRow
+	HeapLowest *HeapRow
 }
 
 type peerView struct {
@@ -60,6 +70,31 @@ type rowView struct {
 type pairView struct {
 	Client, Server string
 	Badges         []badgeView
+}
+
+// faultRows arranges the cells that ran under a fault profile as clients × servers, the profile
+// being the third dimension (one badge each); nil when no cell did.
+func (m *matrix) faultRows(pv func(string) peerView, hasLogs func(string) bool) []rowView {
+	var rows []rowView
+	any := false
+	for _, c := range m.clients {
+		row := rowView{Client: pv(c)}
+		for _, s := range m.servers {
+			pair := pairView{Client: c, Server: s}
+			for _, cell := range m.cells[c][s] {
+				if cell.Fault != nil {
+					pair.Badges = append(pair.Badges, m.badge(cell, hasLogs))
+					any = true
+				}
+			}
+			row.Pairs = append(row.Pairs, pair)
+		}
+		rows = append(rows, row)
+	}
+	if !any {
+		return nil
+	}
+	return rows
 }
 
 type badgeView struct {
@@ -104,6 +139,9 @@ func (m *matrix) badge(c Cell, hasLogs func(string) bool) badgeView {
 	for _, k := range sortedKeys(c.Metrics) {
 		metrics = append(metrics, fmt.Sprintf("%s=%g", k, c.Metrics[k]))
 	}
+	if c.Fault != nil {
+		title += fmt.Sprintf("\nnetwork fault profile %s, seed %d", c.Fault.Profile, c.Fault.Seed)
+	}
 	if c.Logs != "" && !hasLogs(c.Logs) {
 		title += "\n(no logs were kept)"
 	}
@@ -143,11 +181,18 @@ func renderIndex(run Run, extra []string, hasLogs func(rel string) bool) ([]byte
 		for _, s := range m.servers {
 			pair := pairView{Client: c, Server: s}
 			for _, cell := range m.cells[c][s] {
-				pair.Badges = append(pair.Badges, m.badge(cell, hasLogs))
+				if cell.Fault == nil { // the cells under faults have a matrix of their own
+					pair.Badges = append(pair.Badges, m.badge(cell, hasLogs))
+					view.MainCells++
+				}
 			}
 			row.Pairs = append(row.Pairs, pair)
 		}
 		view.Rows = append(view.Rows, row)
+	}
+	view.FaultRows = m.faultRows(pv, hasLogs)
+	if run.FaultSeed != nil {
+		view.FaultSeed = fmt.Sprint(*run.FaultSeed)
 	}
 	for _, c := range m.problems() {
 		view.Problems = append(view.Problems, m.badge(c, hasLogs))
@@ -168,6 +213,12 @@ func renderIndex(run Run, extra []string, hasLogs func(rel string) bool) ([]byte
 			d.Manifest = string(b)
 		}
 		view.Peers = append(view.Peers, d)
+	}
+	view.Heap = HeapRows(run)
+	for i, r := range view.Heap {
+		if view.HeapLowest == nil || r.MinFreeBytes < view.HeapLowest.MinFreeBytes {
+			view.HeapLowest = &view.Heap[i]
+		}
 	}
 	view.Files = []fileLink{
 		{ResultsFile, "results (JSON)"}, {JUnitFile, "JUnit XML"}, {SummaryFile, "summary (Markdown)"},

@@ -55,6 +55,7 @@ func Merge(runs []Run) (merged Run, notes []string, err error) {
 	}
 	errs = append(errs, checkShards(runs)...)
 	merged.Host = mergeHosts(runs)
+	merged.FaultSeed = mergeFaultSeed(runs)
 
 	// Peers and cases: the union, in the order first declared; one name, one declaration.
 	peerFrom, caseFrom := map[string]int{}, map[string]int{}

@@ -144,6 +144,7 @@ type resultsFile struct {
 	CodeVersion string            `json:"code_version,omitempty"`
 	Shard       *Shard            `json:"shard,omitempty"`
 	MergedFrom  []Source          `json:"merged_from,omitempty"`
+	FaultSeed   *uint64           `json:"fault_seed,omitempty"`
 	Start       time.Time         `json:"start"`
 	End         time.Time         `json:"end"`
 	DurationMS  float64           `json:"duration_ms"`
@@ -158,7 +159,7 @@ type resultsFile struct {
 func renderResults(run Run) ([]byte, error) {
 	f := resultsFile{
 		Schema: Schema, Suite: run.Suite, RunID: run.ID,
-		CodeVersion: run.CodeVersion, Shard: run.Shard, MergedFrom: run.MergedFrom,
+		CodeVersion: run.CodeVersion, Shard: run.Shard, MergedFrom: run.MergedFrom, FaultSeed: run.FaultSeed,
 		Start: run.Start, End: run.End, DurationMS: runDurationMS(run),
 		Host: run.Host, Peers: run.Peers, Cases: run.Cases, Results: run.Cells,
 		Summary:     Summarize(run.Cells),
@@ -208,7 +209,7 @@ func Load(runDir string) (Run, error) {
 	run := Run{
 		Suite: f.Suite, ID: f.RunID, Start: f.Start, End: f.End, Host: f.Host,
 		Peers: f.Peers, Cases: f.Cases, Cells: f.Results,
-		CodeVersion: f.CodeVersion, Shard: f.Shard, MergedFrom: f.MergedFrom,
+		CodeVersion: f.CodeVersion, Shard: f.Shard, MergedFrom: f.MergedFrom, FaultSeed: f.FaultSeed,
 	}
 	if err := run.Validate(); err != nil {
 		return Run{}, fmt.Errorf("%s: %w", name, err)

@@ -148,6 +148,9 @@ type Cell struct {
 	// PeerVersions maps peer name to the version that ran this cell, when a peer reports it
 	// per connection (e.g. a board's firmware build read from its console).
 	PeerVersions map[string]string `json:"peer_versions,omitempty"`
+	// Fault is the network fault profile the cell ran under (its relay's), with the seed of the
+	// relay's decisions; nil for a cell over a path that forwarded everything.
+	Fault *Fault `json:"fault,omitempty"`
 	// ExpectedFailure is set on a failed cell listed as a known defect of a peer (the suite's
 	// list of expected failures): the reason it is known. Such a cell does not fail the run.
 	ExpectedFailure string `json:"expected_failure,omitempty"`
@@ -173,6 +176,9 @@ type Run struct {
 	Shard *Shard
 	// MergedFrom lists the runs that `irohconf report merge` joined into this one.
 	MergedFrom []Source
+	// FaultSeed is the seed every cell's fault seed derives from (IROHCONF_FAULT_SEED repeats
+	// the run); nil when no cell ran under a fault profile, or merged runs had different ones.
+	FaultSeed *uint64
 }
 
 // Shard says which part of a sharded run a run is: shard Index of Total (1-based, as in

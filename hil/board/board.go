@@ -33,6 +33,7 @@ import (
 	"github.com/irohconf/irohconf/hil/profile"
 	"github.com/irohconf/irohconf/hil/reset"
 	"github.com/irohconf/irohconf/hil/virtual"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // Timeouts used when the caller's context has no deadline.
@@ -127,13 +128,10 @@ func Open(ctx context.Context, p *profile.Profile, log io.Writer) (*Board, error
 		if err != nil {
 			return nil, err
 		}
-		proc, err := virtual.Start(ctx, virtual.Options{
-			Binary: bin,
-			Bind:   p.VirtualBoard.Bind,
-			Secret: p.VirtualBoard.Secret,
-			Args:   p.VirtualBoard.Args,
-			Stderr: &noteWriter{c: b.console, prefix: "stderr: "},
-		})
+		// The profile's memory becomes the virtual board's heap budget and main stack.
+		opts := virtual.ProfileOptions(p, bin)
+		opts.Stderr = &noteWriter{c: b.console, prefix: "stderr: ", crashes: true}
+		proc, err := virtual.Start(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("board %s: %w", p.Name, err)
 		}
@@ -237,6 +235,10 @@ func (b *Board) Reset(ctx context.Context) (*BootInfo, error) {
 	}
 	info.ResetMethod = r.method()
 	if err := r.reset(ctx, b, info); err != nil {
+		if info.PreviousCrash != nil {
+			// A board that died before the reset (the virtual board out of heap) cannot take one.
+			return info, fmt.Errorf("%w (and the reset failed: %v)", info.PreviousCrash, err)
+		}
 		return info, err
 	}
 	return info, b.waitReady(ctx, info)
@@ -445,6 +447,33 @@ func (b *Board) Status(ctx context.Context) (boardlines.StatusInfo, error) {
 	return boardlines.ParseStatus(m.Line.Text)
 }
 
+// Heap runs the "heap" command: it ends the current heap window, starts the next, and parses
+// the HEAP line that describes the ended one.
+func (b *Board) Heap(ctx context.Context) (boardlines.HeapInfo, error) {
+	m, err := b.Command(ctx, "heap", boardlines.Heap)
+	if err != nil {
+		return boardlines.HeapInfo{}, err
+	}
+	return boardlines.ParseHeap(m.Line.Text)
+}
+
+// DialTimeout bounds a dial command: the firmware ends every dial within 10 s and then prints
+// its result line.
+const DialTimeout = 15 * time.Second
+
+// Dial runs the "dial" command: the board dials the ticket's endpoint on echo/0 and runs count
+// echoes of size bytes, one stream each, on one connection; the result is its DIAL line, the
+// peer contract's result.
+func (b *Board) Dial(ctx context.Context, ticket string, size, count int) (peercontract.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, DialTimeout)
+	defer cancel()
+	m, err := b.Command(ctx, fmt.Sprintf("dial %s %d %d", ticket, size, count), boardlines.Dial)
+	if err != nil {
+		return peercontract.Result{}, err
+	}
+	return boardlines.ParseDial(m.Line.Text)
+}
+
 // ID runs the "id" command.
 func (b *Board) ID(ctx context.Context) (string, error) {
 	m, err := b.Command(ctx, "id", boardlines.EndpointID)
@@ -562,6 +591,7 @@ func VirtualBoardBinary(p *profile.Profile) (string, error) {
 type noteWriter struct {
 	c       *console.Console
 	prefix  string
+	crashes bool // a crash line is also a console line (the virtual board's stderr)
 	partial []byte
 }
 
@@ -574,6 +604,11 @@ func (w *noteWriter) Write(p []byte) (int, error) {
 		}
 		if line := strings.TrimSpace(string(w.partial[:i])); line != "" {
 			w.c.Notef("%s%s", w.prefix, line)
+			// A process that aborts may write its last words to stderr after its console has
+			// gone: a crash there is the board's crash.
+			if _, crash := console.IsCrash(line); crash && w.crashes {
+				w.c.AppendLine(w.prefix + line)
+			}
 		}
 		w.partial = w.partial[i+1:]
 	}

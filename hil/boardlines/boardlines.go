@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
+
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // Patterns, for console.Expect. Submatch 1 is the value where a line carries one.
@@ -33,7 +35,11 @@ var (
 	// Banner is our firmware's first line: "irohconf-fw <version> boot <n> (reset reason: <r>)".
 	Banner = regexp.MustCompile(`irohconf-fw (\S+) boot (\d+) \(reset reason: ([a-z_]+)\)`)
 	// Status is our firmware's machine-readable line: "STATUS {json}".
-	Status         = regexp.MustCompile(`^STATUS (\{.*\})\s*$`)
+	Status = regexp.MustCompile(`^STATUS (\{.*\})\s*$`)
+	// Heap answers the heap command: "HEAP {json}" (HeapInfo).
+	Heap = regexp.MustCompile(`^HEAP (\{.*\})\s*$`)
+	// Dial is the one result line of a dial command: "DIAL {json}", the peer contract's result.
+	Dial           = regexp.MustCompile(`^DIAL (\{.*\})\s*$`)
 	Restarting     = regexp.MustCompile(`^Restarting\.\.\.`)
 	UnknownCommand = regexp.MustCompile(`^unknown command: (.*) \(try help\)`)
 )
@@ -58,8 +64,8 @@ func ParseBanner(text string) (BannerInfo, error) {
 	return BannerInfo{Version: m[1], Boot: n, ResetReason: m[3]}, nil
 }
 
-// StatusInfo is our firmware's STATUS line. Heap figures are nil where the platform does not
-// know them (the virtual board).
+// StatusInfo is our firmware's STATUS line (the suites' framework.BoardStatus). Heap figures are
+// nil where the platform does not know them (the virtual board without a heap budget).
 type StatusInfo struct {
 	UptimeMillis      uint64  `json:"uptime_ms"`
 	OpenConnections   uint64  `json:"open_connections"`
@@ -72,26 +78,61 @@ type StatusInfo struct {
 // ParseStatus parses a STATUS line's text. Every field must be present (heap fields may be
 // null); unknown fields are an error, so a firmware that changes the format is noticed.
 func ParseStatus(text string) (StatusInfo, error) {
-	m := Status.FindStringSubmatch(text)
+	var st StatusInfo
+	err := parseJSONLine(text, "STATUS", Status, &st, "uptime_ms", "open_connections", "connections_served", "bytes_echoed", "heap_free", "heap_min")
+	return st, err
+}
+
+// HeapInfo is our firmware's HEAP line, the answer to the heap command. A heap window runs from
+// one heap command (or the boot) to the next: WindowMin is the lowest free heap in it,
+// WindowPeak how far below the window's starting free heap that went (the most heap the work in
+// the window took). Figures are nil where the platform does not know them.
+type HeapInfo struct {
+	HeapFree   *uint64 `json:"heap_free"`
+	HeapMin    *uint64 `json:"heap_min"`
+	WindowMin  *uint64 `json:"window_min"`
+	WindowPeak *uint64 `json:"window_peak"`
+}
+
+// ParseHeap parses a HEAP line's text, as strictly as ParseStatus.
+func ParseHeap(text string) (HeapInfo, error) {
+	var h HeapInfo
+	err := parseJSONLine(text, "HEAP", Heap, &h, "heap_free", "heap_min", "window_min", "window_peak")
+	return h, err
+}
+
+// ParseDial parses a DIAL line's text: the peer contract's result object.
+func ParseDial(text string) (peercontract.Result, error) {
+	var r peercontract.Result
+	err := parseJSONLine(text, "DIAL", Dial, &r, "event", "ok", "endpoint_id", "remote_id", "alpn", "echo_ms", "bytes", "error", "error_code")
+	if err == nil && r.Event != "result" {
+		err = fmt.Errorf("DIAL line %q: event %q, want result", text, r.Event)
+	}
+	return r, err
+}
+
+// parseJSONLine decodes the JSON object of a "WORD {json}" line into v: the fields named must be
+// present, and no field v does not know may be.
+func parseJSONLine(text, word string, re *regexp.Regexp, v any, fields ...string) error {
+	m := re.FindStringSubmatch(text)
 	if m == nil {
-		return StatusInfo{}, fmt.Errorf("not a STATUS line: %q", text)
+		return fmt.Errorf("not a %s line: %q", word, text)
 	}
 	var present map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(m[1]), &present); err != nil {
-		return StatusInfo{}, fmt.Errorf("STATUS line %q: %w", text, err)
+		return fmt.Errorf("%s line %q: %w", word, text, err)
 	}
-	for _, field := range []string{"uptime_ms", "open_connections", "connections_served", "bytes_echoed", "heap_free", "heap_min"} {
+	for _, field := range fields {
 		if _, ok := present[field]; !ok {
-			return StatusInfo{}, fmt.Errorf("STATUS line %q: field %q missing", text, field)
+			return fmt.Errorf("%s line %q: field %q missing", word, text, field)
 		}
 	}
-	var st StatusInfo
 	dec := json.NewDecoder(bytes.NewReader([]byte(m[1])))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
-		return StatusInfo{}, fmt.Errorf("STATUS line %q: %w", text, err)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s line %q: %w", word, text, err)
 	}
-	return st, nil
+	return nil
 }
 
 // ParseListeningOn parses the address of a "Listening on:" line.
@@ -133,6 +174,8 @@ type (
 	ConnectionEndedEvent  struct{ Reason string }
 	BannerEvent           struct{ BannerInfo }
 	StatusEvent           struct{ StatusInfo }
+	HeapEvent             struct{ HeapInfo }
+	DialEvent             struct{ Result peercontract.Result }
 	RestartingEvent       struct{}
 	UnknownCommandEvent   struct{ Command string }
 )
@@ -150,6 +193,8 @@ func (EchoFailedEvent) event()       {}
 func (ConnectionEndedEvent) event()  {}
 func (BannerEvent) event()           {}
 func (StatusEvent) event()           {}
+func (HeapEvent) event()             {}
+func (DialEvent) event()             {}
 func (RestartingEvent) event()       {}
 func (UnknownCommandEvent) event()   {}
 
@@ -164,6 +209,12 @@ func Parse(text string) (Event, error) {
 	case Status.MatchString(text):
 		st, err := ParseStatus(text)
 		return StatusEvent{st}, err
+	case Heap.MatchString(text):
+		h, err := ParseHeap(text)
+		return HeapEvent{h}, err
+	case Dial.MatchString(text):
+		r, err := ParseDial(text)
+		return DialEvent{r}, err
 	case EndpointBound.MatchString(text):
 		return EndpointBoundEvent{}, nil
 	case ListeningOn.MatchString(text):

@@ -68,3 +68,42 @@ func TestPatternsNeedWholeValues(t *testing.T) {
 		t.Error("STATUS matched inside a line that still has its prefix")
 	}
 }
+
+func TestParseHeapAndDial(t *testing.T) {
+	h, err := ParseHeap(`HEAP {"heap_free":201000,"heap_min":150000,"window_min":160000,"window_peak":41000}`)
+	if err != nil || *h.HeapFree != 201000 || *h.HeapMin != 150000 || *h.WindowMin != 160000 || *h.WindowPeak != 41000 {
+		t.Errorf("HEAP: %+v %v", h, err)
+	}
+	h, err = ParseHeap(`HEAP {"heap_free":null,"heap_min":null,"window_min":null,"window_peak":null}`)
+	if err != nil || h.HeapFree != nil || h.WindowPeak != nil {
+		t.Errorf("HEAP without a budget: %+v %v", h, err)
+	}
+	for _, bad := range []string{
+		`HEAP {"heap_free":1,"heap_min":1,"window_min":1}`,
+		`HEAP {"heap_free":1,"heap_min":1,"window_min":1,"window_peak":1,"largest":1}`,
+		`HEAP {"heap_free":-1,"heap_min":1,"window_min":1,"window_peak":1}`,
+	} {
+		if _, err := ParseHeap(bad); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+
+	line := `DIAL {"event":"result","ok":false,"endpoint_id":"` + strings.Repeat("a", 64) + `","remote_id":"` + strings.Repeat("b", 64) +
+		`","alpn":"echo/0","handshake_ms":null,"echo_ms":[],"bytes":0,"error":"connect: the server's key is not the ticket's id","error_code":298}`
+	r, err := ParseDial(line)
+	if err != nil || r.OK || r.ErrorCode == nil || *r.ErrorCode != 298 || r.HandshakeMS != 0 || r.ALPN != "echo/0" {
+		t.Errorf("DIAL refused: %+v %v", r, err)
+	}
+	r, err = ParseDial(`DIAL {"event":"result","ok":true,"endpoint_id":"a","remote_id":"b","alpn":"echo/0","handshake_ms":12.5,"echo_ms":[1.5,2],"bytes":26,"error":"","error_code":null}`)
+	if err != nil || !r.OK || r.HandshakeMS != 12.5 || len(r.EchoMS) != 2 || r.Bytes != 26 || r.ErrorCode != nil {
+		t.Errorf("DIAL ok: %+v %v", r, err)
+	}
+	if _, err := ParseDial(`DIAL {"event":"started","ok":true}`); err == nil {
+		t.Error("a DIAL line without the result's fields was accepted")
+	}
+	if ev, err := Parse(line); err != nil {
+		t.Errorf("Parse(DIAL): %v", err)
+	} else if d, ok := ev.(DialEvent); !ok || d.Result.OK || d.Result.RemoteID != strings.Repeat("b", 64) {
+		t.Errorf("Parse(DIAL): %#v", ev)
+	}
+}

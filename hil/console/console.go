@@ -250,6 +250,10 @@ func (c *Console) appendLineLocked(b []byte, cut bool) string {
 	return l.Text
 }
 
+// AppendLine adds a line that did not come over the port (a crash the virtual board wrote to
+// its stderr as it died), so that it is logged, matched and reported like a line read from it.
+func (c *Console) AppendLine(text string) { c.appendLine([]byte(text), false) }
+
 // errReadEnded ends the waits while the port delivers nothing (until the next Attach).
 var errReadEnded = errors.New("console: reading ended")
 

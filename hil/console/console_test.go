@@ -350,3 +350,25 @@ func BenchmarkConsole(b *testing.B) {
 	}
 	b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// A line that did not come over the port (the virtual board's stderr as it aborts) is matched
+// and reported like one that did: the wait fails with the crash at once.
+func TestAppendedCrashLine(t *testing.T) {
+	var log bytes.Buffer
+	c, _ := feedConsole(t, Config{Log: &log})
+	if k, ok := IsCrash("abort() was called on core 0: heap exhausted (230902 of 233984 bytes in use)"); !ok || k != Abort {
+		t.Errorf("IsCrash: %q %v", k, ok)
+	}
+	if _, ok := IsCrash("Copied over 13 byte(s)"); ok {
+		t.Error("an echo line is a crash")
+	}
+	go c.AppendLine("stderr: abort() was called on core 0: heap exhausted (230902 of 233984 bytes in use)")
+	_, err := c.Expect(within(t, 5*time.Second), regexp.MustCompile(`Router started`))
+	var ce *CrashError
+	if !errors.As(err, &ce) || ce.Kind != Abort || !strings.Contains(ce.Line.Text, "heap exhausted") {
+		t.Fatalf("Expect: %v, want the appended abort", err)
+	}
+	if len(c.Crashes(0)) != 1 {
+		t.Errorf("crashes %v", c.Crashes(0))
+	}
+}

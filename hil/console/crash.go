@@ -66,6 +66,13 @@ var crashPatterns = []crashPattern{
 	}},
 }
 
+// IsCrash tells whether a line shows a crash (and which): what the console reports for the lines
+// it reads.
+func IsCrash(text string) (CrashKind, bool) {
+	k := classifyCrash(text)
+	return k, k != ""
+}
+
 func classifyCrash(text string) CrashKind {
 	for _, p := range crashPatterns {
 		if m := p.re.FindStringSubmatch(text); m != nil {

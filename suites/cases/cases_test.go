@@ -3,7 +3,6 @@ package cases
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/ticket/tickettest"
 	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/suites/framework"
+	"github.com/irohconf/irohconf/wire/dissect"
 )
 
 // Fake peers for the cases' own logic: a client whose dials answer what the test says, a server
@@ -104,15 +104,40 @@ func (fakeBoard) BootTime() time.Duration { return time.Second }
 
 func manifest(name string, roles ...framework.Role) framework.Manifest {
 	return framework.Manifest{Name: name, Kind: "go", Roles: roles, ALPNs: []string{EchoALPN},
+		Crypto: framework.Crypto{CipherSuites: []string{"TLS_AES_128_GCM_SHA256"}, Groups: []string{"x25519"}, Signatures: []string{"ed25519"}},
 		Limits: framework.Limits{ConcurrentBidiStreams: 100}}
+}
+
+// echoWire is the wire of one good echo connection between the fake client and server: what
+// the cases' wire checks accept.
+func echoWire(serverID string) *dissect.Wire {
+	return &dissect.Wire{Frames: 10, Connections: []*dissect.Connection{{
+		Number: 1, FirstFrame: 1, LastFrame: 10,
+		Handshake: dissect.Handshake{
+			ClientHelloFrame: 1, ServerHelloFrame: 2, EncryptedExtensionsFrame: 2, ALPN: EchoALPN,
+			CipherSuite: "TLS_AES_128_GCM_SHA256", Group: "X25519", ServerSignature: "Ed25519", ClientSignature: "Ed25519",
+			ServerCertType: 2, ClientCertType: 2, ServerKey: serverID, ClientKey: clientID,
+			ServerFinished: true, ClientFinished: true,
+		},
+		TransportParameters:  map[dissect.Side]*dissect.TransportParameters{},
+		Streams:              []*dissect.Stream{clientStream(0, 0.1, 0.2)},
+		MaxConcurrentStreams: 1,
+		Closes:               []dissect.Close{{Frame: 9, By: dissect.Client, FrameType: 0x1d, Code: 0}},
+	}}}
 }
 
 func newFakeClient() *fakeClient {
 	return &fakeClient{manifest: manifest("fake-client", framework.RoleClient)}
 }
 
-// run runs one case in a cell of the fakes.
+// run runs one case in a cell of the fakes, with the wire of a good echo connection.
 func run(t *testing.T, k framework.Case, client framework.ClientPeer, server framework.Server) (*framework.Cell, error) {
+	t.Helper()
+	return runOnWire(t, k, client, server, echoWire(server.ID()))
+}
+
+// runOnWire runs one case in a cell of the fakes whose wire is w.
+func runOnWire(t *testing.T, k framework.Case, client framework.ClientPeer, server framework.Server, w *dissect.Wire) (*framework.Cell, error) {
 	t.Helper()
 	c := &framework.Cell{
 		Client: client, Server: server,
@@ -120,6 +145,7 @@ func run(t *testing.T, k framework.Case, client framework.ClientPeer, server fra
 		ClientLog:  framework.NewTap("client", nil), ServerLog: framework.NewTap("server", nil),
 		LogDir: t.TempDir(),
 	}
+	c.UseWire(func() (*dissect.Wire, error) { return w, nil })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return c, k.Run(ctx, c)
@@ -168,7 +194,7 @@ func TestHandshakeChecksTheServersALPN(t *testing.T) {
 			}
 			_, err := run(t, Handshake(), newFakeClient(), server)
 			if tc.failed == "" {
-				if err != nil && !errors.Is(err, framework.ErrNoWire) {
+				if err != nil {
 					t.Errorf("failed: %v", err)
 				}
 				return
@@ -233,8 +259,15 @@ func TestRefuseWrongIDAsksEveryClient(t *testing.T) {
 			s := newFakeServer(t)
 			cl := newFakeClient() // not a framework.MisbehavingClient
 			cl.dial = func(framework.DialRequest) peercontract.Result { return tc.res }
-			_, err := run(t, k, cl, s)
-			if tc.failed == "" && err != nil && !errors.Is(err, framework.ErrNoWire) {
+			// The wire agrees with the client: its CONNECTION_CLOSE with the result's code.
+			w := echoWire(s.ID())
+			w.Connections[0].Handshake.ServerFinished, w.Connections[0].Handshake.ClientFinished = false, false
+			w.Connections[0].Closes = []dissect.Close{{Frame: 4, By: dissect.Client, FrameType: 0x1c, Code: uint64(peercontract.BadCertificate), Packet: "Handshake"}}
+			if tc.res.ErrorCode != nil {
+				w.Connections[0].Closes[0].Code = *tc.res.ErrorCode
+			}
+			_, err := runOnWire(t, k, cl, s, w)
+			if tc.failed == "" && err != nil {
 				t.Errorf("failed: %v", err)
 			}
 			if tc.failed != "" {
@@ -382,5 +415,76 @@ func TestIdleOutlastsTheIdleTimeouts(t *testing.T) {
 	}
 	if d := cl.dials[0]; d.Timeout <= d.Idle || Idle().Timeout <= d.Timeout {
 		t.Errorf("dial timeout %s, case timeout %s for %s idle", d.Timeout, Idle().Timeout, d.Idle)
+	}
+}
+
+// echo-streams-concurrent records payload over the wall time the wire shows (0.5 s here), not
+// over the sum of the client's per-stream times (8 echoes of 250 ms: 2 s), and fails when the
+// streams did not overlap.
+func TestConcurrentThroughputIsPayloadOverWallTime(t *testing.T) {
+	const bytes = 8 * 64 << 10
+	cl := newFakeClient()
+	cl.dial = func(req framework.DialRequest) peercontract.Result {
+		tk, _ := ticket.Parse(req.Ticket)
+		return peercontract.Result{OK: true, EndpointID: clientID, RemoteID: tk.ID.String(), ALPN: req.ALPN, Bytes: bytes,
+			EchoMS: []float64{250, 250, 250, 250, 250, 250, 250, 250}}
+	}
+	s := newFakeServer(t)
+	s.report = func(remote string) peercontract.Connection {
+		return peercontract.Connection{RemoteID: remote, ALPN: EchoALPN, Bytes: bytes}
+	}
+	w := echoWire(s.ID())
+	conn := w.Connections[0]
+	conn.Streams = nil
+	for i := range 8 {
+		start := 1.0 + 0.25*float64(i/4)
+		conn.Streams = append(conn.Streams, clientStream(uint64(4*i), start, start+0.25))
+	}
+	conn.MaxConcurrentStreams = 4
+	c, err := runOnWire(t, EchoStreamsConcurrent(), cl, s, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := float64(bytes) * 8 / 0.5 / 1e6
+	if got := c.Metrics()["throughput_mbps"]; got < want*0.999 || got > want*1.001 {
+		t.Errorf("throughput %.1f Mbit/s, want %.1f (payload over the 0.5 s the streams took together)", got, want)
+	}
+
+	conn.MaxConcurrentStreams = 1
+	_, err = runOnWire(t, EchoStreamsConcurrent(), cl, s, w)
+	wantError(t, err, "at most 1 streams overlapped on the wire")
+}
+
+// The idle case checks its idle time on the wire: PINGs must cross it.
+func TestIdleChecksPingsOnTheWire(t *testing.T) {
+	cl, s := newFakeClient(), newFakeServer(t)
+	s.report = func(remote string) peercontract.Connection {
+		return peercontract.Connection{RemoteID: remote, ALPN: EchoALPN, Bytes: 1 << 10}
+	}
+	w := echoWire(s.ID())
+	idle := idleConn(30000, 30000, everyPing(5, 35, 5, dissect.Server)...)
+	idle.Handshake, idle.Closes = w.Connections[0].Handshake, w.Connections[0].Closes
+	w.Connections[0] = idle
+	if _, err := runOnWire(t, Idle(), cl, s, w); err != nil {
+		t.Errorf("keep-alives every 5 s failed: %v", err)
+	}
+	idle.Pings = nil
+	_, err := runOnWire(t, Idle(), cl, s, w)
+	wantError(t, err, "no PING crossed the wire")
+
+	// A multipath connection (iroh with iroh) cannot be read after its handshake: its transport
+	// parameters still must leave the idle time longer than both idle timeouts.
+	long := uint64(60000)
+	for _, side := range []dissect.Side{dissect.Client, dissect.Server} {
+		idle.TransportParameters[side].Others = []dissect.Parameter{{Name: "initial_max_path_id"}}
+	}
+	idle.Streams = nil
+	if _, err := runOnWire(t, Idle(), cl, s, w); err != nil {
+		t.Errorf("a multipath connection with 30 s idle timeouts failed: %v", err)
+	}
+	idle.TransportParameters[dissect.Server].MaxIdleTimeout = &long
+	_, err = runOnWire(t, Idle(), cl, s, w)
+	if wantError(t, err, "not longer than the longer idle timeout (60 s)"); !isTestbed(err) {
+		t.Errorf("%v is not a test bed error", err)
 	}
 }

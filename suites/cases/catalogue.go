@@ -20,5 +20,6 @@ func Interop() []framework.Case {
 	}
 	cs = append(cs, EchoSizes()...)
 	cs = append(cs, EchoStreamsInSequence(), EchoStreamsConcurrent(), EchoConnectionsInSequence(), Idle())
+	cs = append(cs, NetScenarios()...)
 	return cs
 }

@@ -41,12 +41,13 @@ func EchoSizes() []framework.Case {
 			Needs:       payloadFits(s.bytes),
 			Timeout:     cmp.Or(s.timeout, 30*time.Second),
 			Run: func(ctx context.Context, c *framework.Cell) error {
-				res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: s.bytes, Count: 1, Timeout: 20 * time.Second})
+				req := framework.DialRequest{ALPN: EchoALPN, Size: s.bytes, Count: 1, Timeout: 20 * time.Second}
+				res, err := echoOnce(ctx, c, req)
 				if err != nil {
 					return err
 				}
 				recordThroughput(c, res)
-				return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
+				return checkSides(ctx, c, req, res)
 			},
 		})
 	}
@@ -72,7 +73,8 @@ func EchoStreamsInSequence() framework.Case {
 		Needs:       all(streamsFit(10), payloadFits(1<<10)),
 		Timeout:     30 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 10, Streams: 1, Timeout: 20 * time.Second})
+			req := framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 10, Streams: 1, Timeout: 20 * time.Second}
+			res, err := echoOnce(ctx, c, req)
 			if err != nil {
 				return err
 			}
@@ -80,7 +82,7 @@ func EchoStreamsInSequence() framework.Case {
 				return fmt.Errorf("client reports %d echoes, want 10", len(res.EchoMS))
 			}
 			recordThroughput(c, res)
-			return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
+			return checkSides(ctx, c, req, res)
 		},
 	}
 }
@@ -105,8 +107,24 @@ func EchoStreamsConcurrent() framework.Case {
 			if err != nil {
 				return err
 			}
-			recordThroughput(c, res)
-			return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
+			// Their overlap and wall time are on the wire: the client's per-stream times overlap,
+			// so their sum is not the time the echoes took.
+			conn, readable, err := wireConnection(ctx, c)
+			if err != nil || !readable {
+				if err == nil {
+					c.Notef("no throughput recorded: the streams' wall time is not on the wire")
+				}
+				return err
+			}
+			wall, err := concurrentOnWire(conn, streams, 2*streams)
+			if err != nil {
+				return onWire(firstStreamFrame(conn), "%v", err)
+			}
+			c.Notef("wire: %d streams at most at once; %d payload bytes in %s from the first stream frame to the last", conn.MaxConcurrentStreams, res.Bytes, wall)
+			if wall > 0 {
+				c.Record("throughput_mbps", float64(res.Bytes)*8/wall.Seconds()/1e6)
+			}
+			return nil
 		},
 	}
 }
@@ -146,11 +164,24 @@ func Idle() framework.Case {
 		Needs:       servesEcho,
 		Timeout:     IdleTime + 30*time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: IdleTime, Timeout: IdleTime + 15*time.Second})
+			_, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: IdleTime, Timeout: IdleTime + 15*time.Second})
 			if err != nil {
 				return err
 			}
-			return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
+			conn, readable, err := wireConnection(ctx, c)
+			if err != nil {
+				return err
+			}
+			if !readable { // the transport parameters are in the handshake, which still reads
+				_, _, err := idleLongerThanTimeouts(conn, IdleTime.Seconds(), "by the client's account")
+				return err
+			}
+			note, err := idleOnWire(conn)
+			c.Notef("wire: %s", note)
+			if err != nil {
+				return fmt.Errorf("on the wire (wire.txt): %w", err) // a test bed error stays one
+			}
+			return nil
 		},
 	}
 }
@@ -158,6 +189,32 @@ func Idle() framework.Case {
 // IdleTime is how long the idle case keeps its connection idle: longer than the 30 s
 // max_idle_timeout iroh and the Go peer announce, so that without keep-alives it would close.
 const IdleTime = 35 * time.Second
+
+// wireConnection is the cell's one echo connection on the wire. readable is false when its
+// frames after the handshake cannot be read (QUIC multipath, see multipath): then nothing about
+// its streams or PINGs can be checked, and the cell says so in its notes.
+func wireConnection(ctx context.Context, c *framework.Cell) (conn *dissect.Connection, readable bool, err error) {
+	_, conns, err := dialedWire(ctx, c)
+	if err != nil {
+		return nil, false, err
+	}
+	conn = conns[0]
+	if multipath(conn) {
+		c.Notef("wire: the connection negotiated QUIC multipath, whose 1-RTT frames tshark cannot read: its streams and PINGs are not checked on the wire")
+		return conn, false, nil
+	}
+	return conn, true, nil
+}
+
+func firstStreamFrame(conn *dissect.Connection) int {
+	frame := 0
+	for _, st := range conn.Streams {
+		if frame == 0 || st.FirstFrame < frame {
+			frame = st.FirstFrame
+		}
+	}
+	return frame
+}
 
 // concurrentOnWire checks that the client's echo streams overlapped on the wire, want of them at
 // once, and returns the wall time from the first stream frame to the last: the time the echoes
@@ -199,23 +256,9 @@ func idleOnWire(conn *dissect.Connection) (string, error) {
 		return "", fmt.Errorf("the wire shows no stream after the idle time")
 	}
 	idle := end - start
-	var longest, shortest float64 // the sides' idle timeouts, seconds; 0: none announced
-	for _, side := range []dissect.Side{dissect.Client, dissect.Server} {
-		tp := conn.TransportParameters[side]
-		if tp == nil || tp.MaxIdleTimeout == nil || *tp.MaxIdleTimeout == 0 {
-			continue
-		}
-		t := float64(*tp.MaxIdleTimeout) / 1000
-		longest = max(longest, t)
-		if shortest == 0 || t < shortest {
-			shortest = t
-		}
-	}
-	if longest == 0 {
-		return "", framework.Testbed(fmt.Errorf("neither side announces a max_idle_timeout: the idle time cannot exceed it"))
-	}
-	if idle <= longest {
-		return "", framework.Testbed(fmt.Errorf("the connection was idle %.1f s on the wire, not longer than the longer idle timeout (%.0f s): the case cannot show keep-alives at work", idle, longest))
+	_, shortest, err := idleLongerThanTimeouts(conn, idle, "on the wire")
+	if err != nil {
+		return "", err
 	}
 	pings := map[dissect.Side]int{}
 	gap, prev := 0.0, start
@@ -236,6 +279,31 @@ func idleOnWire(conn *dissect.Connection) (string, error) {
 		return note, fmt.Errorf("%.1f s passed without a PING, not less than the shorter idle timeout (%.0f s): %s", gap, shortest, note)
 	}
 	return note, nil
+}
+
+// idleLongerThanTimeouts checks that idle seconds exceed both sides' max_idle_timeout (their
+// transport parameters, in the handshake even when the rest of the connection cannot be read)
+// and returns the longer and the shorter timeout, in seconds. Idle times that do not cannot
+// show keep-alives at work: a test bed error.
+func idleLongerThanTimeouts(conn *dissect.Connection, idle float64, how string) (longest, shortest float64, err error) {
+	for _, side := range []dissect.Side{dissect.Client, dissect.Server} {
+		tp := conn.TransportParameters[side]
+		if tp == nil || tp.MaxIdleTimeout == nil || *tp.MaxIdleTimeout == 0 {
+			continue
+		}
+		t := float64(*tp.MaxIdleTimeout) / 1000
+		longest = max(longest, t)
+		if shortest == 0 || t < shortest {
+			shortest = t
+		}
+	}
+	if longest == 0 {
+		return 0, 0, framework.Testbed(fmt.Errorf("neither side announces a max_idle_timeout: the idle time cannot exceed it"))
+	}
+	if idle <= longest {
+		return 0, 0, framework.Testbed(fmt.Errorf("the connection was idle %.1f s %s, not longer than the longer idle timeout (%.0f s): the case cannot show keep-alives at work", idle, how, longest))
+	}
+	return longest, shortest, nil
 }
 
 func idleTimeout(conn *dissect.Connection, side dissect.Side) string {

@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,23 +19,24 @@ func Handshake() framework.Case {
 		Needs:       servesEcho,
 		Timeout:     20 * time.Second,
 		Run: func(ctx context.Context, c *framework.Cell) error {
-			res, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 13, Count: 1})
-			if err != nil {
-				return err
-			}
-			return checkEchoWire(ctx, c, EchoALPN, res.EndpointID)
+			_, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 13, Count: 1})
+			return err
 		},
 	}
 }
 
-// echoBothSides is echoOnce, then checkServerSaw: the client's and the server's account of one
-// echo connection.
+// echoBothSides is echoOnce, then checkSides.
 func echoBothSides(ctx context.Context, c *framework.Cell, req framework.DialRequest) (peercontract.Result, error) {
 	res, err := echoOnce(ctx, c, req)
 	if err != nil {
 		return res, err
 	}
-	return res, checkServerSaw(ctx, c, req, res)
+	return res, checkSides(ctx, c, req, res)
+}
+
+// checkSides checks the server's and the wire's account of the connection a dial echoed on.
+func checkSides(ctx context.Context, c *framework.Cell, req framework.DialRequest, res peercontract.Result) error {
+	return errors.Join(checkServerSaw(ctx, c, req, res), checkEchoWire(ctx, c, req.ALPN, res.EndpointID))
 }
 
 // echoOnce dials the server's ticket with req and checks what the client saw: success, the

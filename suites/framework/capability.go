@@ -31,6 +31,7 @@ var capabilities = []capability{
 	{feature: FeatureKeyShareControl, iface: "KeyShareClient", provides: implements[KeyShareClient]},
 	{feature: FeatureConsole, iface: "BoardPeer", provides: implements[BoardPeer], declaredOnly: true},
 	{feature: FeatureReset, iface: "BoardPeer", provides: implements[BoardPeer], declaredOnly: true},
+	{feature: FeatureHeap, iface: "BoardPeer", provides: implements[BoardPeer], declaredOnly: true},
 	{feature: FeatureIdleDial},    // DialRequest.Idle
 	{feature: FeatureFixedSecret}, // ServerOptions.Secret, DialRequest.Secret
 }
@@ -95,5 +96,6 @@ func (m *Matrix) Check() error {
 			errs = append(errs, fmt.Errorf("%s is a server in the matrix but does not declare the server role", s.Manifest().Name))
 		}
 	}
+	errs = append(errs, m.checkFaults())
 	return errors.Join(errs...)
 }

@@ -30,6 +30,9 @@ type Case struct {
 	Run func(ctx context.Context, c *Cell) error
 	// Timeout bounds the whole cell.
 	Timeout time.Duration
+	// Profile, when set, is the fault profile (wire/faults) of the cell's relay: the network the
+	// case runs over. Its specs are labelled net:<profile> (see faults.go).
+	Profile string
 }
 
 // Cell is one (client, server, case) run: what a case sees of its peers, and where it writes.
@@ -47,7 +50,9 @@ type Cell struct {
 	// itself, before the relay took its place in Server.
 	wire      *cellWire
 	announced Server
-	keyLogs   int // client key logs handed out (dialKeyLog)
+	// path is what the cell's relay does to its datagrams (faults.go), once it started.
+	path    *WirePath
+	keyLogs int // client key logs handed out (dialKeyLog)
 
 	mu      sync.Mutex
 	metrics map[string]float64
@@ -148,6 +153,9 @@ func (k Case) needs(client, server Manifest) error {
 // labels are the spec's labels of the case: case:<name> and needs:<feature>.
 func (k Case) labels() []string {
 	labels := []string{"case:" + k.Name}
+	if k.Profile != "" {
+		labels = append(labels, ProfileLabel(k.Profile))
+	}
 	for _, f := range append(slices.Clone(k.ClientNeeds), k.ServerNeeds...) {
 		if l := "needs:" + string(f); !slices.Contains(labels, l) {
 			labels = append(labels, l)

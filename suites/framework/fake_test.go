@@ -98,3 +98,29 @@ func (s *fakeServer) Stop(ctx context.Context) error {
 	})
 	return nil
 }
+
+// fakeSessionClient dials only through a started session (like a board), whose heap windows
+// report a fixed peak.
+type fakeSessionClient struct{ *fakeClient }
+
+func (c fakeSessionClient) Dial(context.Context, DialRequest, *Tap) (peercontract.Result, error) {
+	return peercontract.Result{}, ErrDialOutsideSession
+}
+
+func (c fakeSessionClient) StartClient(ctx context.Context, log *Tap) (ClientSession, error) {
+	log.Printf("session started")
+	return &fakeSession{client: c.fakeClient}, nil
+}
+
+type fakeSession struct {
+	client *fakeClient
+}
+
+func (s *fakeSession) Dial(ctx context.Context, req DialRequest, log *Tap) (peercontract.Result, error) {
+	return s.client.Dial(ctx, req, log)
+}
+func (s *fakeSession) Stop(context.Context) error { return nil }
+func (s *fakeSession) HeapWindow(context.Context) (HeapReading, error) {
+	peak, low := uint64(4096), uint64(100_000)
+	return HeapReading{WindowPeak: &peak, WindowMin: &low}, nil
+}

@@ -41,6 +41,9 @@ const (
 	FeatureConsole Feature = "console"
 	// FeatureReset: the board can be reset by the suite (reset lines or a console command).
 	FeatureReset Feature = "reset"
+	// FeatureHeap: the board reports its free heap (STATUS heap_free and heap_min, the heap
+	// command's windows), so leak bounds are checked and each cell's peak heap recorded.
+	FeatureHeap Feature = "heap"
 	// FeatureFixedSecret: the peer can be given its secret key, so its id survives restarts.
 	FeatureFixedSecret Feature = "fixed-secret"
 )
@@ -66,6 +69,10 @@ type Manifest struct {
 	// not listed. iroh changed the layout after 1.0.3, so two decoders may rightly disagree on
 	// tickets with custom addresses.
 	CustomAddrEncodings map[string][]string `yaml:"custom_addr_encodings,omitempty"`
+	// DirectPaths: the peer advertises its own addresses inside a connection and opens paths to
+	// the addresses its peer advertises (iroh 1.x: QUIC multipath with NAT traversal). Between
+	// two such peers the traffic leaves an in-path relay once the handshake is done.
+	DirectPaths bool `yaml:"direct_paths,omitempty"`
 	// Firmware is what a board runs: irohconf-fw (ours) or iroh-esp32-example (n0's examples);
 	// empty for peers that are programs. IrohVersion is the iroh release the peer is built on
 	// (an expanded upstream peer: its version); empty when unknown. Expected failures match

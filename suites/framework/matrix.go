@@ -27,6 +27,9 @@ type Matrix struct {
 	ServerOptions func(server ServerPeer) ServerOptions
 	// Expected are the cells known to fail (see ExpectedFailure).
 	Expected []ExpectedFailure
+	// Pairs, when set, says which (client, server) pairs the matrix has (the hil suite: those
+	// with a board on one side); nil: every pair.
+	Pairs func(client ClientPeer, server ServerPeer) bool
 	// WirePath, when set, says what each cell's relay does to its datagrams (nil: forward them
 	// all, see WirePath).
 	WirePath func(k Case, client, server Manifest) WirePath
@@ -36,6 +39,8 @@ type Matrix struct {
 	prepErrs map[string]error
 	started  time.Time
 	shard    *sharding // nil or without a part: the whole matrix
+	// faultSeeds is the run's fault seed (faults.go).
+	faultSeeds faultSeeds
 }
 
 // cellEntry names the report entry that carries a cell's result from the process that ran it
@@ -87,7 +92,9 @@ func (m *Matrix) Register() bool {
 
 	for _, client := range m.Clients {
 		for _, server := range m.Servers {
-			m.describePair(client, server)
+			if m.runsPair(client, server) {
+				m.describePair(client, server)
+			}
 		}
 	}
 
@@ -152,7 +159,9 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 			return // another shard runs this pair
 		}
 		var (
-			srv       Server
+			srv Server
+			// dialer is the client as the cells dial it: a SessionClient's started session.
+			dialer    = client
 			startErr  error
 			serverLog = NewTap(sname, GinkgoWriter)
 			clientLog = NewTap(cname, GinkgoWriter)
@@ -170,7 +179,7 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 				opts = m.ServerOptions(server)
 			}
 			if opts.Bind == "" {
-				opts.Bind = ServerBind()
+				opts.Bind = PairServerBind(client.Manifest(), server.Manifest())
 			}
 			// The server lives as long as the pair: its key log goes in the pair's folder.
 			if opts.KeyLogDir == "" {
@@ -190,14 +199,32 @@ func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
 					fmt.Fprintf(GinkgoWriter, "stopping %s: %v\n", sname, err)
 				}
 			}, NodeTimeout(time.Minute))
+			if sc, ok := client.(SessionClient); ok {
+				session, err := sc.StartClient(ctx, clientLog)
+				if err != nil {
+					startErr = Testbed(fmt.Errorf("starting client %s: %w", cname, err))
+					return
+				}
+				dialer = sessionPeer{ClientPeer: client, session: session}
+				DeferCleanup(func(ctx SpecContext) {
+					if err := session.Stop(ctx); err != nil {
+						fmt.Fprintf(GinkgoWriter, "stopping client %s: %v\n", cname, err)
+					}
+				}, NodeTimeout(time.Minute))
+			}
 		}, NodeTimeout(5*time.Minute))
 
 		for _, k := range kases {
-			It(k.Name, Label(k.labels()...), func(ctx SpecContext) {
-				m.runCell(ctx, k, client, server, srv, startErr, clientLog, serverLog)
+			It(k.Name, Label(append(k.labels(), m.cellLabels(cname, sname, k)...)...), func(ctx SpecContext) {
+				m.runCell(ctx, k, dialer, server, srv, startErr, clientLog, serverLog)
 			}, SpecTimeout(k.timeout()+30*time.Second))
 		}
 	})
+}
+
+// runsPair tells whether the matrix has the pair (Pairs).
+func (m *Matrix) runsPair(client ClientPeer, server ServerPeer) bool {
+	return m.Pairs == nil || m.Pairs(client, server)
 }
 
 // pairLabels label a pair's specs: suite:, client: and server:.

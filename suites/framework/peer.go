@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/irohconf/irohconf/hil/boardlines"
 	"github.com/irohconf/irohconf/peercontract"
 )
 
@@ -128,6 +129,13 @@ type Board interface {
 	BootTime() time.Duration
 }
 
+// CellAware is a server that is told when each cell begins, so that what it reports for a cell
+// (WaitConnection) comes from that cell: a client with a fixed id (a board) dials it in many
+// cells, and a connection a cell did not wait for is not the next cell's.
+type CellAware interface {
+	CellStarted()
+}
+
 // CrashWatcher is a server that can tell whether it crashed (a board's panic, abort, watchdog
 // or brownout in its log). The framework asks after every cell, so a crash fails the cell that
 // saw it, with the log around it.
@@ -136,12 +144,5 @@ type CrashWatcher interface {
 	Crashed() error
 }
 
-// BoardStatus is the STATUS line of our firmware.
-type BoardStatus struct {
-	UptimeMS          int64  `json:"uptime_ms"`
-	OpenConnections   int    `json:"open_connections"`
-	ConnectionsServed int    `json:"connections_served"`
-	BytesEchoed       int64  `json:"bytes_echoed"`
-	HeapFree          *int64 `json:"heap_free"`
-	HeapMin           *int64 `json:"heap_min"`
-}
+// BoardStatus is the STATUS line of our firmware (hil/boardlines parses it).
+type BoardStatus = boardlines.StatusInfo

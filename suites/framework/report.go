@@ -40,6 +40,7 @@ func cellRecord(k Case, client ClientPeer, server ServerPeer, cell *Cell, v verd
 		}
 	}
 	rec.Evidence = cell.evidence(rec.Logs)
+	rec.Fault = faultRecord(k, cell.path)
 	return rec
 }
 
@@ -49,7 +50,7 @@ func (m *Matrix) writeReport(r Report) {
 		fmt.Fprintln(os.Stderr, "irohconf: no run folder (the suite did not start): no report written")
 		return
 	}
-	run := reports.Run{Suite: m.Suite, Start: r.StartTime, End: r.EndTime, Host: reports.HostInfo(), Shard: m.reportShard()}
+	run := reports.Run{Suite: m.Suite, Start: r.StartTime, End: r.EndTime, Host: reports.HostInfo(), Shard: m.reportShard(), FaultSeed: m.reportFaultSeed()}
 	for _, sr := range r.SpecReports {
 		if c, ok := cellFromSpec(sr); ok {
 			run.Cells = append(run.Cells, c)
@@ -138,6 +139,9 @@ func (m *Matrix) declaredUnsupported(name string) []string {
 		in, ruledOut := 0, 0
 		for _, c := range m.Clients {
 			for _, s := range m.Servers {
+				if !m.runsPair(c, s) {
+					continue
+				}
 				cm, sm := c.Manifest(), s.Manifest()
 				if cm.Name != name && sm.Name != name {
 					continue

@@ -65,17 +65,30 @@ func (m *Matrix) runCell(ctx SpecContext, k Case, client ClientPeer, server Serv
 
 // runCase runs the case within its timeout and asks a server that can tell whether it crashed.
 func runCase(ctx context.Context, k Case, cell *Cell, srv Server) error {
+	if ca, ok := srv.(CellAware); ok {
+		ca.CellStarted()
+	}
+	heap := openHeapWindows(ctx, cell, srv)
 	cctx, cancel := context.WithTimeout(ctx, k.timeout())
 	err := runProtected(cctx, k, cell)
 	timedOut := cctx.Err() != nil && ctx.Err() == nil
 	cancel()
-	if cw, ok := srv.(CrashWatcher); ok {
-		if crash := cw.Crashed(); crash != nil && err == nil {
-			err = crash
-		} else if crash != nil {
-			err = fmt.Errorf("%w; and the server crashed: %v", err, crash)
+	crashed := map[string]bool{}
+	for _, side := range []struct {
+		name string
+		peer any
+	}{{"server", srv}, {"client", cell.Client}} {
+		if cw, ok := side.peer.(CrashWatcher); ok {
+			crash := cw.Crashed()
+			crashed[side.name] = crash != nil
+			if crash != nil && err == nil {
+				err = crash
+			} else if crash != nil {
+				err = fmt.Errorf("%w; and the %s crashed: %v", err, side.name, crash)
+			}
 		}
 	}
+	heap.record(ctx, cell, crashed)
 	if err != nil && timedOut {
 		err = fmt.Errorf("the case did not finish within %s: %w", k.timeout(), err)
 	}

@@ -128,9 +128,12 @@ func (m *Matrix) splitMatrix() {
 	var keys []string
 	for _, c := range m.Clients {
 		for _, sv := range m.Servers {
+			if !m.runsPair(c, sv) {
+				continue
+			}
 			cname, sname := c.Manifest().Name, sv.Manifest().Name
 			for _, k := range m.Cases {
-				labels := append(m.pairLabels(cname, sname), k.labels()...)
+				labels := append(append(m.pairLabels(cname, sname), k.labels()...), m.cellLabels(cname, sname, k)...)
 				if filter(labels) {
 					keys = append(keys, shard.Key(cname, sname, k.Name))
 				}

@@ -39,6 +39,8 @@ func cellFromSpec(r SpecReport) (reports.Cell, bool) {
 			c.Server = strings.TrimPrefix(l, "server:")
 		case strings.HasPrefix(l, "case:"):
 			c.Case = strings.TrimPrefix(l, "case:")
+		case strings.HasPrefix(l, "net:"):
+			c.Fault = &reports.Fault{Profile: strings.TrimPrefix(l, "net:")}
 		}
 	}
 	if c.Client == "" || c.Server == "" || c.Case == "" {

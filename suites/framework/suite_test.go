@@ -55,6 +55,13 @@ func runFakeSuite() int {
 		m.Clients, m.Servers, m.Cases = []ClientPeer{newDialingClient("go-cl")}, []ServerPeer{newEchoServer("echo-sv")}, wireCases()
 		m.Expected = nil
 	}
+	if os.Getenv("IROHCONF_FAKE_SESSION") != "" {
+		// A client that dials through a session, in a matrix without the pair (sc, sv-down).
+		m.Clients = append(m.Clients, fakeSessionClient{newFakeClient("sc")})
+		m.Pairs = func(c ClientPeer, s ServerPeer) bool {
+			return c.Manifest().Name != "sc" || s.Manifest().Name != "sv-down"
+		}
+	}
 	m.Register()
 	t := &suiteT{}
 	RunSpecs(t, "irohconf framework on fake peers")
@@ -186,5 +193,26 @@ func TestSuiteVerdicts(t *testing.T) {
 				t.Errorf("cell %+v, want %s with %q", c, tc.outcome, tc.reason)
 			}
 		})
+	}
+}
+
+// A session client's cells dial through the session the pair started, and record the heap its
+// windows saw; a pair the matrix leaves out has no cells.
+func TestSessionClientAndPairs(t *testing.T) {
+	run, _ := runSuite(t, "client:sc && (case:ok || case:fails)", "IROHCONF_FAKE_SESSION=1")
+	var ok *reports.Cell
+	for i, c := range run.Cells {
+		if c.Server == "sv-down" {
+			t.Errorf("a cell of a pair the matrix leaves out: %+v", c)
+		}
+		if c.Client == "sc" && c.Server == "sv" && c.Case == "ok" {
+			ok = &run.Cells[i]
+		}
+	}
+	if ok == nil {
+		t.Fatalf("no cell sc → sv ok in %+v", run.Cells)
+	}
+	if ok.Outcome != Succeeded || ok.Metrics[MetricHeapPeak] != 4096 || ok.Metrics[MetricHeapMinFree] != 100_000 {
+		t.Errorf("sc → sv ok: %+v", *ok)
 	}
 }

@@ -30,8 +30,9 @@ import (
 // Files of a cell's wire evidence, in its log folder.
 const (
 	CaptureFile = "wire.pcapng"
-	// KeyLogFile is both sides' TLS key logs of the cell in one file: what Wireshark needs to
-	// decrypt the capture (Preferences, Protocols, TLS, (Pre)-Master-Secret log filename).
+	// KeyLogFile is both sides' TLS key logs of the cell in one file (SSLKEYLOGFILE format). The
+	// capture also carries them (a Decryption Secrets Block), so Wireshark opens it decrypted;
+	// other tools take this file (Wireshark: Preferences, Protocols, TLS, (Pre)-Master-Secret log).
 	KeyLogFile = "keylog.txt"
 	// ServerKeyLogFile is the server's key log in the pair's folder (the server serves every
 	// cell of the pair).
@@ -53,6 +54,11 @@ const (
 	quiet  = 50 * time.Millisecond
 )
 
+// maxClients bounds the client addresses of one cell's relay: every connection of a case may
+// come from a new port (the soak makes 100 in a row), and each holds a socket until the relay
+// closes.
+const maxClients = 512
+
 // dissectTimeout bounds one dissection (tshark takes well under a second for a cell).
 const dissectTimeout = time.Minute
 
@@ -61,8 +67,10 @@ type cellWire struct {
 	dir          string
 	serverKeyLog string
 	relay        *relay.Relay
-	capture      *os.File
 	notef        func(format string, args ...any)
+
+	// dissected, when set, stands in for the relay (UseWire).
+	dissected func() (*dissect.Wire, error)
 
 	once   sync.Once
 	frames int
@@ -81,16 +89,12 @@ func startWire(dir string, srv Server, path WirePath, serverKeyLog string, notef
 	if err != nil {
 		return nil, nil, fmt.Errorf("the server's id %q: %w", srv.ID(), err)
 	}
-	f, err := os.Create(filepath.Join(dir, CaptureFile))
+	r, err := relay.Start(relay.Config{Target: target, CapturePath: filepath.Join(dir, CaptureFile), Profile: path.Profile, Seed: path.Seed,
+		MaxClients: maxClients})
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := relay.Start(relay.Config{Target: target, Capture: f, Profile: path.Profile, Seed: path.Seed})
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	w := &cellWire{dir: dir, serverKeyLog: serverKeyLog, relay: r, capture: f, notef: notef}
+	w := &cellWire{dir: dir, serverKeyLog: serverKeyLog, relay: r, notef: notef}
 	rs := &relayedServer{Server: srv, ticket: ticket.New(id, ticket.Addr{Kind: ticket.KindIP, IP: r.Addr()}).String(),
 		addrs: []string{r.Addr().String()}, w: w}
 	if b, ok := srv.(Board); ok {
@@ -128,15 +132,21 @@ func relayTarget(addrs []string) (netip.AddrPort, error) {
 
 // finish closes the relay and dissects the capture, once; later calls return the same.
 func (w *cellWire) finish(ctx context.Context) (*dissect.Wire, error) {
-	w.once.Do(func() { w.wire, w.err = w.close(ctx) })
+	w.once.Do(func() {
+		if w.dissected != nil {
+			w.wire, w.err = w.dissected()
+			return
+		}
+		w.wire, w.err = w.close(ctx)
+	})
 	return w.wire, w.err
 }
 
 func (w *cellWire) close(ctx context.Context) (*dissect.Wire, error) {
 	w.settle()
-	errs := []error{w.relay.Close(), w.capture.Close()}
+	err := w.relay.Close() // writes out and closes the capture
 	w.frames = len(w.relay.Records())
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return nil, Testbed(fmt.Errorf("the cell's relay: %w", err))
 	}
 	keylog := filepath.Join(w.dir, KeyLogFile)
@@ -145,16 +155,14 @@ func (w *cellWire) close(ctx context.Context) (*dissect.Wire, error) {
 	}
 	capturePath := filepath.Join(w.dir, CaptureFile)
 	start := time.Now()
-	var (
-		res *dissect.Result
-		err error
-	)
+	var res *dissect.Result
 	if w.frames == 0 {
 		res, err = dissect.Empty(capturePath)
 	} else {
+		// The key logs also go into the capture, so that Wireshark opens it decrypted.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dissectTimeout)
 		defer cancel()
-		res, err = dissect.Dissect(dctx, dissect.Input{Capture: capturePath, KeyLogs: []string{keylog}})
+		res, err = dissect.Dissect(dctx, dissect.Input{Capture: capturePath, KeyLogs: []string{keylog}, EmbedKeyLogs: true})
 	}
 	if err == nil {
 		err = res.WriteFiles(w.dir)
@@ -220,6 +228,12 @@ func (c *Cell) Wire(ctx context.Context) (*dissect.Wire, error) {
 	return c.wire.finish(ctx)
 }
 
+// UseWire makes a cell built outside a matrix (a case's unit test) answer Wire with what
+// wire returns, asked once, instead of a relay's dissected capture.
+func (c *Cell) UseWire(wire func() (*dissect.Wire, error)) {
+	c.wire = &cellWire{dissected: wire}
+}
+
 // Announced is the server as it announced itself: its own ticket and listening addresses, not
 // the relay's. Only cases about the ticket itself need it; every dial goes through c.Server.
 func (c *Cell) Announced() Server {
@@ -260,10 +274,11 @@ func (m *Matrix) startCellWire(cell *Cell, k Case) error {
 	if cell.Server == nil {
 		return nil
 	}
-	var path WirePath
-	if m.WirePath != nil {
-		path = m.WirePath(k, cell.ClientManifest(), cell.ServerManifest())
+	path, err := m.cellWirePath(k, cell.ClientManifest(), cell.ServerManifest())
+	if err != nil {
+		return Testbed(fmt.Errorf("the cell's fault profile: %w", err))
 	}
+	cell.path = &path
 	pairDir := filepath.Dir(cell.LogDir)
 	w, relayed, err := startWire(cell.LogDir, cell.Server, path, filepath.Join(pairDir, ServerKeyLogFile), cell.Notef)
 	if err != nil {

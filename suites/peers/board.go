@@ -190,6 +190,7 @@ type boardServer struct {
 	b     *board.Board
 	tap   *framework.Tap
 	since framework.Mark
+	cells cellCursor // where the current cell began, and each client's last connection
 
 	mu        sync.Mutex
 	info      *board.BootInfo
@@ -206,7 +207,11 @@ func (s *boardServer) Crashed() error {
 	s.mu.Unlock()
 	if crashes := s.b.Console().Crashes(from); len(crashes) > 0 {
 		l := crashes[0]
-		return fmt.Errorf("the board crashed (%s): %s (serial log: serial.log)", l.Crash, l.Text)
+		err := fmt.Errorf("the board crashed (%s): %s (serial log: serial.log)", l.Crash, l.Text)
+		if rerr := s.recoverFromCrash(); rerr != nil {
+			err = fmt.Errorf("%w; it did not come back: %v", err, rerr)
+		}
+		return err
 	}
 	return nil
 }
@@ -246,23 +251,7 @@ func (s *boardServer) Reset(ctx context.Context) (time.Duration, error) {
 
 // Status runs the console's status command.
 func (s *boardServer) Status(ctx context.Context) (framework.BoardStatus, error) {
-	st, err := s.b.Status(ctx)
-	if err != nil {
-		return framework.BoardStatus{}, err
-	}
-	out := framework.BoardStatus{
-		UptimeMS: int64(st.UptimeMillis), OpenConnections: int(st.OpenConnections),
-		ConnectionsServed: int(st.ConnectionsServed), BytesEchoed: int64(st.BytesEchoed),
-	}
-	if st.HeapFree != nil {
-		v := int64(*st.HeapFree)
-		out.HeapFree = &v
-	}
-	if st.HeapMin != nil {
-		v := int64(*st.HeapMin)
-		out.HeapMin = &v
-	}
-	return out, nil
+	return s.b.Status(ctx)
 }
 
 // WaitConnection reads the board's console for a connection: "Accepted connection from
@@ -275,10 +264,11 @@ func (s *boardServer) WaitConnection(ctx context.Context, remoteID string) (peer
 	if remoteID != "" {
 		accepted = regexp.MustCompile(`Accepted connection from ` + regexp.QuoteMeta(remoteID) + `\b`)
 	}
-	_, sm, next, err := s.tap.WaitFor(ctx, s.since, accepted)
+	_, sm, next, err := s.tap.WaitFor(ctx, s.waitFrom(remoteID), accepted)
 	if err != nil {
 		return peercontract.Connection{}, err
 	}
+	s.waited(remoteID, next)
 	ev := peercontract.Connection{Event: peercontract.EventConnection, RemoteID: sm[1%len(sm)]}
 	if remoteID != "" {
 		ev.RemoteID = remoteID

@@ -15,6 +15,25 @@ import (
 type Set struct {
 	Clients []framework.ClientPeer
 	Servers []framework.ServerPeer
+	// Pairs, when set, are the pairs the matrix has (framework.Matrix.Pairs).
+	Pairs func(client framework.ClientPeer, server framework.ServerPeer) bool
+}
+
+// dials tells whether a board peer is also a client: its firmware takes the dial command.
+func (p *BoardPeer) dials() bool { return p.manifest.HasRole(framework.RoleClient) }
+
+// withBoard: the pairs with a board on at least one side (the hil matrix), but no board
+// dialing itself.
+func withBoard(client framework.ClientPeer, server framework.ServerPeer) bool {
+	_, c := client.(*BoardPeer)
+	_, s := server.(*BoardPeer)
+	return (c || s) && notItself(client, server)
+}
+
+// notItself: a board does not dial itself (one key: iroh refuses to connect to its own id).
+func notItself(client framework.ClientPeer, server framework.ServerPeer) bool {
+	b, ok := client.(*BoardPeer)
+	return !ok || framework.Peer(b) != framework.Peer(server)
 }
 
 // InteropSet is the interop matrix: the Go peer, every pinned upstream version, and the
@@ -46,6 +65,10 @@ func InteropSet() (Set, error) {
 		return s, err
 	}
 	s.Servers = append(s.Servers, vb)
+	if vb.dials() {
+		s.Clients = append(s.Clients, vb)
+		s.Pairs = notItself
+	}
 	return s, nil
 }
 
@@ -76,7 +99,9 @@ func flashImage(prof *profile.Profile, flash string) (string, error) {
 
 // HilSet is the hardware-in-the-loop matrix: the boards (profile names or paths, separated by
 // commas, or a bare port that gets a default profile) as servers, the Go peer and every upstream
-// version as clients. flash, when not empty, is EnvFlash's value.
+// version as clients; a board whose firmware dials is also a client, of the Go peer, every
+// upstream version and the boards. Only pairs with a board on one side run. flash, when not
+// empty, is EnvFlash's value.
 func HilSet(boardProfiles, portPath, flash string) (Set, error) {
 	var s Set
 	var profiles []*profile.Profile
@@ -117,6 +142,12 @@ func HilSet(boardProfiles, portPath, flash string) (Set, error) {
 		}
 		s.Servers = append(s.Servers, b)
 	}
+	var boardClients []framework.ClientPeer
+	for _, sv := range s.Servers {
+		if b := sv.(*BoardPeer); b.dials() {
+			boardClients = append(boardClients, b)
+		}
+	}
 	g, err := NewGoPeer()
 	if err != nil {
 		return s, err
@@ -128,6 +159,14 @@ func HilSet(boardProfiles, portPath, flash string) (Set, error) {
 	}
 	for _, u := range ups {
 		s.Clients = append(s.Clients, u)
+	}
+	if len(boardClients) > 0 {
+		s.Servers = append(s.Servers, g)
+		for _, u := range ups {
+			s.Servers = append(s.Servers, u)
+		}
+		s.Clients = append(s.Clients, boardClients...)
+		s.Pairs = withBoard
 	}
 	return s, nil
 }
@@ -169,6 +208,7 @@ func NewMatrix(suite string, set Set, cases []framework.Case) (*framework.Matrix
 		Cases:      cases,
 		ReportRoot: ReportRoot(),
 		Expected:   expected,
+		Pairs:      set.Pairs,
 	}
 	return m, m.Check()
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/irohconf/irohconf/suites/framework"
 )
 
 // FLASH=1 writes the profile's flash.elf, else the image `make firmware` built; with neither,
@@ -46,5 +48,52 @@ func TestHilSetFlashImage(t *testing.T) {
 	set, err = HilSet(prof, "", "/other/image.elf")
 	if err != nil || *set.Servers[0].(*BoardPeer).flash != "/other/image.elf" {
 		t.Errorf("FLASH=path: %v", err)
+	}
+}
+
+// The board dials (its manifest declares the client role): the hil matrix has it as a client of
+// the Go peer, every upstream version and the boards, and only pairs with a board on a side.
+func TestHilSetBoardAsClient(t *testing.T) {
+	set, err := HilSet("virtual,virtual-example-firmware", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(ps []string) string { return strings.Join(ps, ",") }
+	var clients, servers []string
+	for _, c := range set.Clients {
+		clients = append(clients, c.Manifest().Name)
+	}
+	for _, s := range set.Servers {
+		servers = append(servers, s.Manifest().Name)
+	}
+	if got := names(clients); got != "go,upstream-1.0.0,upstream-1.4.1,virtual-board" {
+		t.Errorf("clients %s", got)
+	}
+	if got := names(servers); got != "virtual-board,virtual-example-firmware,go,upstream-1.0.0,upstream-1.4.1" {
+		t.Errorf("servers %s", got)
+	}
+	board, goPeer := set.Clients[3], set.Clients[0]
+	for _, tc := range []struct {
+		client int
+		server int
+		want   bool
+	}{{0, 0, true}, {0, 2, false}, {1, 3, false}, {3, 2, true}, {3, 0, false}, {3, 1, true}} {
+		if got := set.Pairs(set.Clients[tc.client], set.Servers[tc.server]); got != tc.want {
+			t.Errorf("pair %s → %s: %v, want %v", clients[tc.client], servers[tc.server], got, tc.want)
+		}
+	}
+	if _, ok := board.(framework.SessionClient); !ok {
+		t.Error("the board client is not a session client")
+	}
+	if _, ok := goPeer.(framework.SessionClient); ok {
+		t.Error("the Go peer is a session client")
+	}
+	is, err := InteropSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := is.Clients[len(is.Clients)-1]
+	if last.Manifest().Name != "virtual-board" || is.Pairs(last, is.Servers[3]) || !is.Pairs(last, is.Servers[0]) || !is.Pairs(is.Clients[0], is.Servers[3]) {
+		t.Errorf("interop: the virtual board (%s) dials every server but itself", last.Manifest().Name)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"github.com/irohconf/irohconf/internal/syncio"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/irohconf/irohconf/containers"
 	"github.com/irohconf/irohconf/peercontract"
@@ -108,14 +110,35 @@ type upstreamServer struct {
 	s    *containers.Server
 	once sync.Once
 	err  error
+
+	cells cellCursor // positions in the list of connections the server reported
 }
+
+// CellStarted notes how many connections came before the cell (framework.CellAware).
+func (s *upstreamServer) CellStarted() { s.cells.start(framework.Mark(len(s.s.Connections()))) }
 
 func (s *upstreamServer) ID() string      { return s.s.Ready.EndpointID }
 func (s *upstreamServer) Ticket() string  { return s.s.Ready.Ticket }
 func (s *upstreamServer) Addrs() []string { return s.s.Ready.Addrs }
 
+// WaitConnection waits for the next connection from remoteID in the current cell: a client
+// with a fixed id (a board) dials in many cells.
 func (s *upstreamServer) WaitConnection(ctx context.Context, remoteID string) (peercontract.Connection, error) {
-	return s.s.WaitConnection(ctx, remoteID)
+	from := int(s.cells.from(0, remoteID))
+	for {
+		conns := s.s.Connections()
+		for i := from; i < len(conns); i++ {
+			if remoteID == "" || strings.EqualFold(conns[i].RemoteID, remoteID) {
+				s.cells.took(remoteID, framework.Mark(i+1))
+				return conns[i], nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return peercontract.Connection{}, fmt.Errorf("upstream server: no connection line from %q in this cell (%d connections before it): %w", remoteID, from, context.Cause(ctx))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (s *upstreamServer) Stop(ctx context.Context) error {

@@ -29,7 +29,16 @@ type Input struct {
 	// EmbedKeyLogs rewrites the capture with the key logs in it (a pcapng Decryption Secrets
 	// Block, editcap --inject-secrets), so that Wireshark opens it decrypted with no settings.
 	EmbedKeyLogs bool
+	// MaxFrames bounds the frames dissected: a longer capture is dissected by its first two
+	// thirds and last third of MaxFrames, and Wire.Elided names the middle left out (a bulk
+	// transfer's middle is stream data; what the checks read is in the handshake and the end).
+	// Zero means DefaultMaxFrames; negative, no bound.
+	MaxFrames int
 }
+
+// DefaultMaxFrames keeps one dissection within a few seconds: tshark's JSON of a QUIC datagram
+// full of stream data is about 15 KB, and a 16 MiB echo is some 25,000 datagrams.
+const DefaultMaxFrames = 3000
 
 // Result is a dissected capture.
 type Result struct {
@@ -65,12 +74,23 @@ func Dissect(ctx context.Context, in Input) (*Result, error) {
 	for _, k := range in.KeyLogs {
 		w.KeyLogs = append(w.KeyLogs, filepath.Base(k))
 	}
+	dissected, elided, err := elide(in.Capture, meta, in.MaxFrames)
+	if err != nil {
+		return nil, err
+	}
+	if dissected != in.Capture {
+		defer os.Remove(dissected)
+		w.Elided = elided
+	}
 	a := newAnalyzer(w)
 	var lines []string
-	err = runTshark(ctx, in.Capture, keylog, meta.Server.Port(), func(layers node) error {
+	err = runTshark(ctx, dissected, keylog, meta.Server.Port(), func(layers node) error {
 		d, err := parseDatagram(layers, meta.Server)
 		if err != nil {
 			return err
+		}
+		if w.Elided != nil && d.N >= w.Elided.From {
+			d.N += w.Elided.Count // the number of the frame in the whole capture
 		}
 		a.add(d)
 		lines = append(lines, d.logLine(w.Start))
@@ -101,12 +121,16 @@ func frameLogHeader(w *Wire) []string {
 	if tshark == "" {
 		tshark = "not dissected"
 	}
-	return []string{
+	header := []string{
 		fmt.Sprintf("# %s: server %s through the relay at %s, fault profile %s (seed %d); %s",
 			w.Capture, w.Server, w.Relay, orNone(w.Profile), w.Seed, tshark),
 		fmt.Sprintf("# key logs: %s; %d of the QUIC packets not decrypted", orNone(strings.Join(w.KeyLogs, ", ")), w.Undecrypted),
 		"# frame   time(s) dir bytes packet#number [frames]   << what the relay did, when not simply forwarded",
 	}
+	if w.Elided != nil {
+		header = append(header, fmt.Sprintf("# frames %d-%d (%d) are in the capture but not dissected here (bulk stream data)", w.Elided.From, w.Elided.To, w.Elided.Count))
+	}
+	return header
 }
 
 // Empty is the dissection of a capture the relay wrote no datagram into (the client never

@@ -29,7 +29,17 @@ type Wire struct {
 	// UndecryptedFrames lists the first of their frames.
 	Undecrypted       int           `json:"undecrypted_packets"`
 	UndecryptedFrames []int         `json:"undecrypted_frames,omitempty"`
-	Connections       []*Connection `json:"connections"`
+	// Elided, when set, is the middle of a long capture that was not dissected (Input.MaxFrames):
+	// frame counts, bytes and relay actions then cover the dissected frames only.
+	Elided      *Elided       `json:"elided,omitempty"`
+	Connections []*Connection `json:"connections"`
+}
+
+// Elided is a run of frames left out of the dissection; the capture still holds them.
+type Elided struct {
+	From  int `json:"from"`
+	To    int `json:"to"`
+	Count int `json:"count"`
 }
 
 // Connection is one QUIC connection as tshark tells them apart (by connection ids).
