@@ -37,10 +37,10 @@ func TestReadAll(t *testing.T) {
 
 func TestFillPayload(t *testing.T) {
 	a, b := make([]byte, 1003), make([]byte, 1003)
-	if err := fillPayload(a); err != nil {
+	if err := FillPayload(a); err != nil {
 		t.Fatal(err)
 	}
-	if err := fillPayload(b); err != nil {
+	if err := FillPayload(b); err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Equal(a, b) || bytes.Equal(a[1000:], make([]byte, 3)) {
