@@ -59,7 +59,15 @@ func (s *Server) Handlers(alpns ...string) map[string]endpoint.Handler {
 // client closed with application code 0, the close error otherwise, or an error when the client
 // neither opened a stream nor closed within CloseWait (when set).
 func (s *Server) Serve(ctx context.Context, c *endpoint.Conn) error {
-	wait := s.CloseWait
+	return ServeStreams(ctx, c, s.CloseWait, "echo", echoStream)
+}
+
+// ServeStreams runs handle on every stream the client opens, each in its own goroutine, until the
+// client closes the connection: the accept loop of the echo protocol and of the protocols built
+// like it (iroh/upload). It returns the streams' errors, nil when the client closed with code 0,
+// the close error otherwise, or an error naming proto when the client neither opened a stream
+// nor closed within wait (zero: no bound but the QUIC idle timeout).
+func ServeStreams(ctx context.Context, c *endpoint.Conn, wait time.Duration, proto string, handle func(*endpoint.Stream) error) error {
 	var (
 		streams sync.WaitGroup
 		mu      sync.Mutex
@@ -82,9 +90,9 @@ func (s *Server) Serve(ctx context.Context, c *endpoint.Conn) error {
 			}
 			switch {
 			case ctx.Err() != nil:
-				return fmt.Errorf("echo: endpoint closing: %w", ctx.Err())
+				return fmt.Errorf("%s: endpoint closing: %w", proto, ctx.Err())
 			case errors.Is(err, context.DeadlineExceeded):
-				return fmt.Errorf("echo: client neither opened a stream nor closed the connection within %s", wait)
+				return fmt.Errorf("%s: client neither opened a stream nor closed the connection within %s", proto, wait)
 			case endpoint.CloseInfoOf(err).Normal():
 				return nil // the client closed with code 0
 			default:
@@ -94,7 +102,7 @@ func (s *Server) Serve(ctx context.Context, c *endpoint.Conn) error {
 		streams.Add(1)
 		go func() {
 			defer streams.Done()
-			if err := echoStream(st); err != nil {
+			if err := handle(st); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()

@@ -8,10 +8,8 @@ package upload
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -33,48 +31,7 @@ type Server struct {
 // Serve answers every stream of c until the client closes the connection; nil when the client
 // closed with code 0.
 func (s *Server) Serve(ctx context.Context, c *endpoint.Conn) error {
-	wait := s.CloseWait
-	var (
-		streams sync.WaitGroup
-		mu      sync.Mutex
-		errs    []error
-	)
-	defer streams.Wait()
-	for {
-		acceptCtx, cancel := ctx, context.CancelFunc(func() {})
-		if wait > 0 {
-			acceptCtx, cancel = context.WithTimeout(ctx, wait)
-		}
-		st, err := c.AcceptStream(acceptCtx)
-		cancel()
-		if err != nil {
-			streams.Wait()
-			mu.Lock()
-			defer mu.Unlock()
-			if streamErr := errors.Join(errs...); streamErr != nil {
-				return streamErr
-			}
-			switch {
-			case ctx.Err() != nil:
-				return fmt.Errorf("upload: endpoint closing: %w", ctx.Err())
-			case errors.Is(err, context.DeadlineExceeded):
-				return fmt.Errorf("upload: client neither opened a stream nor closed the connection within %s", wait)
-			case endpoint.CloseInfoOf(err).Normal():
-				return nil
-			default:
-				return err
-			}
-		}
-		streams.Add(1)
-		go func() {
-			defer streams.Done()
-			if err := answer(st); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
+	return echo.ServeStreams(ctx, c, s.CloseWait, "upload", answer)
 }
 
 // answer reads the stream to its end and writes back how much it read.
