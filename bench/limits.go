@@ -45,29 +45,21 @@ func measureLimits(ctx context.Context, aeadExample string, d time.Duration) []L
 	l.MBps, l.Seconds = goAESGCM(DatagramSize, d)
 	out = append(out, l)
 
-	l = Limit{Name: LimitAESFirmware, Title: "AES-128-GCM seal+open, one core, the firmware's crypto provider (RustCrypto aes-gcm)", Bytes: DatagramSize}
-	if mbps, secs, err := firmwareAESGCM(ctx, aeadExample, DatagramSize, d); err != nil {
-		l.Error = err.Error()
-	} else {
-		l.MBps, l.Seconds = mbps, secs
+	measured := func(name, title string, measure func() (float64, float64, error)) {
+		l := Limit{Name: name, Title: title, Bytes: DatagramSize}
+		if mbps, secs, err := measure(); err != nil {
+			l.Error = err.Error()
+		} else {
+			l.MBps, l.Seconds = mbps, secs
+		}
+		out = append(out, l)
 	}
-	out = append(out, l)
-
-	l = Limit{Name: LimitUDP, Title: fmt.Sprintf("UDP loopback, %d-byte datagrams, one sender and one receiver (sendmmsg/recvmmsg)", DatagramSize), Bytes: DatagramSize}
-	if mbps, secs, err := udpLoopback(DatagramSize, d); err != nil {
-		l.Error = err.Error()
-	} else {
-		l.MBps, l.Seconds = mbps, secs
-	}
-	out = append(out, l)
-
-	l = Limit{Name: LimitUDPGSO, Title: fmt.Sprintf("UDP loopback, %d-byte datagrams, with segmentation offload (GSO and GRO, as QUIC stacks use where Linux has them)", DatagramSize), Bytes: DatagramSize}
-	if mbps, secs, err := udpLoopbackGSO(DatagramSize, d); err != nil {
-		l.Error = err.Error()
-	} else {
-		l.MBps, l.Seconds = mbps, secs
-	}
-	out = append(out, l)
+	measured(LimitAESFirmware, "AES-128-GCM seal+open, one core, the firmware's crypto provider (RustCrypto aes-gcm)",
+		func() (float64, float64, error) { return firmwareAESGCM(ctx, aeadExample, DatagramSize, d) })
+	measured(LimitUDP, fmt.Sprintf("UDP loopback, %d-byte datagrams, one sender and one receiver (sendmmsg/recvmmsg)", DatagramSize),
+		func() (float64, float64, error) { return udpLoopback(DatagramSize, d) })
+	measured(LimitUDPGSO, fmt.Sprintf("UDP loopback, %d-byte datagrams, with segmentation offload (GSO and GRO, as QUIC stacks use where Linux has them)", DatagramSize),
+		func() (float64, float64, error) { return udpLoopbackGSO(DatagramSize, d) })
 	return out
 }
 
