@@ -136,15 +136,37 @@ func run(t *testing.T, k framework.Case, client framework.ClientPeer, server fra
 	return runOnWire(t, k, client, server, echoWire(server.ID()))
 }
 
+// fakeCell is a cell of the fakes: client, server, and a server peer declaring sm (nil: a plain
+// server's manifest).
+func fakeCell(t *testing.T, client framework.ClientPeer, server framework.Server, sm *framework.Manifest) *framework.Cell {
+	t.Helper()
+	m := manifest("fake-server", framework.RoleServer)
+	if sm != nil {
+		m = *sm
+	}
+	return &framework.Cell{
+		Client: client, Server: server, ServerPeer: &fakeServerPeer{manifest: m},
+		ClientLog: framework.NewTap("client", nil), ServerLog: framework.NewTap("server", nil),
+		LogDir: t.TempDir(),
+	}
+}
+
+// wantOutcome: a case that must pass (says empty) passed, or failed saying says.
+func wantOutcome(t *testing.T, err error, says string) {
+	t.Helper()
+	if says == "" {
+		if err != nil {
+			t.Errorf("failed: %v", err)
+		}
+		return
+	}
+	wantError(t, err, says)
+}
+
 // runOnWire runs one case in a cell of the fakes whose wire is w.
 func runOnWire(t *testing.T, k framework.Case, client framework.ClientPeer, server framework.Server, w *dissect.Wire) (*framework.Cell, error) {
 	t.Helper()
-	c := &framework.Cell{
-		Client: client, Server: server,
-		ServerPeer: &fakeServerPeer{manifest: manifest("fake-server", framework.RoleServer)},
-		ClientLog:  framework.NewTap("client", nil), ServerLog: framework.NewTap("server", nil),
-		LogDir: t.TempDir(),
-	}
+	c := fakeCell(t, client, server, nil)
 	c.UseWire(func() (*dissect.Wire, error) { return w, nil })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/irohconf/irohconf/peercontract"
@@ -99,10 +98,7 @@ func TestEchoWireChecks(t *testing.T) {
 			}
 			cl := newFakeClient()
 			sm := manifest("fake-server", framework.RoleServer)
-			c := &framework.Cell{
-				Client: cl, Server: s, ServerPeer: &fakeServerPeer{manifest: sm},
-				ClientLog: framework.NewTap("client", nil), ServerLog: framework.NewTap("server", nil), LogDir: t.TempDir(),
-			}
+			c := fakeCell(t, cl, s, &sm)
 			c.UseWire(func() (*dissect.Wire, error) {
 				w := fakeWire(s.ID(), []peercontract.Result{{OK: true, EndpointID: clientID, ALPN: EchoALPN}})
 				tc.change(w.Connections[0], &sm)
@@ -110,15 +106,7 @@ func TestEchoWireChecks(t *testing.T) {
 				return w, nil
 			})
 			err := Handshake().Run(t.Context(), c)
-			if tc.says == "" {
-				if err != nil {
-					t.Errorf("failed: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.says) {
-				t.Errorf("got %v, want an error saying %q", err, tc.says)
-			}
+			wantOutcome(t, err, tc.says)
 		})
 	}
 }
@@ -148,25 +136,14 @@ func TestRefusalWireCheck(t *testing.T) {
 			cl.dial = func(framework.DialRequest) peercontract.Result {
 				return peercontract.Result{Error: "refused", ErrorCode: &code}
 			}
-			c := &framework.Cell{
-				Client: cl, Server: s, ServerPeer: &fakeServerPeer{manifest: manifest("fake-server", framework.RoleServer)},
-				ClientLog: framework.NewTap("client", nil), ServerLog: framework.NewTap("server", nil), LogDir: t.TempDir(),
-			}
+			c := fakeCell(t, cl, s, nil)
 			c.UseWire(func() (*dissect.Wire, error) {
 				w := fakeWire(s.ID(), []peercontract.Result{{Error: "refused", ErrorCode: &code}})
 				w.Connections[0].Closes = tc.closes
 				return w, nil
 			})
 			err := RefuseWrongID().Run(t.Context(), c)
-			if tc.says == "" {
-				if err != nil {
-					t.Errorf("failed: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.says) {
-				t.Errorf("got %v, want an error saying %q", err, tc.says)
-			}
+			wantOutcome(t, err, tc.says)
 		})
 	}
 }
@@ -187,10 +164,7 @@ func TestElidedTail(t *testing.T) {
 			s.report = func(remote string) peercontract.Connection {
 				return peercontract.Connection{RemoteID: remote, ALPN: EchoALPN, Bytes: 13}
 			}
-			c := &framework.Cell{
-				Client: newFakeClient(), Server: s, ServerPeer: &fakeServerPeer{manifest: manifest("fake-server", framework.RoleServer)},
-				ClientLog: framework.NewTap("client", nil), ServerLog: framework.NewTap("server", nil), LogDir: t.TempDir(),
-			}
+			c := fakeCell(t, newFakeClient(), s, nil)
 			c.UseWire(func() (*dissect.Wire, error) {
 				w := fakeWire(s.ID(), []peercontract.Result{{OK: true, EndpointID: clientID, ALPN: EchoALPN}})
 				conn := w.Connections[0]
@@ -200,12 +174,7 @@ func TestElidedTail(t *testing.T) {
 				return w, nil
 			})
 			err := Handshake().Run(t.Context(), c)
-			if tc.says == "" && err != nil {
-				t.Errorf("failed: %v", err)
-			}
-			if tc.says != "" && (err == nil || !strings.Contains(err.Error(), tc.says)) {
-				t.Errorf("got %v, want %q", err, tc.says)
-			}
+			wantOutcome(t, err, tc.says)
 		})
 	}
 }
