@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -126,11 +127,9 @@ const (
 	// initialPTO is RFC 9002's first probe timeout before any RTT sample (initial RTT 333 ms:
 	// PTO = 333 ms + 4 x 333/2 ms ≈ 1 s).
 	initialPTO = time.Second
-	// handshakeLossesInARow is how many times in a row one handshake flight may be lost before
-	// the bound is exceeded: each loss doubles the PTO (1 + 2 + 4 s). Under handshake-loss (30%)
-	// three losses of one flight in a row happen with 0.3^3 ≈ 3% per flight; the seed is in the
-	// report to repeat such a run.
-	handshakeLossesInARow = 3
+	// handshakeLossesUnbudgeted is how many handshake losses the bound allows for a profile that
+	// drops long-header datagrams without a budget (faults.Profile.HandshakeLossBudget).
+	handshakeLossesUnbudgeted = 3
 	// maxAckDelay is the largest max_ack_delay the peers announce (RFC 9000 default 25 ms).
 	maxAckDelay = 25 * time.Millisecond
 	// rebindStall is what a rebinding costs: what the server sent to the old address is lost
@@ -145,7 +144,7 @@ const (
 //	RTT       = 2 (delay + jitter) + hostRTT
 //	PTO       = 3 RTT + max_ack_delay                      (RFC 9002 §6.2.1 with rttvar ≤ RTT/2)
 //	setup     = netSetup
-//	handshake = 2 RTT + [handshake loss] initialPTO (2^k - 1), k = handshakeLossesInARow
+//	handshake = 2 RTT + [handshake loss] initialPTO (2^k - 1), k = the profile's loss budget
 //	transfer  = (⌈S/ws⌉ + ⌈S/wc⌉) RTT                     (each direction window-limited, one window per RTT)
 //	loss      = (p N + 2 e N) PTO, N = 4 ⌈S/1200⌉         (N: data datagrams both ways and as many ACKs; every
 //	                                                       datagram lost, corrupted or reordered (rate p) costs at
@@ -163,8 +162,11 @@ func netBound(p faults.Profile, wc, ws int) bound {
 	b.Setup = netSetup
 	b.Handshake = 2 * rtt
 	if p.HandshakeLoss > 0 {
-		b.Handshake += initialPTO * (1<<handshakeLossesInARow - 1)
-		b.Why = append(b.Why, fmt.Sprintf("handshake flights lost up to %d times in a row", handshakeLossesInARow))
+		// Each lost handshake datagram costs at most one probe timeout, and PTOs double from 1 s
+		// while losses follow each other: k losses cost at most 1 + 2 + ... + 2^(k-1) s.
+		k := cmp.Or(p.HandshakeLossBudget, handshakeLossesUnbudgeted)
+		b.Handshake += initialPTO * (1<<k - 1)
+		b.Why = append(b.Why, fmt.Sprintf("up to %d handshake datagrams lost", k))
 	}
 	rounds := ceilDiv(s, ws) + ceilDiv(s, wc)
 	b.Transfer = time.Duration(rounds) * rtt

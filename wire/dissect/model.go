@@ -27,8 +27,8 @@ type Wire struct {
 	// Undecrypted counts QUIC packets tshark could not decrypt (no key log, or a packet the relay
 	// corrupted on purpose is not one of them: the capture holds what the sender sent);
 	// UndecryptedFrames lists the first of their frames.
-	Undecrypted       int           `json:"undecrypted_packets"`
-	UndecryptedFrames []int         `json:"undecrypted_frames,omitempty"`
+	Undecrypted       int   `json:"undecrypted_packets"`
+	UndecryptedFrames []int `json:"undecrypted_frames,omitempty"`
 	// Elided, when set, is the middle of a long capture that was not dissected (Input.MaxFrames):
 	// frame counts, bytes and relay actions then cover the dissected frames only.
 	Elided      *Elided       `json:"elided,omitempty"`

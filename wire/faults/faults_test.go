@@ -149,6 +149,7 @@ func TestProfiles(t *testing.T) {
 	})
 	t.Run("handshake-loss", func(t *testing.T) {
 		p := parse("handshake-loss")
+		p.HandshakeLossBudget = 0 // the rate, without the budget
 		in := NewInjector(p, 1)
 		long, lost := 0, 0
 		for i := range 4000 {
@@ -167,6 +168,33 @@ func TestProfiles(t *testing.T) {
 		}
 		if got := float64(lost) / float64(long); got < 0.25 || got > 0.35 {
 			t.Errorf("lost %d of %d long-header datagrams (%.2f), want about 0.30", lost, long, got)
+		}
+	})
+	t.Run("handshake-loss budget", func(t *testing.T) {
+		// Whatever the seed, the named profile drops at most its budget, both directions
+		// together, and only long-header datagrams: the case's bound depends on it.
+		p := parse("handshake-loss")
+		if p.HandshakeLossBudget != 3 {
+			t.Fatalf("budget %d, want 3", p.HandshakeLossBudget)
+		}
+		spent := 0
+		for seed := range uint64(200) {
+			in := NewInjector(p, seed)
+			lost := 0
+			for i := range 60 {
+				if d := in.Decide(Direction(i%2), []byte{0xc0, 1, 2}, time.Now()); d.Drop {
+					lost++
+				}
+			}
+			if lost > p.HandshakeLossBudget {
+				t.Fatalf("seed %d: %d long-header datagrams dropped, budget %d", seed, lost, p.HandshakeLossBudget)
+			}
+			if lost == p.HandshakeLossBudget {
+				spent++
+			}
+		}
+		if spent < 190 { // 60 datagrams at 30%: the budget is nearly always spent
+			t.Errorf("the budget was spent for %d of 200 seeds", spent)
 		}
 	})
 	t.Run("burst-loss", func(t *testing.T) {

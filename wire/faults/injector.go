@@ -128,6 +128,7 @@ type Injector struct {
 	holeUntil   time.Time // end of the blackhole once it started
 	holeStarted bool
 	rebound     bool
+	hsDropped   int // datagrams HandshakeLoss dropped, against its budget
 }
 
 type dirState struct {
@@ -189,7 +190,10 @@ func (in *Injector) Decide(dir Direction, pkt []byte, now time.Time) Decision {
 		in.rebound = true
 		d = Decision{Reason: "rebind", Rebind: true, RebindAddr: rb.Addr}
 	}
-	if p.HandshakeLoss > 0 && len(pkt) > 0 && pkt[0]&0x80 != 0 && st.rng.Float64() < p.HandshakeLoss {
+	// The draw is made even past the budget, so each direction's random stream stays its own.
+	if p.HandshakeLoss > 0 && len(pkt) > 0 && pkt[0]&0x80 != 0 && st.rng.Float64() < p.HandshakeLoss &&
+		(p.HandshakeLossBudget == 0 || in.hsDropped < p.HandshakeLossBudget) {
+		in.hsDropped++
 		return Decision{Drop: true, Reason: "handshake-loss"}
 	}
 	if b := p.Burst; b != nil {

@@ -33,6 +33,10 @@ type Profile struct {
 	// HandshakeLoss drops this fraction of the datagrams that start with a long-header packet
 	// (Initial, 0-RTT, Handshake: the handshake and its retransmissions), in each direction.
 	HandshakeLoss float64
+	// HandshakeLossBudget, when set, is the most datagrams HandshakeLoss drops in all (both
+	// directions): each loss at most doubles a probe timeout that starts at 1 s, so a budget
+	// bounds the handshake's time whatever the seed.
+	HandshakeLossBudget int
 	// Burst drops datagrams in bursts (a Gilbert model), both directions, each with its own state.
 	Burst *Burst
 	// Reorder holds this fraction of the datagrams back by ReorderDelay, so later ones overtake.
@@ -97,7 +101,7 @@ const MidTransfer = 128 << 10
 var profiles = map[string]Profile{
 	"none":           {},
 	"loss":           {Loss: [2]float64{0.05, 0.05}},
-	"handshake-loss": {HandshakeLoss: 0.30},
+	"handshake-loss": {HandshakeLoss: 0.30, HandshakeLossBudget: 3},
 	"burst-loss":     {Burst: &Burst{Enter: 0.01, Leave: 0.25}},
 	"reorder":        {Reorder: 0.05, ReorderDelay: 10 * time.Millisecond},
 	"duplicate":      {Duplicate: 0.05},
@@ -164,7 +168,11 @@ func (p Profile) String() string {
 		rules = append(rules, fmt.Sprintf("loss %s client->server, %s server->client", pct(p.Loss[0]), pct(p.Loss[1])))
 	}
 	if p.HandshakeLoss > 0 {
-		rules = append(rules, "loss "+pct(p.HandshakeLoss)+" of long-header datagrams")
+		rule := "loss " + pct(p.HandshakeLoss) + " of long-header datagrams"
+		if p.HandshakeLossBudget > 0 {
+			rule += fmt.Sprintf(" (at most %d)", p.HandshakeLossBudget)
+		}
+		rules = append(rules, rule)
 	}
 	if p.Burst != nil {
 		rules = append(rules, fmt.Sprintf("burst loss (enter %s, mean burst %.0f datagrams)", pct(p.Burst.Enter), 1/p.Burst.Leave))
