@@ -83,10 +83,11 @@ bench: bench-go-peer bench-upstream bench-wire
 bench-go-peer: overlay
 	go test -run '^$$' -bench . -benchmem -count=1 ./iroh/endpoint/
 
-# The in-path relay's cost: a 16 MiB echo direct, through the relay, and through the relay with its
-# capture (the matrix allows at most 10% less throughput); dissecting a cell's capture.
-bench-wire: overlay
-	go test -run '^$$' -bench . -benchtime 5x -count 5 ./wire/relay/
+# The in-path relay's cost: a 16 MiB echo between peer processes (the Go peer, upstream iroh)
+# direct, through the relay, and through the relay with its capture, side by side in rotating
+# rounds (the matrix allows at most 10% less throughput); dissecting a cell's capture.
+bench-wire: overlay build upstream
+	go test -run '^$$' -bench . -benchtime 9x ./wire/relay/
 	go test -run '^$$' -bench . -benchtime 3x ./wire/dissect/
 
 # The benchmark matrix (bench/): handshake, connection rate, upload, echo, concurrent streams and
