@@ -108,6 +108,10 @@ func sampleRun(echo float64) *Run {
 			{Client: "go", Server: "virtual-board", Measure: MeasureUpload, Unit: "MB/s", Samples: []float64{}, Outcome: "unsupported", Reason: "serves only echo/0"},
 		},
 	}
+	run.Schedule = []Schedule{{Measure: MeasureEcho, Rounds: []Round{
+		{Start: 10, Seconds: 2.5, Order: []string{"go -> upstream-1.4.1", "upstream-1.4.1 -> upstream-1.4.1"}},
+		{Start: 12.5, Seconds: 3.25, Order: []string{"upstream-1.4.1 -> upstream-1.4.1", "go -> upstream-1.4.1"}},
+	}}}
 	deriveRatios(run)
 	return run
 }
@@ -140,6 +144,7 @@ func TestPage(t *testing.T) {
 		"0.95×", "of upstream-1.4.1 → upstream-1.4.1", // the Go pair's ratio to its reference
 		"0.95× (0.95–0.95)", "19% (19–19%) of the limit (udp_loopback)", // echo crosses twice: 95 of 1000/2
 		"unsupported", "serves only echo/0",
+		"2.5–3.2", "go → upstream-1.4.1; upstream-1.4.1 → upstream-1.4.1", // how the rounds ran
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("page lacks %q", want)

@@ -100,7 +100,7 @@ func TestExecuteQuick(t *testing.T) {
 		t.Fatalf("no result for %s -> %s %s", c, s, m)
 		return Result{}
 	}
-	for _, m := range []string{MeasureHandshake, MeasureEcho, MeasureCPUServerUpload} {
+	for _, m := range []string{MeasureHandshake, MeasureEcho, MeasureCPUClientEcho} {
 		for _, p := range [][2]string{{"go", up}, {up, "go"}} {
 			if r := get(p[0], p[1], m); r.Ratio == nil || r.Ratio.Of != up+" -> "+up || len(r.Ratio.Rounds) != 2 {
 				t.Errorf("%s -> %s %s: ratio %+v", p[0], p[1], m, r.Ratio)

@@ -39,6 +39,16 @@ type pageView struct {
 	Minutes  string
 	Limits   []limitView
 	Measures []measureView
+	Schedule []scheduleView
+}
+
+// scheduleView is how one measure's rounds ran: a pair and its reference pair were sampled in
+// the same round, so at most a round's duration apart.
+type scheduleView struct {
+	Measure       string
+	Rounds, Units int
+	MinS, MaxS    float64
+	FirstOfEach   string // the unit each round began with
 }
 
 type limitView struct {
@@ -84,6 +94,22 @@ func Page(run *Run) ([]byte, error) {
 			lv.Min, lv.Max = slices.Min(l.Samples), slices.Max(l.Samples)
 		}
 		v.Limits = append(v.Limits, lv)
+	}
+	for _, sc := range run.Schedule {
+		sv := scheduleView{Measure: sc.Measure, Rounds: len(sc.Rounds)}
+		var firsts []string
+		for i, r := range sc.Rounds {
+			sv.Units = max(sv.Units, len(r.Order))
+			if i == 0 || r.Seconds < sv.MinS {
+				sv.MinS = r.Seconds
+			}
+			sv.MaxS = max(sv.MaxS, r.Seconds)
+			if len(r.Order) > 0 {
+				firsts = append(firsts, r.Order[0])
+			}
+		}
+		sv.FirstOfEach = arrow(strings.Join(firsts, "; "))
+		v.Schedule = append(v.Schedule, sv)
 	}
 	byKey := map[[3]string]Result{}
 	for _, r := range run.Results {

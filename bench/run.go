@@ -283,12 +283,14 @@ func finish(p pair, measure string, samples, rounds []float64, err error) Result
 	return r
 }
 
+// loadAverage is the 1, 5 and 15 minute load averages of /proc/loadavg.
 func loadAverage() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(string(b))
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // errorResults marks every measure of a pair whose server did not start.
