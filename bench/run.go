@@ -188,7 +188,9 @@ func runPhase(ctx context.Context, ph phase, pairs []pair, limits []limitUnit, r
 	for _, p := range pairs {
 		if err := ph.unsupported(p); err != nil {
 			for _, m := range ph.measures {
-				out = append(out, finish(p, m, nil, nil, err))
+				r := finish(p, m, nil, nil, err)
+				fmt.Fprintln(cfg.Progress, r.line())
+				out = append(out, r)
 			}
 			continue
 		}
