@@ -79,6 +79,9 @@ func (c *Conn) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 		out.NN = appendWithoutGRO(out.OOB[:0], in.OOB[:in.NN])
 		out.Addr = in.Addr
 		out.Flags = in.Flags
+		if out.N < end-c.offset { // as recvmmsg marks a datagram larger than its buffer
+			out.Flags |= unix.MSG_TRUNC
+		}
 		filled++
 		c.offset = end
 		if c.offset >= in.N {

@@ -135,6 +135,25 @@ func assertControlMessages(t *testing.T, oob []byte) {
 	}
 }
 
+func TestReadBatchMarksTruncatedDatagrams(t *testing.T) {
+	recv := listen(t, "udp4", "127.0.0.1:0")
+	send := listen(t, "udp4", "127.0.0.1:0")
+	pc := Wrap(recv).(*Conn)
+	// Two 2000-byte datagrams, larger than quic-go's 1452-byte buffers.
+	sendGSO(t, send, recv.LocalAddr(), bytes.Repeat([]byte{7}, 4000), 2000)
+	_ = recv.SetReadDeadline(time.Now().Add(5 * time.Second))
+	ms := quicGoMessages(8)
+	n, err := pc.ReadBatch(ms, 0)
+	if err != nil || n != 2 {
+		t.Fatalf("ReadBatch: %d messages, %v; want 2", n, err)
+	}
+	for i, m := range ms[:n] {
+		if m.N != 1452 || m.Flags&unix.MSG_TRUNC == 0 {
+			t.Errorf("datagram %d: %d bytes, flags %#x; want 1452 bytes marked MSG_TRUNC", i, m.N, m.Flags)
+		}
+	}
+}
+
 func TestReadBatchEndsWithTheSocket(t *testing.T) {
 	recv := listen(t, "udp4", "127.0.0.1:0")
 	pc := Wrap(recv).(*Conn)
