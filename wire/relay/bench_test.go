@@ -43,7 +43,9 @@ var benchPeers = []struct{ name, bin, bind string }{
 // swings fall on all three alike. The time is the client's own (echo_ms: stream open to the
 // last byte back); each echo has a new client process, connection and relay, whose Close writes
 // the capture. It reports each path's MB/s (payload one way, median over the rounds) and the
-// relay's cost as the median of the per-round losses against the direct echo of the same round.
+// relay's cost as the median of the per-round losses against the direct echo of the same round,
+// and the relay's own CPU per echo (this process's, from the relay's start to its Close: capture
+// written included), which load on the machine moves far less than throughput.
 func BenchmarkEcho16MiB(b *testing.B) {
 	for _, p := range benchPeers {
 		b.Run(p.name, func(b *testing.B) {
@@ -69,6 +71,7 @@ func benchmarkEcho(b *testing.B, bin, bind string) {
 	}
 	dir := b.TempDir()
 	rates := map[string][]float64{}
+	cpu := map[string][]float64{} // this process's CPU per echo: the relay's own cost
 	var relayLoss, captureLoss []float64
 	var datagrams, reads int64
 	round := 0
@@ -76,7 +79,9 @@ func benchmarkEcho(b *testing.B, bin, bind string) {
 		took := map[string]float64{}
 		for i := range paths {
 			via := paths[(i+round)%len(paths)]
+			before := processCPU()
 			ms, n, r := echoVia(b, ctx, bin, ready.EndpointID, server, via, dir)
+			cpu[via] = append(cpu[via], (processCPU()-before).Seconds()*1e3)
 			took[via] = ms
 			rates[via] = append(rates[via], benchSize/ms/1e3)
 			datagrams, reads = datagrams+n, reads+r
@@ -87,6 +92,9 @@ func benchmarkEcho(b *testing.B, bin, bind string) {
 	}
 	for _, via := range paths {
 		b.ReportMetric(median(rates[via]), via+"-MB/s")
+		if via != "direct" {
+			b.ReportMetric(median(cpu[via]), via+"-cpu-ms")
+		}
 	}
 	b.ReportMetric(100*median(relayLoss), "relay-loss-%")
 	b.ReportMetric(100*median(captureLoss), "relay+capture-loss-%")
@@ -194,6 +202,15 @@ func lastResult(out []byte) (peercontract.Result, error) {
 		}
 	}
 	return peercontract.Result{}, fmt.Errorf("no result line in %q", out)
+}
+
+// processCPU is the CPU time (user and system) this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func median(xs []float64) float64 {
