@@ -74,7 +74,7 @@ func Dissect(ctx context.Context, in Input) (*Result, error) {
 	for _, k := range in.KeyLogs {
 		w.KeyLogs = append(w.KeyLogs, filepath.Base(k))
 	}
-	dissected, elided, err := elide(in.Capture, meta, in.MaxFrames)
+	dissected, elided, frames, err := elide(in.Capture, meta, in.MaxFrames)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func Dissect(ctx context.Context, in Input) (*Result, error) {
 	}
 	a := newAnalyzer(w)
 	var lines []string
-	err = runTshark(ctx, dissected, keylog, meta.Server.Port(), func(layers node) error {
+	err = dissectFrames(ctx, dissected, keylog, meta.Server.Port(), frames, func(layers node) error {
 		d, err := parseDatagram(layers, meta.Server)
 		if err != nil {
 			return err
