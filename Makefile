@@ -38,8 +38,9 @@ help:
 	@echo "make hil-virtual-rfc2217   the board suite on the virtual board exported by ser2net (RFC 2217)"
 	@echo "make upstream              build/bin/iroh-upstream-<version>: upstream iroh 1.4.1 and 1.0.0 (static)"
 	@echo "make bench                 benchmarks: Go peer handshake and echo throughput, the in-path relay's cost, dissection"
-	@echo "make bench-matrix          every client x server pair, one at a time, beside the machine's limits;"
-	@echo "                           reports/bench/latest/ (COMPARE=<earlier run dir>: what moved by > 20%)"
+	@echo "make bench-matrix          every client x server pair side by side, in rotating rounds, beside the"
+	@echo "                           machine's limits; reports/bench/latest/ (COMPARE=<earlier run dir>: what"
+	@echo "                           moved by > 20%; QUICK=1: a 2-round run of small sizes)"
 
 ## ---- the crypto/tls overlay --------------------------------------------------
 # It refuses a Go release the patch was not tested with (IROHCONF_OVERLAY_ALLOW_UNTESTED=1 overrides)
@@ -82,21 +83,24 @@ bench: bench-go-peer bench-upstream bench-wire
 bench-go-peer: overlay
 	go test -run '^$$' -bench . -benchmem -count=1 ./iroh/endpoint/
 
-# The in-path relay's cost: a 16 MiB echo direct, through the relay, and through the relay with its
-# capture (the matrix allows at most 10% less throughput); dissecting a cell's capture.
-bench-wire: overlay
-	go test -run '^$$' -bench . -benchtime 5x -count 5 ./wire/relay/
+# The in-path relay's cost: a 16 MiB echo between peer processes (the Go peer, upstream iroh)
+# direct, through the relay, and through the relay with its capture, side by side in rotating
+# rounds (the matrix allows at most 10% less throughput); dissecting a cell's capture.
+bench-wire: overlay build upstream
+	go test -run '^$$' -bench . -benchtime 9x ./wire/relay/
 	go test -run '^$$' -bench . -benchtime 3x ./wire/dissect/
 
 # The benchmark matrix (bench/): handshake, connection rate, upload, echo, concurrent streams and
-# CPU per MB for every client x server pair of the interop matrix, one pair at a time, beside
-# AES-128-GCM (Go's and the firmware provider's) and UDP loopback measured in the same run.
+# CPU per MB for every client x server pair of the interop matrix, all peers up at once, each
+# measure in rounds that sample every pair (and AES-128-GCM, Go's and the firmware provider's, and
+# UDP loopback) once in a rotating order. QUICK=1: two rounds of small sizes, to see it work.
 COMPARE ?=
+QUICK ?=
 AEAD_EXAMPLE = $(FIRMWARE_TARGET_DIR)/release/examples/aead_throughput
 .PHONY: bench-matrix
 bench-matrix: overlay build virtual-board upstream
 	cd firmware && CARGO_TARGET_DIR=$(FIRMWARE_TARGET_DIR) nice cargo build --release -p irohconf-fw-crypto --example aead_throughput
-	go run ./bench/cmd/bench-matrix -aead-example $(AEAD_EXAMPLE) $(if $(COMPARE),-compare '$(COMPARE)')
+	go run ./bench/cmd/bench-matrix -aead-example $(AEAD_EXAMPLE) $(if $(COMPARE),-compare '$(COMPARE)') $(if $(QUICK),-quick)
 
 ## ---- reports: the report writer (results.json, junit.xml, summary.md, index.html) ------
 # Its browser test needs Chromium (apt-get install -y chromium); IROHCONF_NO_BROWSER=1 skips it.

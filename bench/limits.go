@@ -20,14 +20,18 @@ import (
 // minus IPv4 and UDP headers, as both cap it).
 const DatagramSize = 1452
 
-// Limit is one of the machine's limits, measured in the same run: payload MB/s.
+// Limit is one of the machine's limits, sampled in the rounds of the throughput measures beside
+// the pairs: payload MB/s.
 type Limit struct {
 	Name    string  `json:"name"`
 	Title   string  `json:"title"`
-	MBps    float64 `json:"mb_per_s"`
+	MBps    float64 `json:"mb_per_s"` // the median of the samples
 	Bytes   int     `json:"datagram_bytes"`
-	Seconds float64 `json:"seconds"`
+	Seconds float64 `json:"seconds"` // measured in all
 	Error   string  `json:"error,omitempty"`
+	// Samples in the order taken; Rounds, per throughput measure, the sample of each of its rounds.
+	Samples []float64            `json:"samples,omitempty"`
+	Rounds  map[string][]float64 `json:"rounds,omitempty"`
 }
 
 // Names of the limits.
@@ -38,29 +42,33 @@ const (
 	LimitUDPGSO      = "udp_loopback_gso"
 )
 
-// measureLimits measures the three limits for d each.
-func measureLimits(ctx context.Context, aeadExample string, d time.Duration) []Limit {
-	var out []Limit
-	l := Limit{Name: LimitAESGo, Title: "AES-128-GCM seal+open, one core, Go crypto/aes + cipher.NewGCM", Bytes: DatagramSize}
-	l.MBps, l.Seconds = goAESGCM(DatagramSize, d)
-	out = append(out, l)
+// limitUnit is how one limit is sampled: for d, payload MB/s and the seconds it ran.
+type limitUnit struct {
+	name, title string
+	take        func(ctx context.Context, d time.Duration) (mbps, seconds float64, err error)
+}
 
-	measured := func(name, title string, measure func() (float64, float64, error)) {
-		l := Limit{Name: name, Title: title, Bytes: DatagramSize}
-		if mbps, secs, err := measure(); err != nil {
-			l.Error = err.Error()
-		} else {
-			l.MBps, l.Seconds = mbps, secs
-		}
-		out = append(out, l)
+// limitUnits are the limits of a run.
+func limitUnits(aeadExample string) []limitUnit {
+	return []limitUnit{
+		{LimitAESGo, "AES-128-GCM seal+open, one core, Go crypto/aes + cipher.NewGCM",
+			func(_ context.Context, d time.Duration) (float64, float64, error) {
+				mbps, secs := goAESGCM(DatagramSize, d)
+				return mbps, secs, nil
+			}},
+		{LimitAESFirmware, "AES-128-GCM seal+open, one core, the firmware's crypto provider (RustCrypto aes-gcm)",
+			func(ctx context.Context, d time.Duration) (float64, float64, error) {
+				return firmwareAESGCM(ctx, aeadExample, DatagramSize, d)
+			}},
+		{LimitUDP, fmt.Sprintf("UDP loopback, %d-byte datagrams, one sender and one receiver (sendmmsg/recvmmsg)", DatagramSize),
+			func(_ context.Context, d time.Duration) (float64, float64, error) {
+				return udpLoopback(DatagramSize, d)
+			}},
+		{LimitUDPGSO, fmt.Sprintf("UDP loopback, %d-byte datagrams, with segmentation offload (GSO and GRO, as QUIC stacks use where Linux has them)", DatagramSize),
+			func(_ context.Context, d time.Duration) (float64, float64, error) {
+				return udpLoopbackGSO(DatagramSize, d)
+			}},
 	}
-	measured(LimitAESFirmware, "AES-128-GCM seal+open, one core, the firmware's crypto provider (RustCrypto aes-gcm)",
-		func() (float64, float64, error) { return firmwareAESGCM(ctx, aeadExample, DatagramSize, d) })
-	measured(LimitUDP, fmt.Sprintf("UDP loopback, %d-byte datagrams, one sender and one receiver (sendmmsg/recvmmsg)", DatagramSize),
-		func() (float64, float64, error) { return udpLoopback(DatagramSize, d) })
-	measured(LimitUDPGSO, fmt.Sprintf("UDP loopback, %d-byte datagrams, with segmentation offload (GSO and GRO, as QUIC stacks use where Linux has them)", DatagramSize),
-		func() (float64, float64, error) { return udpLoopbackGSO(DatagramSize, d) })
-	return out
 }
 
 // goAESGCM seals and opens size-byte payloads (with a 22-byte header as associated data, as a

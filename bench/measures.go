@@ -3,7 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -21,6 +21,14 @@ type Result struct {
 	// "error"; Reason says why when it is not ok.
 	Outcome string `json:"outcome"`
 	Reason  string `json:"reason,omitempty"`
+	// Rounds is the value of each round (a handshake round: the median of its connections), in
+	// round order: what the ratios divide.
+	Rounds []float64 `json:"rounds,omitempty"`
+	// Ratio: a pair with the Go peer on one side against its reference pair, round by round.
+	Ratio *Spread `json:"ratio,omitempty"`
+	// Limit: a throughput as a fraction of the lowest limit its payload passes through, round by
+	// round.
+	Limit *Spread `json:"limit,omitempty"`
 }
 
 // The measures, in report order.
@@ -71,23 +79,68 @@ func MeasureByName(name string) (MeasureInfo, bool) {
 	return MeasureInfo{}, false
 }
 
-// Plan is what a run measures; the zero value is not useful, see DefaultPlan.
+// Plan is what a run measures; the zero value is not useful, see DefaultPlan. Every measure is
+// taken in rounds: a round takes one sample of every pair (and, for throughputs, of every limit),
+// in an order that changes from round to round (roundOrders).
 type Plan struct {
-	Handshakes  int           // sequential connections for the handshake measure
-	RateFor     time.Duration // how long the connection rate runs
-	BulkSize    int           // bytes per upload or echo
-	BoardSize   int           // bytes per upload or echo with a board as the server
-	BulkRepeats int           // uploads and echoes of BulkSize, one after another
-	Streams     int           // concurrent streams ...
-	StreamSize  int           // ... of this many bytes each
-	StreamRuns  int           // how often the concurrent streams run
+	HandshakeRounds int           // rounds of the handshake measure, each ...
+	Handshakes      int           // ... this many sequential connections per pair
+	RateRounds      int           // rounds of the connection rate, each ...
+	RateFor         time.Duration // ... connecting one after another for this long
+	BulkRounds      int           // rounds of upload and of echo, each one transfer of ...
+	BulkSize        int           // ... this many bytes
+	BoardSize       int           // ... or this many with a board as the server
+	StreamRounds    int           // rounds of the concurrent streams, each one connection of ...
+	Streams         int           // ... this many concurrent streams ...
+	StreamSize      int           // ... of this many bytes each
+	LimitFor        time.Duration // how long one sample of a limit runs
 }
 
-// DefaultPlan is the plan of make bench-matrix.
+// DefaultPlan is the plan of make bench-matrix: about 6 minutes on 2 cores (a round of echo takes
+// about 11 s, of the concurrent streams about 15 s: a pair and its reference pair are sampled
+// seconds apart). A handshake round's value is the median of its connections: 20 of them steady
+// it against the bimodal times (1.2 or 3 ms) a loaded machine gives.
 var DefaultPlan = Plan{
-	Handshakes: 50, RateFor: 5 * time.Second,
-	BulkSize: 64 << 20, BoardSize: 4 << 20, BulkRepeats: 5,
-	Streams: 8, StreamSize: 8 << 20, StreamRuns: 3,
+	HandshakeRounds: 10, Handshakes: 20,
+	RateRounds: 5, RateFor: time.Second,
+	BulkRounds: 9, BulkSize: 64 << 20, BoardSize: 1 << 20,
+	StreamRounds: 7, Streams: 8, StreamSize: 8 << 20,
+	LimitFor: 500 * time.Millisecond,
+}
+
+// QuickPlan is a short run that shows the whole run works (bench-matrix -quick, the tests).
+var QuickPlan = Plan{
+	HandshakeRounds: 2, Handshakes: 3,
+	RateRounds: 2, RateFor: 300 * time.Millisecond,
+	BulkRounds: 2, BulkSize: 1 << 20, BoardSize: 256 << 10,
+	StreamRounds: 2, Streams: 8, StreamSize: 256 << 10,
+	LimitFor: 100 * time.Millisecond,
+}
+
+// WithRounds is the plan with every measure taken in n rounds.
+func (p Plan) WithRounds(n int) Plan {
+	p.HandshakeRounds, p.RateRounds, p.BulkRounds, p.StreamRounds = n, n, n, n
+	return p
+}
+
+// Check says what in a plan cannot run.
+func (p Plan) Check() error {
+	for _, n := range []struct {
+		name string
+		v    int
+	}{
+		{"handshake rounds", p.HandshakeRounds}, {"handshakes", p.Handshakes}, {"rate rounds", p.RateRounds},
+		{"bulk rounds", p.BulkRounds}, {"bulk size", p.BulkSize}, {"board size", p.BoardSize},
+		{"stream rounds", p.StreamRounds}, {"streams", p.Streams}, {"stream size", p.StreamSize},
+	} {
+		if n.v < 1 {
+			return fmt.Errorf("the plan's %s must be at least 1, not %d", n.name, n.v)
+		}
+	}
+	if p.RateFor <= 0 || p.LimitFor <= 0 {
+		return fmt.Errorf("the plan's durations must be positive (rate for %s, limit for %s)", p.RateFor, p.LimitFor)
+	}
+	return nil
 }
 
 // pair is one client and one server with what they declare.
@@ -100,124 +153,131 @@ type pair struct {
 	servesUpload bool
 }
 
-// runPair measures one pair; progress lines go to progress.
-func runPair(ctx context.Context, p pair, plan Plan, progress io.Writer) []Result {
-	var out []Result
-	add := func(measure, unit string, samples []float64, err error) {
-		r := Result{Client: p.client.Name(), Server: p.server.Name(), Measure: measure, Unit: unit, Samples: samples, Outcome: "ok"}
-		switch e := err.(type) {
-		case nil:
-			if len(samples) == 0 {
-				r.Outcome, r.Reason = "error", "no samples"
-			} else {
-				med, p90 := median(samples), percentile(samples, 90)
-				r.Median, r.P90 = &med, &p90
-			}
-		case unsupported:
-			r.Outcome, r.Reason = "unsupported", e.Error()
-		default:
-			r.Outcome, r.Reason = "error", e.Error()
-		}
-		if r.Samples == nil {
-			r.Samples = []float64{}
-		}
-		out = append(out, r)
-		fmt.Fprintln(progress, r.line())
-	}
-	dial := func(timeout time.Duration, args ...string) (dialResult, time.Duration, time.Duration, error) {
-		args = append([]string{p.server.Ticket(), "--timeout", timeout.String()}, args...)
-		dctx, cancel := context.WithTimeout(ctx, timeout+30*time.Second)
-		defer cancel()
-		before, err := p.server.CPU()
-		if err != nil {
-			return dialResult{}, 0, 0, err
-		}
-		r, clientCPU, err := p.client.Dial(dctx, args)
-		if err != nil {
-			return r, 0, 0, err
-		}
-		after, err := p.server.CPU()
-		return r, clientCPU, after - before, err
-	}
+func (p pair) name() string { return p.client.Name() + " -> " + p.server.Name() }
+
+// taken is one round's sample of one measure of a pair: the round's value (the ratios divide
+// these) and the samples it came from (a handshake round has one per connection).
+type taken struct {
+	measure string
+	value   float64
+	samples []float64
+}
+
+// phase is one measure (with the CPU measures taken alongside it) taken in rounds.
+type phase struct {
+	measures []string // what each round's sample gives, the main measure first
+	rounds   int
+	limits   bool // the limits are units of its rounds: a throughput
+	// unsupported says why a pair cannot take the measure; nil when it can.
+	unsupported func(p pair) error
+	take        func(ctx context.Context, p pair) ([]taken, error)
+}
+
+// phases are the measures of a plan, in report order.
+func phases(plan Plan) []phase {
 	itoa := strconv.Itoa
-
-	// Handshakes: sequential connections, each with one 13-byte echo.
-	r, _, _, err := dial(60*time.Second, "--alpn", echoALPN, "--connections", itoa(plan.Handshakes), "--size", "13")
-	if err == nil && len(r.HandshakesMS) != plan.Handshakes {
-		err = fmt.Errorf("%d handshakes reported, want %d", len(r.HandshakesMS), plan.Handshakes)
-	}
-	add(MeasureHandshake, "ms", r.HandshakesMS, err)
-
-	// Connection rate: connections one after another for RateFor.
-	r, _, _, err = dial(plan.RateFor+60*time.Second, "--alpn", echoALPN, "--duration", plan.RateFor.String(), "--size", "13")
-	var rate []float64
-	if err == nil {
-		rate = []float64{float64(r.Connections) / plan.RateFor.Seconds()}
-	}
-	add(MeasureConnRate, "conn/s", rate, err)
-
-	size := plan.BulkSize
-	if p.isBoard {
-		size = plan.BoardSize
-	}
-	bulk := func(alpn, measure, cpuClient, cpuServer string) {
-		if alpn == uploadALPN && !p.servesUpload {
-			err := unsupported(p.server.Name() + " serves only " + echoALPN + " (no upload protocol)")
-			add(measure, "MB/s", nil, err)
-			add(cpuClient, "s/MB", nil, err)
-			add(cpuServer, "s/MB", nil, err)
-			return
+	bulkSize := func(p pair) int {
+		if p.isBoard {
+			return plan.BoardSize
 		}
-		if err := fits(size, p.clientDecl, p.serverDecl); err != nil {
-			add(measure, "MB/s", nil, err)
-			add(cpuClient, "s/MB", nil, err)
-			add(cpuServer, "s/MB", nil, err)
-			return
-		}
-		r, cc, sc, err := dial(300*time.Second, "--alpn", alpn, "--size", itoa(size), "--count", itoa(plan.BulkRepeats))
-		var tput, ccpu, scpu []float64
-		if err == nil {
-			if len(r.EchoMS) != plan.BulkRepeats {
-				err = fmt.Errorf("%d transfers reported, want %d", len(r.EchoMS), plan.BulkRepeats)
-			}
-			for _, ms := range r.EchoMS {
-				tput = append(tput, float64(size)/1e6/(ms/1000))
-			}
-			mb := float64(r.Bytes) / 1e6
-			ccpu, scpu = []float64{cc.Seconds() / mb}, []float64{sc.Seconds() / mb}
-		}
-		add(measure, "MB/s", tput, err)
-		add(cpuClient, "s/MB", ccpu, err)
-		add(cpuServer, "s/MB", scpu, err)
+		return plan.BulkSize
 	}
-	bulk(uploadALPN, MeasureUpload, MeasureCPUClientUpload, MeasureCPUServerUpload)
-	bulk(echoALPN, MeasureEcho, MeasureCPUClientEcho, MeasureCPUServerEcho)
-
-	// Concurrent streams, where both peers declare enough of them.
-	if n := min(p.clientDecl.Limits.ConcurrentBidiStreams, p.serverDecl.Limits.ConcurrentBidiStreams); n < plan.Streams {
-		add(MeasureStreams, "MB/s", nil, unsupported(fmt.Sprintf("the pair declares %d concurrent bidirectional streams, the measure needs %d", n, plan.Streams)))
-	} else if err := fits(plan.StreamSize, p.clientDecl, p.serverDecl); err != nil {
-		add(MeasureStreams, "MB/s", nil, err)
-	} else {
-		r, _, _, err := dial(300*time.Second, "--alpn", echoALPN, "--size", itoa(plan.StreamSize), "--count", itoa(plan.Streams),
-			"--streams", itoa(plan.Streams), "--connections", itoa(plan.StreamRuns))
-		var tput []float64
-		if err == nil && len(r.EchoMS) != plan.Streams*plan.StreamRuns {
-			err = fmt.Errorf("%d echoes reported, want %d", len(r.EchoMS), plan.Streams*plan.StreamRuns)
-		}
-		if err == nil {
-			// The streams of one connection start together: the slowest one ends the run.
-			for run := range plan.StreamRuns {
-				slowest := 0.0
-				for _, ms := range r.EchoMS[run*plan.Streams : (run+1)*plan.Streams] {
-					slowest = max(slowest, ms)
+	bulk := func(alpn, measure, cpuClient, cpuServer string) phase {
+		return phase{
+			measures: []string{measure, cpuClient, cpuServer}, rounds: plan.BulkRounds, limits: true,
+			unsupported: func(p pair) error {
+				if alpn == uploadALPN && !p.servesUpload {
+					return unsupported(p.server.Name() + " serves only " + echoALPN + " (no upload protocol)")
 				}
-				tput = append(tput, float64(plan.Streams*plan.StreamSize)/1e6/(slowest/1000))
-			}
+				return fits(bulkSize(p), p.clientDecl, p.serverDecl)
+			},
+			take: func(ctx context.Context, p pair) ([]taken, error) {
+				size := bulkSize(p)
+				r, cc, sc, err := p.dial(ctx, 120*time.Second, "--alpn", alpn, "--size", itoa(size), "--count", "1")
+				if err != nil {
+					return nil, err
+				}
+				if len(r.EchoMS) != 1 || r.EchoMS[0] <= 0 || r.Bytes <= 0 {
+					return nil, fmt.Errorf("%d transfers of %d bytes reported, want 1", len(r.EchoMS), r.Bytes)
+				}
+				mb := float64(r.Bytes) / 1e6
+				return []taken{
+					one(measure, float64(size)/1e6/(r.EchoMS[0]/1000)),
+					one(cpuClient, cc.Seconds()/mb),
+					one(cpuServer, sc.Seconds()/mb),
+				}, nil
+			},
 		}
-		add(MeasureStreams, "MB/s", tput, err)
 	}
-	return out
+	return []phase{
+		{
+			measures: []string{MeasureHandshake}, rounds: plan.HandshakeRounds,
+			unsupported: func(pair) error { return nil },
+			take: func(ctx context.Context, p pair) ([]taken, error) {
+				r, _, _, err := p.dial(ctx, 60*time.Second, "--alpn", echoALPN, "--connections", itoa(plan.Handshakes), "--size", "13")
+				if err != nil {
+					return nil, err
+				}
+				if len(r.HandshakesMS) != plan.Handshakes {
+					return nil, fmt.Errorf("%d handshakes reported, want %d", len(r.HandshakesMS), plan.Handshakes)
+				}
+				return []taken{{MeasureHandshake, median(r.HandshakesMS), r.HandshakesMS}}, nil
+			},
+		},
+		{
+			measures: []string{MeasureConnRate}, rounds: plan.RateRounds,
+			unsupported: func(pair) error { return nil },
+			take: func(ctx context.Context, p pair) ([]taken, error) {
+				r, _, _, err := p.dial(ctx, plan.RateFor+60*time.Second, "--alpn", echoALPN, "--duration", plan.RateFor.String(), "--size", "13")
+				if err != nil {
+					return nil, err
+				}
+				return []taken{one(MeasureConnRate, float64(r.Connections)/plan.RateFor.Seconds())}, nil
+			},
+		},
+		bulk(uploadALPN, MeasureUpload, MeasureCPUClientUpload, MeasureCPUServerUpload),
+		bulk(echoALPN, MeasureEcho, MeasureCPUClientEcho, MeasureCPUServerEcho),
+		{
+			measures: []string{MeasureStreams}, rounds: plan.StreamRounds, limits: true,
+			unsupported: func(p pair) error {
+				if n := min(p.clientDecl.Limits.ConcurrentBidiStreams, p.serverDecl.Limits.ConcurrentBidiStreams); n < plan.Streams {
+					return unsupported(fmt.Sprintf("the pair declares %d concurrent bidirectional streams, the measure needs %d", n, plan.Streams))
+				}
+				return fits(plan.StreamSize, p.clientDecl, p.serverDecl)
+			},
+			take: func(ctx context.Context, p pair) ([]taken, error) {
+				r, _, _, err := p.dial(ctx, 120*time.Second, "--alpn", echoALPN, "--size", itoa(plan.StreamSize),
+					"--count", itoa(plan.Streams), "--streams", itoa(plan.Streams))
+				if err != nil {
+					return nil, err
+				}
+				if len(r.EchoMS) != plan.Streams {
+					return nil, fmt.Errorf("%d echoes reported, want %d", len(r.EchoMS), plan.Streams)
+				}
+				// The streams start together: the slowest one ends the sample.
+				return []taken{one(MeasureStreams, float64(plan.Streams*plan.StreamSize)/1e6/(slices.Max(r.EchoMS)/1000))}, nil
+			},
+		},
+	}
+}
+
+func one(measure string, v float64) taken { return taken{measure, v, []float64{v}} }
+
+// dial runs one dial of the pair's client against its server, with the CPU time both used.
+func (p pair) dial(ctx context.Context, timeout time.Duration, args ...string) (dialResult, time.Duration, time.Duration, error) {
+	args = append([]string{p.server.Ticket(), "--timeout", timeout.String()}, args...)
+	ctx, cancel := context.WithTimeout(ctx, timeout+30*time.Second)
+	defer cancel()
+	before, err := p.server.CPU()
+	if err != nil {
+		return dialResult{}, 0, 0, err
+	}
+	r, clientCPU, err := p.client.Dial(ctx, args)
+	if err != nil {
+		return r, 0, 0, err
+	}
+	after, err := p.server.CPU()
+	return r, clientCPU, after - before, err
 }
 
 // unsupported is a measure a peer does not declare.
@@ -241,7 +301,7 @@ func (r Result) line() string {
 	if r.Outcome != "ok" {
 		return fmt.Sprintf("%s %s: %s", head, r.Outcome, r.Reason)
 	}
-	return fmt.Sprintf("%s median %s p90 %s %s (%d samples)", head, num(*r.Median), num(*r.P90), r.Unit, len(r.Samples))
+	return fmt.Sprintf("%s median %s p90 %s %s (%d samples, %d rounds)", head, num(*r.Median), num(*r.P90), r.Unit, len(r.Samples), len(r.Rounds))
 }
 
 // num prints a number with about four significant digits.

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -38,11 +39,22 @@ type pageView struct {
 	Minutes  string
 	Limits   []limitView
 	Measures []measureView
+	Schedule []scheduleView
+}
+
+// scheduleView is how one measure's rounds ran: a pair and its reference pair were sampled in
+// the same round, so at most a round's duration apart.
+type scheduleView struct {
+	Measure       string
+	Rounds, Units int
+	MinS, MaxS    float64
+	FirstOfEach   string // the unit each round began with
 }
 
 type limitView struct {
 	Limit
-	Bar float64 // percent of the largest limit
+	Bar      float64 // percent of the largest limit
+	Min, Max float64 // of the samples
 }
 
 type measureView struct {
@@ -59,12 +71,13 @@ type rowView struct {
 type cellView struct {
 	Outcome, Reason string
 	Median, P90     string
-	Samples         int
+	Samples, Rounds int
 	Bar             float64 // percent of the measure's largest median
-	Ratio           string  // a Go pair: its median over its reference pair's
-	RatioOf         string  // the reference pair
-	RatioGood       bool
-	Fraction        string // a throughput: of the pair's limit
+	Ratio           string  // a Go pair: the median and range of its per-round ratios to ...
+	RatioOf         string  // ... its reference pair
+	RatioGood       bool    // the median is within 10% or better
+	RatioNoise      bool    // the range spans 1: no difference beyond this run's noise
+	Fraction        string  // a throughput: of the pair's limit
 	FractionOf      string
 }
 
@@ -76,7 +89,27 @@ func Page(run *Run) ([]byte, error) {
 		largest = max(largest, l.MBps)
 	}
 	for _, l := range run.Limits {
-		v.Limits = append(v.Limits, limitView{l, percentOf(l.MBps, largest)})
+		lv := limitView{Limit: l, Bar: percentOf(l.MBps, largest)}
+		if len(l.Samples) > 0 {
+			lv.Min, lv.Max = slices.Min(l.Samples), slices.Max(l.Samples)
+		}
+		v.Limits = append(v.Limits, lv)
+	}
+	for _, sc := range run.Schedule {
+		sv := scheduleView{Measure: sc.Measure, Rounds: len(sc.Rounds)}
+		var firsts []string
+		for i, r := range sc.Rounds {
+			sv.Units = max(sv.Units, len(r.Order))
+			if i == 0 || r.Seconds < sv.MinS {
+				sv.MinS = r.Seconds
+			}
+			sv.MaxS = max(sv.MaxS, r.Seconds)
+			if len(r.Order) > 0 {
+				firsts = append(firsts, r.Order[0])
+			}
+		}
+		sv.FirstOfEach = arrow(strings.Join(firsts, "; "))
+		v.Schedule = append(v.Schedule, sv)
 	}
 	byKey := map[[3]string]Result{}
 	for _, r := range run.Results {
@@ -102,19 +135,14 @@ func Page(run *Run) ([]byte, error) {
 				if r.Median != nil {
 					cell.Median, cell.P90 = num(*r.Median), num(*r.P90)
 					cell.Bar = percentOf(*r.Median, top)
-					if rc, rs, ok := referencePair(c, s, run.Clients); ok {
-						if ref, ok := byKey[[3]string{rc, rs, m.Name}]; ok && ref.Median != nil && *ref.Median > 0 {
-							ratio := *r.Median / *ref.Median
-							cell.Ratio = fmt.Sprintf("%.2f×", ratio)
-							cell.RatioOf = rc + " → " + rs
-							cell.RatioGood = (ratio >= 0.9 && m.HigherIsBetter) || (ratio <= 1.1 && !m.HigherIsBetter)
-						}
+					cell.Rounds = len(r.Rounds)
+					if q := r.Ratio; q != nil {
+						cell.Ratio, cell.RatioOf = q.ratioText(), arrow(q.Of)
+						cell.RatioGood = (q.Median >= 0.9 && m.HigherIsBetter) || (q.Median <= 1.1 && !m.HigherIsBetter)
+						cell.RatioNoise = q.Min <= 1 && q.Max >= 1
 					}
-					if m.Throughput {
-						if limit, name := pairLimit(run.Limits, c, s, m.WireFactor); limit > 0 {
-							cell.Fraction = fmt.Sprintf("%.0f%%", 100**r.Median/limit)
-							cell.FractionOf = name
-						}
+					if q := r.Limit; q != nil {
+						cell.Fraction, cell.FractionOf = q.percentText(), q.Of
 					}
 				}
 				row.Cells = append(row.Cells, cell)
@@ -193,29 +221,21 @@ func pairLimit(limits []Limit, client, server string, wireFactor float64) (float
 	return udp, udpName
 }
 
-// PrintRatios writes, per measure, each Go pair's median over its reference pair's and each
-// throughput's share of its limit: the page's derived numbers, for a terminal.
+// PrintRatios writes, per measure, each Go pair's ratio to its reference pair and each
+// throughput's share of its limit, with their ranges over the rounds: the page's derived numbers,
+// for a terminal.
 func PrintRatios(w io.Writer, run *Run) {
-	byKey := map[[3]string]Result{}
-	for _, r := range run.Results {
-		byKey[[3]string{r.Client, r.Server, r.Measure}] = r
-	}
 	for _, m := range Measures {
 		var ratios, shares []string
-		for _, c := range run.Clients {
-			for _, s := range run.Servers {
-				r, ok := byKey[[3]string{c, s, m.Name}]
-				if !ok || r.Median == nil {
-					continue
-				}
-				if rc, rs, ok := referencePair(c, s, run.Clients); ok {
-					if ref, ok := byKey[[3]string{rc, rs, m.Name}]; ok && ref.Median != nil && *ref.Median > 0 {
-						ratios = append(ratios, fmt.Sprintf("%s→%s %.2f×", c, s, *r.Median / *ref.Median))
-					}
-				}
-				if limit, _ := pairLimit(run.Limits, c, s, m.WireFactor); m.Throughput && limit > 0 {
-					shares = append(shares, fmt.Sprintf("%s→%s %.0f%%", c, s, 100**r.Median/limit))
-				}
+		for _, r := range run.Results {
+			if r.Measure != m.Name {
+				continue
+			}
+			if r.Ratio != nil {
+				ratios = append(ratios, fmt.Sprintf("%s→%s %s", r.Client, r.Server, r.Ratio.ratioText()))
+			}
+			if r.Limit != nil {
+				shares = append(shares, fmt.Sprintf("%s→%s %s", r.Client, r.Server, r.Limit.percentText()))
 			}
 		}
 		if len(ratios) > 0 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/irohconf/irohconf/containers"
@@ -19,13 +20,29 @@ type Run struct {
 	Started  time.Time         `json:"started"`
 	Seconds  float64           `json:"seconds"`
 	Host     map[string]string `json:"host"`
-	Load     string            `json:"load_before"` // /proc/loadavg when the run began
+	Load     string            `json:"load_before"`          // /proc/loadavg when the run began
+	LoadEnd  string            `json:"load_after,omitempty"` // and when it ended
 	Plan     Plan              `json:"plan"`
 	Clients  []string          `json:"clients"`
 	Servers  []string          `json:"servers"`
 	Limits   []Limit           `json:"limits"`
 	Results  []Result          `json:"results"`
+	Schedule []Schedule        `json:"schedule,omitempty"`
 	Problems []string          `json:"problems,omitempty"` // peers that could not start, and why
+}
+
+// Schedule is how one measure's rounds ran: the record that every round sampled every pair, in
+// an order of its own.
+type Schedule struct {
+	Measure string  `json:"measure"`
+	Rounds  []Round `json:"rounds"`
+}
+
+// Round is one round of a measure.
+type Round struct {
+	Start   float64  `json:"start_s"` // seconds since the run began
+	Seconds float64  `json:"seconds"`
+	Order   []string `json:"order"` // the pairs ("client -> server") and limits, as sampled
 }
 
 // Config says where the programs are and what to run.
@@ -35,27 +52,17 @@ type Config struct {
 	AEADExample string // the firmware crypto crate's aead_throughput example
 	Versions    []containers.Version
 	Plan        Plan
-	LimitFor    time.Duration // how long each limit runs
-	Log         io.Writer     // the peers' output
-	Progress    io.Writer     // one line per measure
+	Log         io.Writer // the peers' output
+	Progress    io.Writer // one line per round and per result
 }
 
-// Execute measures the limits, then every pair, one pair at a time.
+// Execute starts every client and server once, then takes each measure in rounds: every round
+// samples every pair (and, for throughputs, every limit) once, in an order that changes from
+// round to round, so a pair and the pair it is compared with are sampled minutes apart at most,
+// under the same load.
 func Execute(ctx context.Context, cfg Config) (*Run, error) {
-	run := &Run{Started: time.Now().UTC(), Host: reports.HostInfo(), Plan: cfg.Plan}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		run.Load = string(b[:len(b)-1])
-	}
+	run := &Run{Started: time.Now().UTC(), Host: reports.HostInfo(), Plan: cfg.Plan, Load: loadAverage()}
 	fmt.Fprintf(cfg.Progress, "bench: load average before the run: %s (the numbers are noisy when other work shares the cores)\n", run.Load)
-
-	run.Limits = measureLimits(ctx, cfg.AEADExample, cfg.LimitFor)
-	for _, l := range run.Limits {
-		if l.Error != "" {
-			fmt.Fprintf(cfg.Progress, "limit %-20s error: %s\n", l.Name, l.Error)
-		} else {
-			fmt.Fprintf(cfg.Progress, "limit %-20s %s MB/s\n", l.Name, num(l.MBps))
-		}
-	}
 
 	token := strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(run.Started.UnixNano(), 36)
 	goDecl, err := loadDeclared(cfg.Root, "go")
@@ -71,7 +78,7 @@ func Execute(ctx context.Context, cfg Config) (*Run, error) {
 		return nil, err
 	}
 
-	// Clients: each started once for the whole run.
+	// Clients and servers: each started once and up for the whole run.
 	type decl struct {
 		c client
 		d declared
@@ -89,8 +96,6 @@ func Execute(ctx context.Context, cfg Config) (*Run, error) {
 	for _, c := range clients {
 		run.Clients = append(run.Clients, c.c.Name())
 	}
-
-	// Servers: one at a time, each serving every client in turn.
 	type serverKind struct {
 		name         string
 		d            declared
@@ -107,6 +112,8 @@ func Execute(ctx context.Context, cfg Config) (*Run, error) {
 	kinds = append(kinds, serverKind{"virtual-board", boardDecl, true, false, func() (server, error) {
 		return startVirtualBoard(ctx, cfg.Root, cfg.Log)
 	}})
+	var pairs []pair
+	var servers []server
 	for _, k := range kinds {
 		run.Servers = append(run.Servers, k.name)
 		s, err := k.start()
@@ -118,23 +125,174 @@ func Execute(ctx context.Context, cfg Config) (*Run, error) {
 			}
 			continue
 		}
+		servers = append(servers, s)
 		for _, c := range clients {
-			if ctx.Err() != nil {
-				break
-			}
-			run.Results = append(run.Results, runPair(ctx, pair{
-				client: c.c, server: s, clientDecl: c.d, serverDecl: k.d, isBoard: k.board, servesUpload: k.servesUpload,
-			}, cfg.Plan, cfg.Progress)...)
-		}
-		if err := s.Stop(); err != nil {
-			run.Problems = append(run.Problems, fmt.Sprintf("server %s: stopping: %v", k.name, err))
+			pairs = append(pairs, pair{client: c.c, server: s, clientDecl: c.d, serverDecl: k.d, isBoard: k.board, servesUpload: k.servesUpload})
 		}
 	}
+
+	limits := limitUnits(cfg.AEADExample)
+	run.Limits = make([]Limit, len(limits))
+	for i, l := range limits {
+		run.Limits[i] = Limit{Name: l.name, Title: l.title, Bytes: DatagramSize, Rounds: map[string][]float64{}}
+	}
+	for _, ph := range phases(cfg.Plan) {
+		if ctx.Err() != nil {
+			break
+		}
+		results, sched := runPhase(ctx, ph, pairs, limits, run, cfg)
+		run.Results = append(run.Results, results...)
+		run.Schedule = append(run.Schedule, sched)
+	}
+	for i := range run.Limits {
+		l := &run.Limits[i]
+		if len(l.Samples) > 0 {
+			l.MBps = median(l.Samples)
+		}
+		if l.Error != "" {
+			fmt.Fprintf(cfg.Progress, "limit %-20s error: %s\n", l.Name, l.Error)
+		} else {
+			fmt.Fprintf(cfg.Progress, "limit %-20s median %s MB/s (%d samples)\n", l.Name, num(l.MBps), len(l.Samples))
+		}
+	}
+	for _, s := range servers {
+		if err := s.Stop(); err != nil {
+			run.Problems = append(run.Problems, fmt.Sprintf("server %s: stopping: %v", s.Name(), err))
+		}
+	}
+	deriveRatios(run)
 	run.Seconds = time.Since(run.Started).Seconds()
+	run.LoadEnd = loadAverage()
 	if ctx.Err() != nil {
 		return run, ctx.Err()
 	}
 	return run, nil
+}
+
+// runPhase takes one measure in rounds. A pair whose sample fails is not sampled again (its
+// result is an error); a limit that fails, likewise.
+func runPhase(ctx context.Context, ph phase, pairs []pair, limits []limitUnit, run *Run, cfg Config) ([]Result, Schedule) {
+	type acc struct {
+		p       pair
+		rounds  map[string][]float64
+		samples map[string][]float64
+		err     error
+	}
+	var out []Result
+	var accs []*acc
+	type unit struct {
+		name string
+		take func(round int)
+	}
+	var units []unit
+	for _, p := range pairs {
+		if err := ph.unsupported(p); err != nil {
+			for _, m := range ph.measures {
+				r := finish(p, m, nil, nil, err)
+				fmt.Fprintln(cfg.Progress, r.line())
+				out = append(out, r)
+			}
+			continue
+		}
+		a := &acc{p: p, rounds: map[string][]float64{}, samples: map[string][]float64{}}
+		accs = append(accs, a)
+		units = append(units, unit{p.name(), func(round int) {
+			if a.err != nil {
+				return
+			}
+			got, err := ph.take(ctx, p)
+			if err != nil {
+				a.err = fmt.Errorf("round %d: %w", round+1, err)
+				return
+			}
+			for _, t := range got {
+				a.rounds[t.measure] = append(a.rounds[t.measure], t.value)
+				a.samples[t.measure] = append(a.samples[t.measure], t.samples...)
+			}
+		}})
+	}
+	if ph.limits {
+		for i, l := range limits {
+			lim := &run.Limits[i]
+			units = append(units, unit{"limit " + l.name, func(int) {
+				if lim.Error != "" {
+					return
+				}
+				mbps, secs, err := l.take(ctx, cfg.Plan.LimitFor)
+				if err != nil {
+					lim.Error = err.Error()
+					return
+				}
+				lim.Samples = append(lim.Samples, mbps)
+				lim.Rounds[ph.measures[0]] = append(lim.Rounds[ph.measures[0]], mbps)
+				lim.Seconds += secs
+			}})
+		}
+	}
+
+	sched := Schedule{Measure: ph.measures[0]}
+	for r, order := range roundOrders(len(units), ph.rounds) {
+		if ctx.Err() != nil {
+			break
+		}
+		began := time.Now()
+		round := Round{Start: began.Sub(run.Started).Seconds()}
+		for _, i := range order {
+			if ctx.Err() != nil {
+				break
+			}
+			round.Order = append(round.Order, units[i].name)
+			units[i].take(r)
+		}
+		round.Seconds = time.Since(began).Seconds()
+		sched.Rounds = append(sched.Rounds, round)
+		fmt.Fprintf(cfg.Progress, "%-16s round %d/%d: %d samples in %.1f s\n", ph.measures[0], r+1, ph.rounds, len(round.Order), round.Seconds)
+	}
+	for _, a := range accs {
+		err := a.err
+		if err == nil && len(a.rounds[ph.measures[0]]) < ph.rounds {
+			err = fmt.Errorf("the run was interrupted after %d of %d rounds", len(a.rounds[ph.measures[0]]), ph.rounds)
+		}
+		for _, m := range ph.measures {
+			r := finish(a.p, m, a.samples[m], a.rounds[m], err)
+			fmt.Fprintln(cfg.Progress, r.line())
+			out = append(out, r)
+		}
+	}
+	return out, sched
+}
+
+// finish is the result of a pair's measure from its samples (and per-round values).
+func finish(p pair, measure string, samples, rounds []float64, err error) Result {
+	info, _ := MeasureByName(measure)
+	r := Result{Client: p.client.Name(), Server: p.server.Name(), Measure: measure, Unit: info.Unit, Samples: samples, Rounds: rounds, Outcome: "ok"}
+	switch e := err.(type) {
+	case nil:
+		if len(samples) == 0 {
+			r.Outcome, r.Reason = "error", "no samples"
+		} else {
+			med, p90 := median(samples), percentile(samples, 90)
+			r.Median, r.P90 = &med, &p90
+		}
+	case unsupported:
+		r.Outcome, r.Reason = "unsupported", e.Error()
+	default:
+		r.Outcome, r.Reason = "error", e.Error()
+	}
+	if r.Samples == nil {
+		r.Samples = []float64{}
+	}
+	return r
+}
+
+// loadAverage is the 1, 5 and 15 minute load averages of /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // errorResults marks every measure of a pair whose server did not start.

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/irohconf/irohconf/wire/faults"
 )
@@ -21,7 +22,8 @@ type batch struct {
 	rb        *readBuf
 	buf       []byte
 	n         int
-	seg       int // the datagram size of the batch (the last may be shorter)
+	seg       int       // the datagram size of the batch (the last may be shorter)
+	at        time.Time // when the batch arrived, as its records say
 	segs      [][]byte
 	decisions []faults.Decision
 	outs      []*sender
@@ -32,16 +34,25 @@ func newBatch() *batch {
 	return &batch{scratch: make([]byte, 0, 2*maxRead)}
 }
 
-// next gives the batch a fresh read buffer; the capture may still hold the last one.
+// next points the batch's buffer at the free tail of its arena chunk, taking a new chunk when
+// the tail cannot hold a whole read. The capture may still hold earlier parts of the chunk.
 func (b *batch) next() {
-	if b.rb != nil {
-		b.rb.release()
+	if b.rb == nil || len(b.rb.b)-b.rb.off < maxRead {
+		if b.rb != nil {
+			b.rb.release()
+		}
+		b.rb = getReadBuf()
 	}
-	b.rb = getReadBuf()
-	b.buf = b.rb.b
+	b.buf = b.rb.b[b.rb.off : b.rb.off+maxRead]
 }
 
-// done releases the batch's read buffer.
+// consumed moves the chunk's free tail past the n bytes the last read brought in (aligned, so
+// that each read starts on a word).
+func (b *batch) consumed(n int) {
+	b.rb.off += (n + 7) &^ 7
+}
+
+// done releases the batch's arena chunk.
 func (b *batch) done() {
 	if b.rb != nil {
 		b.rb.release()
@@ -49,18 +60,24 @@ func (b *batch) done() {
 	}
 }
 
-// readBuf is a read buffer shared by its reader and the capture queue, which writes the
-// datagrams straight from it rather than from a copy; the last to let go returns it to the
-// pool.
+// readBuf is an arena chunk that a reader reads into, read after read, and that the capture
+// holds parts of until it has written them: the last to let go returns it to the pool. Only
+// its reader moves off.
 type readBuf struct {
 	b    []byte
+	off  int // where the next read goes
 	refs atomic.Int32
 }
 
-var readBufs = sync.Pool{New: func() any { return &readBuf{b: make([]byte, maxRead)} }}
+// arenaChunk is the size of a reader's arena chunk: many reads, so that a read wastes little of
+// it (at most maxRead at a chunk's end).
+const arenaChunk = 1 << 20
+
+var readBufs = sync.Pool{New: func() any { return &readBuf{b: make([]byte, arenaChunk)} }}
 
 func getReadBuf() *readBuf {
 	rb := readBufs.Get().(*readBuf)
+	rb.off = 0
 	rb.refs.Store(1)
 	return rb
 }

@@ -1,13 +1,22 @@
 package relay_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
-	"github.com/irohconf/irohconf/iroh/echo"
-	"github.com/irohconf/irohconf/iroh/endpoint"
+	"github.com/irohconf/irohconf/internal/repo"
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/wire/relay"
 )
 
@@ -15,74 +24,185 @@ import (
 // congestion controller to reach its rate.
 const benchSize = 16 << 20
 
-// benchmarkEcho measures a bulk echo Go to Go as a cell makes it: per iteration a new
-// connection (and, through a relay, a new relay writing its capture to a file), one echo of
-// benchSize timed, then everything closed untimed (the relay's Close writes out the capture).
-// MB/s is payload one way; compare the variants with benchstat over several -count runs.
-func benchmarkEcho(b *testing.B, via string) {
-	ctx := context.Background()
-	srv, err := endpoint.Listen(ctx, endpoint.Config{Handlers: (&echo.Server{}).Handlers()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	cl, err := endpoint.Listen(ctx, endpoint.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
-	payload := make([]byte, benchSize)
-	dir := b.TempDir()
-	var datagrams, reads int64
-	b.SetBytes(benchSize)
-	b.ResetTimer()
-	for b.Loop() {
-		b.StopTimer()
-		addr := srv.Addr()
-		var r *relay.Relay
-		var capFile *os.File
-		if via != "direct" {
-			cfg := relay.Config{Target: srv.Addr()}
-			if via == "relay+capture" {
-				if capFile, err = os.Create(filepath.Join(dir, "wire.pcapng")); err != nil {
-					b.Fatal(err)
-				}
-				cfg.Capture = capFile
-			}
-			if r, err = relay.Start(cfg); err != nil {
+// paths are the ways an echo goes: straight to the server, through a relay, and through a relay
+// writing its capture to a file, as every cell's relay does.
+var paths = []string{"direct", "relay", "relay+capture"}
+
+// benchPeers are the programs echoing, each as client and server of itself: the Go peer, and
+// upstream iroh, whose server listens on [::1] as in a cell so that its client cannot open a
+// path around the relay.
+var benchPeers = []struct{ name, bin, bind string }{
+	{"go", "irohconf", "127.0.0.1:0"},
+	{"upstream-1.4.1", "iroh-upstream-1.4.1", "[::1]:0"},
+}
+
+// BenchmarkEcho16MiB measures what the relay costs a bulk echo as a cell makes it: the peers are
+// processes (the programs the suites run), the relay runs in this process (as in the suite's),
+// and the three paths are measured side by side: each iteration is a round that echoes once
+// over every path, in an order that rotates from round to round, so that the machine's load
+// swings fall on all three alike. The time is the client's own (echo_ms: stream open to the
+// last byte back); each echo has a new client process, connection and relay, whose Close writes
+// the capture. It reports each path's MB/s (payload one way, median over the rounds) and the
+// relay's cost as the median of the per-round losses against the direct echo of the same round.
+func BenchmarkEcho16MiB(b *testing.B) {
+	for _, p := range benchPeers {
+		b.Run(p.name, func(b *testing.B) {
+			bin, err := repo.Path("build", "bin", p.bin)
+			if err != nil {
 				b.Fatal(err)
 			}
-			addr = r.Addr()
-		}
-		c, err := cl.Dial(ctx, srv.ID(), addr, echo.ALPN, endpoint.DialOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		if _, err := echo.Echo(ctx, c, payload); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		_ = c.Close(0, echo.CloseReason)
-		if r != nil {
-			if err := r.Close(); err != nil {
-				b.Fatal(err)
+			if _, err := os.Stat(bin); err != nil {
+				b.Fatalf("%v: `make build upstream` builds the peers", err)
 			}
-			datagrams += int64(len(r.Records()))
-			reads += r.Reads()
-		}
-		if capFile != nil {
-			_ = capFile.Close()
-		}
-		b.StartTimer()
-	}
-	if reads > 0 {
-		b.ReportMetric(float64(datagrams)/float64(reads), "datagrams/read")
+			benchmarkEcho(b, bin, p.bind)
+		})
 	}
 }
 
-func BenchmarkEcho16MiB(b *testing.B) {
-	for _, via := range []string{"direct", "relay", "relay+capture"} {
-		b.Run(via, func(b *testing.B) { benchmarkEcho(b, via) })
+func benchmarkEcho(b *testing.B, bin, bind string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := serve(b, ctx, bin, bind)
+	server, err := netip.ParseAddrPort(ready.Addrs[0])
+	if err != nil {
+		b.Fatal(err)
 	}
+	dir := b.TempDir()
+	rates := map[string][]float64{}
+	var relayLoss, captureLoss []float64
+	var datagrams, reads int64
+	round := 0
+	for b.Loop() {
+		took := map[string]float64{}
+		for i := range paths {
+			via := paths[(i+round)%len(paths)]
+			ms, n, r := echoVia(b, ctx, bin, ready.EndpointID, server, via, dir)
+			took[via] = ms
+			rates[via] = append(rates[via], benchSize/ms/1e3)
+			datagrams, reads = datagrams+n, reads+r
+		}
+		round++
+		relayLoss = append(relayLoss, 1-took["direct"]/took["relay"])
+		captureLoss = append(captureLoss, 1-took["direct"]/took["relay+capture"])
+	}
+	for _, via := range paths {
+		b.ReportMetric(median(rates[via]), via+"-MB/s")
+	}
+	b.ReportMetric(100*median(relayLoss), "relay-loss-%")
+	b.ReportMetric(100*median(captureLoss), "relay+capture-loss-%")
+	if reads > 0 {
+		b.ReportMetric(float64(datagrams)/float64(reads), "datagrams/read")
+	}
+	b.ReportMetric(0, "ns/op") // a round is three client processes: its time means nothing
+}
+
+// serve starts the program's echo server until ctx ends and returns its ready line.
+func serve(b *testing.B, ctx context.Context, bin, bind string) peercontract.Ready {
+	b.Helper()
+	cmd := exec.CommandContext(ctx, bin, "serve", "--bind", bind)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		for sc.Scan() { // keep reading: a full pipe would block the server
+		}
+	}()
+	select {
+	case line, ok := <-lines:
+		if !ok {
+			b.Fatalf("%s serve: no ready line", bin)
+		}
+		ready, err := peercontract.ParseReady(line)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return ready
+	case <-time.After(30 * time.Second):
+		b.Fatalf("%s serve: no ready line within 30 s", bin)
+	}
+	panic("unreachable")
+}
+
+// echoVia runs one client process that echoes benchSize once over via; it returns the client's
+// echo time in milliseconds, and the datagrams the relay forwarded and the reads they took.
+func echoVia(b *testing.B, ctx context.Context, bin, id string, server netip.AddrPort, via, dir string) (float64, int64, int64) {
+	b.Helper()
+	addr := server
+	var r *relay.Relay
+	var capFile *os.File
+	var err error
+	if via != "direct" {
+		cfg := relay.Config{Target: server}
+		if via == "relay+capture" {
+			if capFile, err = os.Create(filepath.Join(dir, "wire.pcapng")); err != nil {
+				b.Fatal(err)
+			}
+			cfg.Capture = capFile
+		}
+		if r, err = relay.Start(cfg); err != nil {
+			b.Fatal(err)
+		}
+		addr = r.Addr()
+	}
+	args := []string{"dial", "--id", id, "--addr", addr.String(), "--size", strconv.Itoa(benchSize), "--count", "1", "--timeout", "60s"}
+	if via == "direct" && server.Addr().Is6() { // clients bind 127.0.0.1 by default, where the relay listens
+		args = append(args, "--bind", "[::1]:0")
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("dial via %s: %v: %s", via, err, out)
+	}
+	res, err := lastResult(out)
+	if err != nil || !res.OK || len(res.EchoMS) != 1 {
+		b.Fatalf("dial via %s: %v %+v", via, err, res)
+	}
+	var n, reads int64
+	if r != nil {
+		if err := r.Close(); err != nil {
+			b.Fatal(err)
+		}
+		n, reads = int64(len(r.Records())), r.Reads()
+	}
+	if capFile != nil {
+		_ = capFile.Close()
+	}
+	return res.EchoMS[0], n, reads
+}
+
+func lastResult(out []byte) (peercontract.Result, error) {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], `"result"`) {
+			return peercontract.ParseResult(lines[i])
+		}
+	}
+	return peercontract.Result{}, fmt.Errorf("no result line in %q", out)
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -4,148 +4,111 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/irohconf/irohconf/wire/capture"
 	"github.com/irohconf/irohconf/wire/faults"
 )
 
-// captureQueue takes the capture off the forwarding path: the reader queues each read's
-// datagrams by reference (the read buffer is kept until copied), and the queue's goroutine
-// copies them into memory, once; the pcapng is built and written when the relay closes, or
-// from when more than its limit is held. While a cell's traffic flows, the capture costs
-// one copy of each datagram. The queue is deep enough for bursts; when it is full the
-// forwarding path waits rather than lose a frame (a capture with holes cannot be decrypted
-// reliably).
+// captureQueue keeps the capture off the forwarding path. A reader reads straight into arena
+// memory (readBuf) that the capture then holds: what a read brought in is captured without a
+// copy, by a reference appended under the relay's lock, and no goroutine wakes per read. The
+// pcapng is built when the relay closes, or, once more than the limit is held, by a writer
+// goroutine that takes the held datagrams a limit's worth at a time. When that writer is
+// behind, the forwarding path waits rather than lose a frame (a capture with holes cannot be
+// decrypted reliably).
 type captureQueue struct {
 	w     *capture.Writer
-	items chan *captured
-	pool  sync.Pool
-	done  chan struct{}
-	err   error // the first write error; later datagrams are discarded
+	limit int
 
-	held      []capturedPacket // copied, not yet written; data points into chunks
-	chunks    [][]byte
+	// Owned by the relay's lock.
+	held      []capturedPacket
+	bufs      []*readBuf // the arena chunks held references point into, each retained once per entry
+	last      *readBuf   // the chunk retained last, so that a run of reads into it costs one reference
 	heldBytes int
-	limit     int
-	through   bool // past the limit: written as they come
+
+	spills chan spill
+	done   chan struct{}
+	err    error // the first write error (the writer goroutine's until done)
 }
 
-// holdChunk is the size of the memory the held datagrams are copied into.
-const holdChunk = 1 << 20
-
-var holdChunks = sync.Pool{New: func() any { return make([]byte, 0, holdChunk) }}
-
-// captured is the datagrams of one read, in the read buffer it holds.
-type captured struct {
-	owner *readBuf
-	pkts  []capturedPacket
-}
-
+// capturedPacket is one datagram: its record (stable: records never move) and its bytes in an
+// arena chunk.
 type capturedPacket struct {
-	at       time.Time
-	src, dst netip.AddrPort
-	data     []byte
-	decision faults.Decision
+	rec  *Record
+	data []byte
 }
 
-const captureDepth = 1024
+// spill is what the writer goroutine writes at once, and the chunks it releases after.
+type spill struct {
+	pkts []capturedPacket
+	bufs []*readBuf
+}
 
 func newCaptureQueue(w io.Writer, meta capture.Meta, limit int) (*captureQueue, error) {
 	cw, err := capture.NewWriterMemory(w, meta, 0) // the queue holds; the writer writes through
 	if err != nil {
 		return nil, err
 	}
-	q := &captureQueue{w: cw, items: make(chan *captured, captureDepth), done: make(chan struct{}), limit: limit}
-	q.pool.New = func() any { return &captured{} }
+	q := &captureQueue{w: cw, limit: limit, spills: make(chan spill, 1), done: make(chan struct{})}
 	go q.run()
 	return q, nil
 }
 
-// begin starts the item of one read in rb, which it holds until written.
-func (q *captureQueue) begin(rb *readBuf) *captured {
-	c := q.pool.Get().(*captured)
-	rb.retain()
-	c.owner, c.pkts = rb, c.pkts[:0]
-	return c
+// add holds one datagram of the arena chunk rb. The relay's lock is held.
+func (q *captureQueue) add(rb *readBuf, rec *Record, data []byte) {
+	if rb != q.last {
+		rb.retain()
+		q.bufs = append(q.bufs, rb)
+		q.last = rb
+	}
+	q.held = append(q.held, capturedPacket{rec: rec, data: data})
+	q.heldBytes += len(data)
+	if q.heldBytes > q.limit {
+		q.spill()
+	}
 }
 
-// add adds one datagram of the read buffer to c.
-func (c *captured) add(at time.Time, src, dst netip.AddrPort, pkt []byte, d faults.Decision) {
-	c.pkts = append(c.pkts, capturedPacket{at: at, src: src, dst: dst, data: pkt, decision: d})
-}
-
-// send queues c. It is called with the relay's lock held, so queue order is record order.
-func (q *captureQueue) send(c *captured) {
-	q.items <- c
+// spill hands what is held to the writer goroutine. The relay's lock is held.
+func (q *captureQueue) spill() {
+	q.spills <- spill{pkts: q.held, bufs: q.bufs}
+	q.held, q.bufs, q.last, q.heldBytes = nil, nil, nil, 0
 }
 
 func (q *captureQueue) run() {
 	defer close(q.done)
-	for c := range q.items {
-		for _, p := range c.pkts {
-			if q.through {
-				q.write(p)
-				continue
-			}
-			p.data = q.hold(p.data)
-			q.held = append(q.held, p)
-			if q.heldBytes > q.limit {
-				q.writeHeld()
-				q.through = true
-			}
+	for s := range q.spills {
+		for _, p := range s.pkts {
+			q.write(p)
 		}
-		c.owner.release()
-		c.owner = nil
-		clear(c.pkts) // drop the references into the read buffer
-		q.pool.Put(c)
+		for _, rb := range s.bufs {
+			rb.release()
+		}
 	}
-	q.writeHeld()
 	if q.err == nil {
 		q.err = q.w.Flush()
 	}
-}
-
-// hold copies data into the held chunks.
-func (q *captureQueue) hold(data []byte) []byte {
-	if len(q.chunks) == 0 || cap(q.chunks[len(q.chunks)-1])-len(q.chunks[len(q.chunks)-1]) < len(data) {
-		q.chunks = append(q.chunks, holdChunks.Get().([]byte)[:0])
-	}
-	last := &q.chunks[len(q.chunks)-1]
-	start := len(*last)
-	*last = append(*last, data...)
-	q.heldBytes += len(data)
-	return (*last)[start:len(*last):len(*last)]
-}
-
-func (q *captureQueue) writeHeld() {
-	for _, p := range q.held {
-		q.write(p)
-	}
-	clear(q.held)
-	q.held = q.held[:0]
-	for _, c := range q.chunks {
-		holdChunks.Put(c[:0])
-	}
-	q.chunks, q.heldBytes = nil, 0
 }
 
 func (q *captureQueue) write(p capturedPacket) {
 	if q.err != nil {
 		return
 	}
+	r := p.rec
 	var comment string // plain forwarding goes without a comment
-	if p.decision.Action() != faults.Forwarded || p.decision.Reason != "" {
-		comment = p.decision.String()
+	if r.Decision.Action() != faults.Forwarded || r.Decision.Reason != "" {
+		comment = r.Decision.String()
 	}
-	q.err = q.w.Write(capture.Packet{Time: p.at, Src: p.src, Dst: p.dst, Data: p.data, Comment: comment})
+	q.err = q.w.Write(capture.Packet{Time: r.Time, Src: r.Src, Dst: r.Dst, Data: p.data, Comment: comment})
 }
 
-// close writes what is queued, flushes, and returns the first error.
+// close writes what is held, flushes, and returns the first error. No datagram is added after
+// it is called.
 func (q *captureQueue) close(limit time.Duration) error {
-	close(q.items)
+	if len(q.held) > 0 {
+		q.spill()
+	}
+	close(q.spills)
 	select {
 	case <-q.done:
 	case <-time.After(limit):

@@ -261,6 +261,7 @@ func (r *Relay) readLoop(conn *net.UDPConn, handle func(netip.AddrPort, *batch))
 			return
 		}
 		b.split(n, groSegment(oob[:oobn]))
+		b.consumed(n)
 		r.reads.Add(1)
 		handle(unmap(from), b)
 	}
@@ -290,7 +291,7 @@ func (r *Relay) fromClient(client netip.AddrPort, b *batch) {
 	// Taken under the lock, so that the capture's times never go backwards; wall clock only,
 	// as the capture keeps it.
 	now := time.Now().Round(0)
-	c := r.beginCapture(b)
+	b.at = now
 	s, err := r.sessionFor(client)
 	if err != nil {
 		for _, pkt := range b.segs {
@@ -300,13 +301,12 @@ func (r *Relay) fromClient(client netip.AddrPort, b *batch) {
 			if r.cfg.Target.Addr().Is4() {
 				src = netip.AddrPortFrom(netip.IPv4Unspecified(), client.Port())
 			}
-			r.record(c, now, faults.ClientToServer, client, src, r.cfg.Target, pkt, faults.Decision{Drop: true, Reason: "no-upstream"})
+			r.record(b, now, faults.ClientToServer, client, src, r.cfg.Target, pkt, faults.Decision{Drop: true, Reason: "no-upstream"})
 		}
 		if !r.refused[client] { // once per client: a flood must not grow the list
 			r.refused[client] = true
 			r.errs = append(r.errs, err)
 		}
-		r.endCapture(c)
 		r.mu.Unlock()
 		return
 	}
@@ -319,9 +319,8 @@ func (r *Relay) fromClient(client netip.AddrPort, b *batch) {
 			}
 		}
 		b.decisions[i], b.outs[i] = d, s.up.out
-		r.record(c, now, faults.ClientToServer, client, s.up.local, r.cfg.Target, pkt, d)
+		r.record(b, now, faults.ClientToServer, client, s.up.local, r.cfg.Target, pkt, d)
 	}
-	r.endCapture(c)
 	r.mu.Unlock()
 	r.forward(b)
 }
@@ -333,21 +332,19 @@ func (r *Relay) fromServer(s *session, u *upstream, b *batch) {
 		return
 	}
 	now := time.Now().Round(0)
-	c := r.beginCapture(b)
+	b.at = now
 	if u != s.up {
 		for _, pkt := range b.segs {
-			r.record(c, now, faults.ServerToClient, s.client, r.cfg.Target, u.local, pkt, faults.Decision{Drop: true, Reason: "old-binding"})
+			r.record(b, now, faults.ServerToClient, s.client, r.cfg.Target, u.local, pkt, faults.Decision{Drop: true, Reason: "old-binding"})
 		}
-		r.endCapture(c)
 		r.mu.Unlock()
 		return
 	}
 	for i, pkt := range b.segs {
 		d := r.inj.Decide(faults.ServerToClient, pkt, now)
 		b.decisions[i], b.outs[i] = d, s.toClient
-		r.record(c, now, faults.ServerToClient, s.client, r.cfg.Target, u.local, pkt, d)
+		r.record(b, now, faults.ServerToClient, s.client, r.cfg.Target, u.local, pkt, d)
 	}
-	r.endCapture(c)
 	r.mu.Unlock()
 	r.forward(b)
 }
@@ -373,7 +370,7 @@ func (r *Relay) forward(b *batch) {
 			continue
 		}
 		if d.Delay > 0 {
-			r.later(d, pkt, b.outs[i])
+			r.later(b.at.Add(d.Delay), d, pkt, b.outs[i])
 			continue
 		}
 		if w.out != b.outs[i] {
@@ -393,13 +390,13 @@ func (r *Relay) forward(b *batch) {
 	b.scratch = w.buf[:0]
 }
 
-// later sends a copy of pkt (corrupted and duplicated as d says) after d.Delay.
-func (r *Relay) later(d faults.Decision, pkt []byte, out *sender) {
+// later sends a copy of pkt (corrupted and duplicated as d says) at t.
+func (r *Relay) later(t time.Time, d faults.Decision, pkt []byte, out *sender) {
 	pkt = append([]byte(nil), pkt...)
 	for _, f := range d.Flips {
 		pkt[f.Offset] ^= f.Mask
 	}
-	r.sched.after(d.Delay, func() {
+	r.sched.at(t, func() {
 		out.send(pkt, len(pkt))
 		if d.Duplicate {
 			out.send(pkt, len(pkt))
@@ -407,31 +404,19 @@ func (r *Relay) later(d faults.Decision, pkt []byte, out *sender) {
 	})
 }
 
-// record appends a record and adds the datagram to the read's capture item, in the same order,
-// so that frame numbers are record numbers. r.mu is held.
-func (r *Relay) record(c *captured, now time.Time, dir faults.Direction, client, src, dst netip.AddrPort, pkt []byte, d faults.Decision) {
+// record appends a record and hands the datagram, which lies in b's arena chunk, to the
+// capture, in the same order, so that frame numbers are record numbers. r.mu is held.
+func (r *Relay) record(b *batch, now time.Time, dir faults.Direction, client, src, dst netip.AddrPort, pkt []byte, d faults.Decision) {
 	if len(r.records) == 0 || len(r.records[len(r.records)-1]) == recordChunk {
 		r.records = append(r.records, make([]Record, 0, recordChunk))
 	}
 	r.nrecords++
 	last := &r.records[len(r.records)-1]
 	*last = append(*last, Record{N: r.nrecords, Time: now, Dir: dir, Client: client, Src: src, Dst: dst, Size: len(pkt), Decision: d})
-	if c != nil {
-		c.add(now, src, dst, pkt, d)
-	}
-}
-
-// beginCapture and endCapture bracket the records of one read. r.mu is held.
-func (r *Relay) beginCapture(b *batch) *captured {
-	if r.cap == nil {
-		return nil
-	}
-	return r.cap.begin(b.rb)
-}
-
-func (r *Relay) endCapture(c *captured) {
-	if c != nil {
-		r.cap.send(c)
+	if r.cap != nil {
+		// The chunk's records never move (each chunk is allocated at full capacity), so the
+		// capture may keep a pointer.
+		r.cap.add(b.rb, &(*last)[len(*last)-1], pkt)
 	}
 }
 

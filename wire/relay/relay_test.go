@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -348,7 +349,8 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 // Close while datagrams flow and delayed ones wait: every goroutine ends (goleak), the capture
-// is complete and readable.
+// is complete and readable, and each captured datagram is the one sent (the capture keeps
+// references into the readers' memory: a chunk reused too early would show here).
 func TestCloseUnderLoad(t *testing.T) {
 	for _, memory := range []int{0, 4 << 10} { // the default, and writing as they come
 		t.Run(fmt.Sprintf("memory %d", memory), func(t *testing.T) { closeUnderLoad(t, memory) })
@@ -373,12 +375,17 @@ func closeUnderLoad(t *testing.T, memory int) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		pkt, seq := make([]byte, 1200), uint64(0)
 		for {
 			select {
 			case <-stop:
 				return
 			default:
-				_, _ = c.Write(make([]byte, 1200))
+				seq++
+				for i := 0; i < len(pkt); i += 8 {
+					binary.BigEndian.PutUint64(pkt[i:], seq)
+				}
+				_, _ = c.Write(pkt)
 			}
 		}
 	}()
@@ -403,10 +410,25 @@ func closeUnderLoad(t *testing.T, memory int) {
 	if len(pkts) != len(recs) || len(recs) == 0 {
 		t.Fatalf("%d captured, %d records", len(pkts), len(recs))
 	}
+	var last [2]uint64 // per direction
 	for i, p := range pkts {
 		if !p.Time.Equal(recs[i].Time) || len(p.Data) != recs[i].Size || p.Comment != recs[i].Decision.String() {
 			t.Fatalf("frame %d: %s %dB %q, record %s", i+1, p.Time, len(p.Data), p.Comment, recs[i])
 		}
+		data := p.Data
+		if recs[i].Dir == faults.ServerToClient { // the test server answers "re:" and the datagram
+			data = bytes.TrimPrefix(data, []byte("re:"))
+		}
+		seq := binary.BigEndian.Uint64(data)
+		for off := 0; off < len(data); off += 8 {
+			if got := binary.BigEndian.Uint64(data[off:]); got != seq {
+				t.Fatalf("frame %d (%s): word at %d is %d, the datagram's first is %d: not the bytes sent", i+1, recs[i].Dir, off, got, seq)
+			}
+		}
+		if seq <= last[recs[i].Dir] {
+			t.Fatalf("frame %d (%s): datagram %d after %d", i+1, recs[i].Dir, seq, last[recs[i].Dir])
+		}
+		last[recs[i].Dir] = seq
 	}
 }
 

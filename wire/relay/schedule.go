@@ -48,15 +48,17 @@ func newScheduler() *scheduler {
 	return &scheduler{wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-// after runs fn after d, unless the scheduler closes first.
-func (s *scheduler) after(d time.Duration, fn func()) {
+// at runs fn at t, unless the scheduler closes first. Times come from the datagrams' arrival
+// (not from when they are scheduled), so that a later arrival never overtakes an earlier one
+// that was slower to schedule.
+func (s *scheduler) at(t time.Time, fn func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
 	s.seq++
-	heap.Push(&s.queue, timed{at: time.Now().Add(d), seq: s.seq, fn: fn})
+	heap.Push(&s.queue, timed{at: t, seq: s.seq, fn: fn})
 	if !s.started {
 		s.started = true
 		go s.run()

@@ -68,17 +68,41 @@ func run() int {
 		aead        = flag.String("aead-example", "", "the firmware crypto crate's aead_throughput example (make bench-matrix builds it)")
 		versions    = flag.String("versions", joinVersions(containers.Pinned), "upstream versions, comma-separated")
 		compareWith = flag.String("compare", "", "an earlier run (folder or bench.json): print the medians that moved by more than 20%")
-		limitFor    = flag.Duration("limit-for", 2*time.Second, "how long each limit is measured")
+		quick       = flag.Bool("quick", false, "a short run that shows the whole run works: bench.QuickPlan (2 rounds, small sizes); other plan flags still apply")
+		rounds      = flag.Int("rounds", 0, "take every measure in this many rounds (0: the plan's)")
 	)
-	flag.IntVar(&plan.Handshakes, "handshakes", plan.Handshakes, "sequential connections of the handshake measure")
-	flag.DurationVar(&plan.RateFor, "rate-for", plan.RateFor, "how long the connection rate runs")
+	flag.IntVar(&plan.HandshakeRounds, "handshake-rounds", plan.HandshakeRounds, "rounds of the handshake measure")
+	flag.IntVar(&plan.Handshakes, "handshakes", plan.Handshakes, "sequential connections per pair and handshake round")
+	flag.IntVar(&plan.RateRounds, "rate-rounds", plan.RateRounds, "rounds of the connection rate")
+	flag.DurationVar(&plan.RateFor, "rate-for", plan.RateFor, "how long each round of the connection rate runs")
+	flag.IntVar(&plan.BulkRounds, "bulk-rounds", plan.BulkRounds, "rounds of upload and of echo (one transfer per pair and round)")
 	flag.IntVar(&plan.BulkSize, "bulk-size", plan.BulkSize, "bytes per upload and echo")
 	flag.IntVar(&plan.BoardSize, "board-size", plan.BoardSize, "bytes per upload and echo with the virtual board as the server")
-	flag.IntVar(&plan.BulkRepeats, "bulk-repeats", plan.BulkRepeats, "uploads and echoes per pair")
+	flag.IntVar(&plan.StreamRounds, "stream-rounds", plan.StreamRounds, "rounds of the concurrent streams")
 	flag.IntVar(&plan.StreamSize, "stream-size", plan.StreamSize, "bytes per concurrent stream")
+	flag.DurationVar(&plan.LimitFor, "limit-for", plan.LimitFor, "how long each sample of a limit runs")
 	flag.Parse()
 	if flag.NArg() != 0 {
 		fmt.Fprintf(os.Stderr, "bench-matrix: unexpected arguments %q\n", flag.Args())
+		return 2
+	}
+	if *quick {
+		// The quick plan, with the plan flags given on the command line applied to it.
+		given := map[string]string{}
+		flag.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
+		plan = bench.QuickPlan
+		for name, v := range given {
+			if err := flag.Set(name, v); err != nil {
+				fmt.Fprintf(os.Stderr, "bench-matrix: -%s: %v\n", name, err)
+				return 2
+			}
+		}
+	}
+	if *rounds > 0 {
+		plan = plan.WithRounds(*rounds)
+	}
+	if err := plan.Check(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-matrix:", err)
 		return 2
 	}
 	var earlier *bench.Run
@@ -115,7 +139,7 @@ func run() int {
 	fmt.Printf("bench-matrix: %s (the peers' output: %s)\n", dir, logFile.Name())
 	r, runErr := bench.Execute(ctx, bench.Config{
 		Root: root, IrohconfBin: *irohconf, AEADExample: *aead, Versions: vs, Plan: plan,
-		LimitFor: *limitFor, Log: syncio.NewWriter(logFile), Progress: os.Stdout,
+		Log: syncio.NewWriter(logFile), Progress: os.Stdout,
 	})
 	if r == nil {
 		fmt.Fprintln(os.Stderr, "bench-matrix:", runErr)
