@@ -24,6 +24,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/key"
 	"github.com/irohconf/irohconf/iroh/rpk"
 	"github.com/irohconf/irohconf/iroh/ticket"
+	"github.com/irohconf/irohconf/iroh/udpgro"
 )
 
 // DefaultBind is where an endpoint listens unless told otherwise: loopback only.
@@ -161,7 +162,9 @@ func Listen(ctx context.Context, cfg Config) (*Endpoint, error) {
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.tr = &quic.Transport{
-		Conn: udp,
+		// Received with UDP GRO: a peer's GSO burst arrives as one buffer (quic-go's own reads
+		// make the kernel split it into one socket buffer per datagram).
+		Conn: udpgro.Wrap(udp),
 		// iroh's (noq's) own connection ids are 8 bytes; any non-zero length interoperates.
 		ConnectionIDLength: 8,
 		ConnContext:        e.connContext,

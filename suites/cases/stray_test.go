@@ -36,3 +36,22 @@ func TestStrayAfterClose(t *testing.T) {
 		})
 	}
 }
+
+// A connection whose packets tshark could not read is excused from the close check only when
+// its client reused an earlier connection's address (the earlier one's stray packets are what
+// lead tshark astray).
+func TestReusedAddress(t *testing.T) {
+	conn := func(first int, addr string) *dissect.Connection {
+		return &dissect.Connection{FirstFrame: first, ClientAddrs: []dissect.AddrSeen{{Addr: addr, Frame: first}}}
+	}
+	a, b, c := conn(1, "127.0.0.1:5000"), conn(64, "127.0.0.1:5000"), conn(90, "127.0.0.1:6000")
+	conns := []*dissect.Connection{a, b, c}
+	for _, tc := range []struct {
+		conn *dissect.Connection
+		want bool
+	}{{a, false}, {b, true}, {c, false}} {
+		if got := reusedAddress(conns, tc.conn); got != tc.want {
+			t.Errorf("connection from frame %d: reusedAddress = %v, want %v", tc.conn.FirstFrame, got, tc.want)
+		}
+	}
+}

@@ -75,6 +75,11 @@ func (a *analyzer) add(d *datagram) {
 	if len(d.Packets) == 0 {
 		return
 	}
+	for _, p := range d.Packets {
+		if !p.Decrypted {
+			a.conn(p.Conn, d).c.Undecrypted++
+		}
+	}
 	cs := a.conn(d.Packets[0].Conn, d)
 	c := cs.c
 	c.LastFrame, c.End = d.N, a.rel(d.Time)

@@ -72,6 +72,8 @@ type Connection struct {
 	RetransmittedCrypto map[Side]int            `json:"retransmitted_crypto_frames"`
 	AddressValidation   AddressValidation       `json:"address_validation"`
 	FrameCounts         map[Side]map[string]int `json:"frame_counts"`
+	// Undecrypted counts the packets tshark gave this connection but could not decrypt.
+	Undecrypted int `json:"undecrypted_packets,omitempty"`
 }
 
 // AddrSeen is an address and the first frame it was seen in.
