@@ -194,9 +194,11 @@ bench-upstream: overlay upstream
 ## ---- suites: the interop matrix -------------------------------------------------------
 # Cells run in parallel Ginkgo processes (most of a cell's time is spent waiting on the network).
 # Workers print one line per finished cell into IROHCONF_PROGRESS, the file behind this recipe's
-# stderr, since Ginkgo does not show a passing worker's output. Eight processes on two cores: the
-# idle cells sleep 35 s each and most others wait on the network, so more pairs overlap.
-INTEROP_PROCS ?= 8
+# stderr, since Ginkgo does not show a passing worker's output. A pair's cells run in order on
+# one process (they share the pair's server), so the matrix takes at least its longest pair: one
+# process per pair (the interop matrix has 15) lets every pair start at once, and the pairs that
+# wait (the idle cells, 35 s each) overlap those that work (suites/framework/matrix.go).
+INTEROP_PROCS ?= 16
 LABELS        ?=
 # SHARD=k/n runs part k of n of the cells (of those LABELS selects), split by the cells' durations
 # in the run IROHCONF_SHARD_DURATIONS names (a run folder or its results.json), else by count;

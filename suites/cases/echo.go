@@ -163,6 +163,7 @@ func Idle() framework.Case {
 		ClientNeeds: []framework.Feature{framework.FeatureIdleDial},
 		Needs:       servesEcho,
 		Timeout:     IdleTime + 30*time.Second,
+		Waits:       IdleTime,
 		Run: func(ctx context.Context, c *framework.Cell) error {
 			_, err := echoBothSides(ctx, c, framework.DialRequest{ALPN: EchoALPN, Size: 1 << 10, Count: 1, Idle: IdleTime, Timeout: IdleTime + 15*time.Second})
 			if err != nil {

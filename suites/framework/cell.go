@@ -30,6 +30,9 @@ type Case struct {
 	Run func(ctx context.Context, c *Cell) error
 	// Timeout bounds the whole cell.
 	Timeout time.Duration
+	// Waits is how long the case waits on purpose with nothing to do (the idle case): such
+	// cells start first in every other pair, so that their waits overlap other pairs' work.
+	Waits time.Duration
 	// Profile, when set, is the fault profile (wire/faults) of the cell's relay: the network the
 	// case runs over. Its specs are labelled net:<profile> (see faults.go).
 	Profile string

@@ -156,3 +156,22 @@ func TestExpectedFailuresByFirmwareAndIroh(t *testing.T) {
 		t.Errorf("an entry without a server matcher: %v", err)
 	}
 }
+
+// Waiting cells move to the front of a pair that starts with them, the rest keep their order.
+func TestWaitingFirst(t *testing.T) {
+	var kases []Case
+	for _, n := range []string{"a", "idle", "b", "c"} {
+		k := Case{Name: n}
+		if n == "idle" {
+			k.Waits = 35 * time.Second
+		}
+		kases = append(kases, k)
+	}
+	var got []string
+	for _, k := range waitingFirst(kases) {
+		got = append(got, k.Name)
+	}
+	if strings.Join(got, ",") != "idle,a,b,c" {
+		t.Errorf("order %v", got)
+	}
+}

@@ -90,10 +90,12 @@ func (m *Matrix) Register() bool {
 		}
 	}, func(ctx SpecContext) {}, NodeTimeout(2*time.Minute))
 
+	pairs := 0
 	for _, client := range m.Clients {
 		for _, server := range m.Servers {
 			if m.runsPair(client, server) {
-				m.describePair(client, server)
+				m.describePair(client, server, pairs%2 == 1)
+				pairs++
 			}
 		}
 	}
@@ -151,75 +153,111 @@ func (m *Matrix) peers() []Peer {
 	return out
 }
 
-func (m *Matrix) describePair(client ClientPeer, server ServerPeer) {
+// A pair's cells run in order on one Ginkgo process, so the matrix takes at least as long as
+// its longest pair. Pairs start longest first (pairWeight), for when there are fewer processes
+// than pairs; with waitsFirst the pair's waiting cells (Case.Waits) run before the others, and
+// every other pair gets it, so that while some pairs wait the others work, instead of all pairs
+// competing for the CPU together and then all waiting together.
+func (m *Matrix) describePair(client ClientPeer, server ServerPeer, waitsFirst bool) {
 	cname, sname := client.Manifest().Name, server.Manifest().Name
-	Describe(cname+" → "+sname, Ordered, ContinueOnFailure, Label(m.pairLabels(cname, sname)...), func() {
-		kases := m.casesInShard(client, server)
-		if len(kases) == 0 {
-			return // another shard runs this pair
-		}
-		var (
-			srv Server
-			// dialer is the client as the cells dial it: a SessionClient's started session.
-			dialer    = client
-			startErr  error
-			serverLog = NewTap(sname, GinkgoWriter)
-			clientLog = NewTap(cname, GinkgoWriter)
-		)
-		BeforeAll(func(ctx SpecContext) {
-			if !anySupported(kases, client, server) {
-				return // every cell is unsupported: no server needed
+	Describe(cname+" → "+sname, Ordered, ContinueOnFailure, Label(m.pairLabels(cname, sname)...),
+		SpecPriority(m.pairWeight(client, server)), func() {
+			kases := m.casesInShard(client, server)
+			if waitsFirst {
+				kases = waitingFirst(kases)
 			}
-			if err := errors.Join(m.prepErr(cname), m.prepErr(sname)); err != nil {
-				startErr = Testbed(err)
-				return
+			if len(kases) == 0 {
+				return // another shard runs this pair
 			}
-			var opts ServerOptions
-			if m.ServerOptions != nil {
-				opts = m.ServerOptions(server)
-			}
-			if opts.Bind == "" {
-				opts.Bind = PairServerBind(client.Manifest(), server.Manifest())
-			}
-			// The server lives as long as the pair: its key log goes in the pair's folder.
-			if opts.KeyLogDir == "" {
-				pairDir := filepath.Join(m.runDir, filepath.FromSlash(reports.PairLogPath(cname, sname)))
-				if err := os.MkdirAll(pairDir, 0o755); err == nil {
-					opts.KeyLogDir = pairDir
+			var (
+				srv Server
+				// dialer is the client as the cells dial it: a SessionClient's started session.
+				dialer    = client
+				startErr  error
+				serverLog = NewTap(sname, GinkgoWriter)
+				clientLog = NewTap(cname, GinkgoWriter)
+			)
+			BeforeAll(func(ctx SpecContext) {
+				if !anySupported(kases, client, server) {
+					return // every cell is unsupported: no server needed
 				}
-			}
-			s, err := startServer(ctx, server, opts, serverLog)
-			if err != nil {
-				startErr = Testbed(fmt.Errorf("starting server %s: %w", sname, err))
-				return
-			}
-			srv = s
-			DeferCleanup(func(ctx SpecContext) {
-				if err := srv.Stop(ctx); err != nil {
-					fmt.Fprintf(GinkgoWriter, "stopping %s: %v\n", sname, err)
-				}
-			}, NodeTimeout(time.Minute))
-			if sc, ok := client.(SessionClient); ok {
-				session, err := sc.StartClient(ctx, clientLog)
-				if err != nil {
-					startErr = Testbed(fmt.Errorf("starting client %s: %w", cname, err))
+				if err := errors.Join(m.prepErr(cname), m.prepErr(sname)); err != nil {
+					startErr = Testbed(err)
 					return
 				}
-				dialer = sessionPeer{ClientPeer: client, session: session}
+				var opts ServerOptions
+				if m.ServerOptions != nil {
+					opts = m.ServerOptions(server)
+				}
+				if opts.Bind == "" {
+					opts.Bind = PairServerBind(client.Manifest(), server.Manifest())
+				}
+				// The server lives as long as the pair: its key log goes in the pair's folder.
+				if opts.KeyLogDir == "" {
+					pairDir := filepath.Join(m.runDir, filepath.FromSlash(reports.PairLogPath(cname, sname)))
+					if err := os.MkdirAll(pairDir, 0o755); err == nil {
+						opts.KeyLogDir = pairDir
+					}
+				}
+				s, err := startServer(ctx, server, opts, serverLog)
+				if err != nil {
+					startErr = Testbed(fmt.Errorf("starting server %s: %w", sname, err))
+					return
+				}
+				srv = s
 				DeferCleanup(func(ctx SpecContext) {
-					if err := session.Stop(ctx); err != nil {
-						fmt.Fprintf(GinkgoWriter, "stopping client %s: %v\n", cname, err)
+					if err := srv.Stop(ctx); err != nil {
+						fmt.Fprintf(GinkgoWriter, "stopping %s: %v\n", sname, err)
 					}
 				}, NodeTimeout(time.Minute))
-			}
-		}, NodeTimeout(5*time.Minute))
+				if sc, ok := client.(SessionClient); ok {
+					session, err := sc.StartClient(ctx, clientLog)
+					if err != nil {
+						startErr = Testbed(fmt.Errorf("starting client %s: %w", cname, err))
+						return
+					}
+					dialer = sessionPeer{ClientPeer: client, session: session}
+					DeferCleanup(func(ctx SpecContext) {
+						if err := session.Stop(ctx); err != nil {
+							fmt.Fprintf(GinkgoWriter, "stopping client %s: %v\n", cname, err)
+						}
+					}, NodeTimeout(time.Minute))
+				}
+			}, NodeTimeout(5*time.Minute))
 
-		for _, k := range kases {
-			It(k.Name, Label(append(k.labels(), m.cellLabels(cname, sname, k)...)...), func(ctx SpecContext) {
-				m.runCell(ctx, k, dialer, server, srv, startErr, clientLog, serverLog)
-			}, SpecTimeout(k.timeout()+30*time.Second))
+			for _, k := range kases {
+				It(k.Name, Label(append(k.labels(), m.cellLabels(cname, sname, k)...)...), func(ctx SpecContext) {
+					m.runCell(ctx, k, dialer, server, srv, startErr, clientLog, serverLog)
+				}, SpecTimeout(k.timeout()+30*time.Second))
+			}
+		})
+}
+
+// pairWeight estimates the pair's seconds: a few per cell it supports, plus what they wait.
+func (m *Matrix) pairWeight(client ClientPeer, server ServerPeer) int {
+	var d time.Duration
+	for _, k := range m.Cases {
+		if k.needs(client.Manifest(), server.Manifest()) == nil {
+			d += 2*time.Second + k.Waits
 		}
-	})
+	}
+	return int(d.Seconds())
+}
+
+// waitingFirst orders the cases with the waiting ones (Case.Waits) first, the rest as they were.
+func waitingFirst(kases []Case) []Case {
+	out := make([]Case, 0, len(kases))
+	for _, k := range kases {
+		if k.Waits > 0 {
+			out = append(out, k)
+		}
+	}
+	for _, k := range kases {
+		if k.Waits == 0 {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // runsPair tells whether the matrix has the pair (Pairs).

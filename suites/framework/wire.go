@@ -311,8 +311,7 @@ func joinCellErrors(caseErr, wireErr error) error {
 // checkWireTools checks once, before any cell, that captures can be dissected: without tshark
 // every cell would end in the same error.
 func checkWireTools(ctx context.Context) error {
-	_, err := dissect.TsharkVersion(ctx)
-	return err
+	return dissect.CheckTools(ctx)
 }
 
 // evidence names the cell's wire files in the report (paths relative to the run folder, under

@@ -7,35 +7,32 @@ import (
 	"github.com/irohconf/irohconf/wire/capture"
 )
 
-// elide returns the capture to dissect: the capture itself when it holds at most max frames,
-// else a temporary copy (the caller removes it) of its first two thirds and last third of max
+// elide returns the capture to dissect and how many frames it holds: the capture itself when it
+// holds at most max frames, else a temporary copy (the caller removes it) of its first two thirds and last third of max
 // frames, with the middle it left out. tshark decrypts the end without the middle: the 1-RTT keys
 // come from the handshake, key updates are tried in turn, and packet numbers are decoded against
 // the largest seen with a window far wider than any gap a transfer here leaves.
-func elide(path string, meta capture.Meta, max int) (string, *Elided, error) {
+func elide(path string, meta capture.Meta, max int) (string, *Elided, int, error) {
 	if max == 0 {
 		max = DefaultMaxFrames
 	}
-	if max < 0 {
-		return path, nil, nil
-	}
 	f, err := os.Open(path)
 	if err != nil {
-		return "", nil, fmt.Errorf("dissect: %w", err)
+		return "", nil, 0, fmt.Errorf("dissect: %w", err)
 	}
 	_, pkts, err := capture.ReadAll(f)
 	f.Close()
 	if err != nil {
-		return "", nil, fmt.Errorf("dissect: %s: %w", path, err)
+		return "", nil, 0, fmt.Errorf("dissect: %s: %w", path, err)
 	}
-	if len(pkts) <= max {
-		return path, nil, nil
+	if max < 0 || len(pkts) <= max {
+		return path, nil, len(pkts), nil
 	}
 	head := max * 2 / 3
 	tail := max - head
 	out, err := os.CreateTemp("", "irohconf-elided-*.pcapng")
 	if err != nil {
-		return "", nil, fmt.Errorf("dissect: %w", err)
+		return "", nil, 0, fmt.Errorf("dissect: %w", err)
 	}
 	w, err := capture.NewWriter(out, meta)
 	if err == nil {
@@ -53,7 +50,7 @@ func elide(path string, meta capture.Meta, max int) (string, *Elided, error) {
 	}
 	if err != nil {
 		os.Remove(out.Name())
-		return "", nil, fmt.Errorf("dissect: writing the elided capture: %w", err)
+		return "", nil, 0, fmt.Errorf("dissect: writing the elided capture: %w", err)
 	}
-	return out.Name(), &Elided{From: head + 1, To: len(pkts) - tail, Count: len(pkts) - max}, nil
+	return out.Name(), &Elided{From: head + 1, To: len(pkts) - tail, Count: len(pkts) - max}, max, nil
 }

@@ -134,10 +134,18 @@ func parsePacket(q node) *packet {
 	for _, f := range nodes(q, "quic.frame") {
 		if t, ok := num(f, "quic.frame_type"); ok {
 			p.Frames = append(p.Frames, qframe{Type: t, n: f})
+			if strings.HasPrefix(frameName(t), "FRAME_") {
+				// tshark does not know its length (a QUIC extension's frame, e.g. multipath's
+				// PATH_ACK): what it reads after it is not frames.
+				break
+			}
 		}
 	}
 	failed := len(findAll(q, "quic.decryption_failed")) > 0
 	p.Decrypted = !failed && (len(p.Frames) > 0 || p.Type == "VersionNegotiation" || p.Type == "Retry")
+	if !p.Decrypted {
+		p.PN = -1 // its header protection may not have been removed either
+	}
 	p.Handshake = findAll(q, "tls.handshake.type")
 	return p
 }
