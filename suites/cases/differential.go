@@ -178,7 +178,7 @@ type understoodDifference struct {
 // of iroh 0.97 to 1.0.3, or bytes that layout reads otherwise than the current one.
 var legacyLayoutEntries = []string{
 	"composite-legacy", "custom-legacy-inline", "custom-legacy-inline-30-bytes", "custom-legacy-heap",
-	"legacy-heap-short", "legacy-inline-nonzero-padding",
+	"legacy-heap-short", "legacy-inline-nonzero-padding", "legacy-inline-size-31", "legacy-inline-size-31-then-more",
 }
 
 var understoodDifferences = []understoodDifference{

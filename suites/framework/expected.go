@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -37,6 +38,12 @@ type ExpectedFailure struct {
 	// that succeeds is noted and does not fail the run. Use it only with evidence that the cell
 	// fails both ways for the same reason.
 	Intermittent bool `yaml:"intermittent"`
+	// Symptom, when set, is a regular expression the failure's reason must match: a cell of the
+	// entry that fails otherwise fails the run. It keeps a broad entry (every case of a pair)
+	// from excusing failures other than the one listed.
+	Symptom string `yaml:"symptom"`
+
+	symptom *regexp.Regexp
 }
 
 // PeerIdentity is what an expected failure matches of one side of a cell.
@@ -75,6 +82,13 @@ func LoadExpectedFailures(file string) ([]ExpectedFailure, error) {
 		if noClient || noServer || e.Case == "" || e.Reason == "" {
 			return nil, fmt.Errorf("%s: entry %d needs a client (client, client_firmware or client_iroh_version), a server (server, server_firmware or server_iroh_version), case and reason", file, i+1)
 		}
+		if e.Symptom != "" {
+			re, err := regexp.Compile(e.Symptom)
+			if err != nil {
+				return nil, fmt.Errorf("%s: entry %d: bad symptom: %w", file, i+1, err)
+			}
+			list[i].symptom = re
+		}
 		for _, p := range []string{e.Client, e.Server, e.ClientFirmware, e.ServerFirmware, e.ClientIrohVersion, e.ServerIrohVersion, e.Case} {
 			if _, err := path.Match(p, ""); err != nil {
 				return nil, fmt.Errorf("%s: entry %d: bad pattern %q: %w", file, i+1, p, err)
@@ -84,9 +98,13 @@ func LoadExpectedFailures(file string) ([]ExpectedFailure, error) {
 	return list, nil
 }
 
-// expectedFailure returns the entry for a cell, if there is one.
-func expectedFailure(list []ExpectedFailure, client, server PeerIdentity, kase string) (ExpectedFailure, bool) {
+// expectedFailure returns the entry for a cell that failed with reason failure ("" when it did
+// not fail), if there is one.
+func expectedFailure(list []ExpectedFailure, client, server PeerIdentity, kase, failure string) (ExpectedFailure, bool) {
 	for _, e := range list {
+		if failure != "" && !e.shows(failure) {
+			continue
+		}
 		if k, _ := path.Match(e.Case, kase); k &&
 			side(e.Client, e.ClientFirmware, e.ClientIrohVersion, client) &&
 			side(e.Server, e.ServerFirmware, e.ServerIrohVersion, server) {
@@ -94,6 +112,18 @@ func expectedFailure(list []ExpectedFailure, client, server PeerIdentity, kase s
 		}
 	}
 	return ExpectedFailure{}, false
+}
+
+// shows reports whether a failure's reason is the entry's symptom (any reason without one).
+func (e ExpectedFailure) shows(failure string) bool {
+	if e.Symptom == "" {
+		return true
+	}
+	re := e.symptom
+	if re == nil { // an entry not read by LoadExpectedFailures
+		re = regexp.MustCompile(e.Symptom)
+	}
+	return re.MatchString(failure)
 }
 
 // side tells whether one side's matchers (empty: not given) match a peer.

@@ -105,15 +105,30 @@ func TestExpectedFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := expectedFailure(list, PeerIdentity{Name: "go"}, PeerIdentity{Name: "upstream-1.4.1"}, "refuse-alpn"); !ok {
+	if _, ok := expectedFailure(list, PeerIdentity{Name: "go"}, PeerIdentity{Name: "upstream-1.4.1"}, "refuse-alpn", ""); !ok {
 		t.Error("pattern did not match")
 	}
-	if _, ok := expectedFailure(list, PeerIdentity{Name: "go"}, PeerIdentity{Name: "go"}, "refuse-alpn"); ok {
+	if _, ok := expectedFailure(list, PeerIdentity{Name: "go"}, PeerIdentity{Name: "go"}, "refuse-alpn", ""); ok {
 		t.Error("matched another server")
 	}
 	os.WriteFile(path, []byte("- client: go\n  server: x\n  case: y\n"), 0o644)
 	if _, err := LoadExpectedFailures(path); err == nil {
 		t.Error("an entry without a reason was accepted")
+	}
+	os.WriteFile(path, []byte("- client: go\n  server: x\n  case: y\n  reason: r\n  symptom: \"(\"\n"), 0o644)
+	if _, err := LoadExpectedFailures(path); err == nil || !strings.Contains(err.Error(), "bad symptom") {
+		t.Errorf("a symptom that is no regular expression: %v", err)
+	}
+	os.WriteFile(path, []byte("- client: go\n  server: x\n  case: y\n  reason: r\n  symptom: ^stalled\n"), 0o644)
+	list, err = LoadExpectedFailures(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := expectedFailure(list, PeerIdentity{Name: "go"}, PeerIdentity{Name: "x"}, "y", "stalled at 20 s"); !ok {
+		t.Error("the symptom did not match its failure")
+	}
+	if _, ok := expectedFailure(list, PeerIdentity{Name: "go"}, PeerIdentity{Name: "x"}, "y", "echo differs"); ok {
+		t.Error("the entry excused a failure other than its symptom")
 	}
 }
 
@@ -145,7 +160,7 @@ func TestExpectedFailuresByFirmwareAndIroh(t *testing.T) {
 		{"the board's own version", bench, goPeer, "echo-1KiB", true},
 		{"another firmware version", PeerIdentity{Name: "b", Firmware: "irohconf-fw", FirmwareVersion: "irohconf-fw 0.2.0"}, goPeer, "echo-1KiB", false},
 	} {
-		if _, got := expectedFailure(list, tc.client, tc.server, tc.kase); got != tc.want {
+		if _, got := expectedFailure(list, tc.client, tc.server, tc.kase, ""); got != tc.want {
 			t.Errorf("%s: matched %v, want %v", tc.name, got, tc.want)
 		}
 	}

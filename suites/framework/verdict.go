@@ -19,7 +19,11 @@ type verdict struct {
 func decide(err error, expected []ExpectedFailure, client, server PeerIdentity, kase string) verdict {
 	outcome, reason := Classify(err)
 	v := verdict{Outcome: outcome, Reason: reason}
-	known, isKnown := expectedFailure(expected, client, server, kase)
+	failure := ""
+	if outcome == Failed {
+		failure = reason
+	}
+	known, isKnown := expectedFailure(expected, client, server, kase, failure)
 	switch {
 	case outcome == Unsupported:
 		v.Skip = "unsupported: " + reason

@@ -10,7 +10,8 @@ import (
 // failures.
 func TestDecide(t *testing.T) {
 	list := []ExpectedFailure{{Client: "c", Server: "s-*", Case: "k", Reason: "a known bug"},
-		{Client: "c", Server: "r-*", Case: "k", Reason: "a race", Intermittent: true}}
+		{Client: "c", Server: "r-*", Case: "k", Reason: "a race", Intermittent: true},
+		{Client: "c", Server: "q-*", Case: "k", Reason: "a stall", Intermittent: true, Symptom: "^dial did not finish within"}}
 	for _, tc := range []struct {
 		name     string
 		err      error
@@ -31,6 +32,11 @@ func TestDecide(t *testing.T) {
 		{name: "intermittent failure that fails", err: errors.New("stalled"), server: "r-1", outcome: Failed,
 			reason: "expected failure (a race): stalled", expected: "a race"},
 		{name: "intermittent failure that succeeds passes", server: "r-1", outcome: Succeeded},
+		{name: "intermittent failure with its symptom", err: errors.New("dial did not finish within 20s"), server: "q-1", outcome: Failed,
+			reason: "expected failure (a stall): dial did not finish", expected: "a stall"},
+		{name: "a failure other than the listed symptom fails the run", err: errors.New("echo differs"), server: "q-1", outcome: Failed,
+			reason: "echo differs", fail: "echo differs"},
+		{name: "intermittent failure with a symptom that succeeds passes", server: "q-1", outcome: Succeeded},
 		{name: "listed cell that errors still fails", err: Testbed(errors.New("no engine")), server: "s-1", outcome: Errored, fail: "error (test bed)"},
 		{name: "listed cell that is unsupported is skipped", err: NotDeclared("s-1", "no"), server: "s-1", outcome: Unsupported, skip: true},
 	} {

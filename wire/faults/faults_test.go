@@ -215,6 +215,19 @@ func TestProfiles(t *testing.T) {
 		if losses == 0 || float64(follows)/float64(losses) < 0.5 {
 			t.Errorf("%d losses, %d right after another: no bursts", losses, follows)
 		}
+		// The handshake is left alone, however the bursts fall.
+		for seed := range uint64(50) {
+			in := NewInjector(parse("burst-loss"), seed)
+			for i := range 400 {
+				pkt := []byte{0x40, 1}
+				if i%3 == 0 {
+					pkt[0] = 0xc0
+				}
+				if d := in.Decide(Direction(i%2), pkt, time.Now()); d.Drop && pkt[0] == 0xc0 {
+					t.Fatalf("seed %d: a long-header datagram was lost in a burst", seed)
+				}
+			}
+		}
 	})
 	t.Run("reorder", func(t *testing.T) {
 		ds := decideAll(parse("reorder"), 1)

@@ -196,7 +196,10 @@ func (in *Injector) Decide(dir Direction, pkt []byte, now time.Time) Decision {
 		in.hsDropped++
 		return Decision{Drop: true, Reason: "handshake-loss"}
 	}
-	if b := p.Burst; b != nil {
+	// Bursts hit the transfer, not the handshake: counted in datagrams, a burst over the sparse
+	// handshake would last several doubling probe timeouts (seconds), no outage a path has.
+	// The handshake's losses are the handshake-loss profile's.
+	if b := p.Burst; b != nil && (len(pkt) == 0 || pkt[0]&0x80 == 0) {
 		r := st.rng.Float64()
 		if st.burstBad {
 			st.burstBad = r >= b.Leave

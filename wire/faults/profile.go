@@ -37,7 +37,8 @@ type Profile struct {
 	// directions): each loss at most doubles a probe timeout that starts at 1 s, so a budget
 	// bounds the handshake's time whatever the seed.
 	HandshakeLossBudget int
-	// Burst drops datagrams in bursts (a Gilbert model), both directions, each with its own state.
+	// Burst drops datagrams in bursts (a Gilbert model), both directions, each with its own state;
+	// only short-header datagrams (after the handshake) count and are dropped.
 	Burst *Burst
 	// Reorder holds this fraction of the datagrams back by ReorderDelay, so later ones overtake.
 	Reorder      float64
