@@ -130,6 +130,9 @@ const (
 	// handshakeLossesUnbudgeted is how many handshake losses the bound allows for a profile that
 	// drops long-header datagrams without a budget (faults.Profile.HandshakeLossBudget).
 	handshakeLossesUnbudgeted = 3
+	// initialWindow is RFC 9002 §7.2's initial congestion window for 1200-byte datagrams:
+	// min(10 x 1200, max(14720, 2 x 1200)) bytes.
+	initialWindow = 12000
 	// maxAckDelay is the largest max_ack_delay the peers announce (RFC 9000 default 25 ms).
 	maxAckDelay = 25 * time.Millisecond
 	// rebindStall is what a rebinding costs: what the server sent to the old address is lost
@@ -145,7 +148,8 @@ const (
 //	PTO       = 3 RTT + max_ack_delay                      (RFC 9002 §6.2.1 with rttvar ≤ RTT/2)
 //	setup     = netSetup
 //	handshake = 2 RTT + [handshake loss] initialPTO (2^k - 1), k = the profile's loss budget
-//	transfer  = (⌈S/ws⌉ + ⌈S/wc⌉) RTT                     (each direction window-limited, one window per RTT)
+//	transfer  = (⌈S/ws⌉ + ⌈S/wc⌉ + 2 ⌈log2(S/IW)⌉) RTT    (each direction window-limited, one window per RTT, after
+//	                                                       slow start from RFC 9002's initial window IW each way)
 //	loss      = (p N + 2 e N) PTO, N = 4 ⌈S/1200⌉         (N: data datagrams both ways and as many ACKs; every
 //	                                                       datagram lost, corrupted or reordered (rate p) costs at
 //	                                                       most one PTO; a burst (entered at rate e) two, since
@@ -169,8 +173,11 @@ func netBound(p faults.Profile, wc, ws int) bound {
 		b.Why = append(b.Why, fmt.Sprintf("up to %d handshake datagrams lost", k))
 	}
 	rounds := ceilDiv(s, ws) + ceilDiv(s, wc)
-	b.Transfer = time.Duration(rounds) * rtt
-	b.Why = append(b.Why, fmt.Sprintf("%d windows (client %d KiB, server %d KiB)", rounds, wc>>10, ws>>10))
+	// Slow start: the congestion window starts at initialWindow and doubles per RTT, in each
+	// direction, until it covers the payload.
+	slowStart := 2 * int(math.Ceil(math.Log2(float64(s)/initialWindow)))
+	b.Transfer = time.Duration(rounds+slowStart) * rtt
+	b.Why = append(b.Why, fmt.Sprintf("%d windows (client %d KiB, server %d KiB) and %d RTT of slow start", rounds, wc>>10, ws>>10, slowStart))
 	n := 4 * ceilDiv(s, 1200)
 	rate := max(p.Loss[0], p.Loss[1]) + p.Corrupt + p.Reorder
 	ptos := math.Ceil(rate * float64(n))

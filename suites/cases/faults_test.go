@@ -18,14 +18,17 @@ func TestNetBound(t *testing.T) {
 		}
 		return p
 	}
+	// 256 KiB: 16 windows of 16 KiB each way, and slow start from 12,000 bytes to 256 KiB
+	// (⌈log2 21.8⌉ = 5 doublings) each way.
+	const rounds = 32 + 10
 	none := netBound(parse("none"), esp32Window, esp32Window)
-	if none.Loss != 0 || none.Stall != 0 || none.Handshake != 2*hostRTT || none.total() != netSetup+2*hostRTT+32*hostRTT {
+	if none.Loss != 0 || none.Stall != 0 || none.Handshake != 2*hostRTT || none.total() != netSetup+2*hostRTT+rounds*hostRTT {
 		t.Errorf("none: %s", none)
 	}
 	delay := netBound(parse("delay"), esp32Window, esp32Window)
 	rtt := 2*110*time.Millisecond + hostRTT
-	if delay.Transfer != 32*rtt || delay.Handshake != 2*rtt {
-		t.Errorf("delay with 16 KiB windows: %s, want transfer 32 RTT of %s", delay, rtt)
+	if delay.Transfer != rounds*rtt || delay.Handshake != 2*rtt {
+		t.Errorf("delay with 16 KiB windows: %s, want transfer %d RTT of %s", delay, rounds, rtt)
 	}
 	if wide := netBound(parse("delay"), defaultWindow, 1250000); wide.Transfer >= delay.Transfer {
 		t.Errorf("wider windows do not shorten the transfer: %s", wide)

@@ -215,6 +215,22 @@ func TestProfiles(t *testing.T) {
 		if losses == 0 || float64(follows)/float64(losses) < 0.5 {
 			t.Errorf("%d losses, %d right after another: no bursts", losses, follows)
 		}
+		// Over sparse traffic a burst ends with its time, not with a count: one datagram every
+		// 100 ms (an ACK per probe) loses at most one in a row.
+		in := NewInjector(parse("burst-loss"), 1)
+		at := time.Now()
+		run := 0
+		for i := range 20000 {
+			at = at.Add(100 * time.Millisecond)
+			if d := in.Decide(Direction(i%2), []byte{0x40, 1}, at); d.Drop {
+				run++
+				if run > 2 { // each direction has its own state; 2 in a row is one per direction
+					t.Fatalf("datagram %d: %d lost in a row, 100 ms apart: the burst outlived its %s", i, run, in.Profile().Burst.MaxDuration)
+				}
+			} else {
+				run = 0
+			}
+		}
 		// The handshake is left alone, however the bursts fall.
 		for seed := range uint64(50) {
 			in := NewInjector(parse("burst-loss"), seed)

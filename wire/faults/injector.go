@@ -134,6 +134,7 @@ type Injector struct {
 type dirState struct {
 	rng         *rand.Rand
 	burstBad    bool
+	burstStart  time.Time // when the current burst began
 	lastDeliver time.Time // for delay without reordering
 }
 
@@ -202,9 +203,9 @@ func (in *Injector) Decide(dir Direction, pkt []byte, now time.Time) Decision {
 	if b := p.Burst; b != nil && (len(pkt) == 0 || pkt[0]&0x80 == 0) {
 		r := st.rng.Float64()
 		if st.burstBad {
-			st.burstBad = r >= b.Leave
-		} else {
-			st.burstBad = r < b.Enter
+			st.burstBad = r >= b.Leave && (b.MaxDuration == 0 || now.Sub(st.burstStart) < b.MaxDuration)
+		} else if st.burstBad = r < b.Enter; st.burstBad {
+			st.burstStart = now
 		}
 		if st.burstBad {
 			return Decision{Drop: true, Reason: "burst-loss"}

@@ -62,9 +62,13 @@ type Profile struct {
 
 // Burst is a two-state loss model: in the good state nothing is lost and each datagram enters
 // the bad state with probability Enter; in the bad state every datagram is lost and each leaves
-// it with probability Leave (mean burst 1/Leave datagrams).
+// it with probability Leave (mean burst 1/Leave datagrams). MaxDuration, when set, also ends a
+// bad state that has lasted that long: a burst is an outage of the path, and counted in
+// datagrams alone it would, over sparse traffic (an ACK per probe, each probe after a doubled
+// timeout), last for seconds.
 type Burst struct {
 	Enter, Leave float64
+	MaxDuration  time.Duration
 }
 
 // Trigger is when an event happens: once AfterBytes of datagrams have crossed the relay (both
@@ -103,7 +107,7 @@ var profiles = map[string]Profile{
 	"none":           {},
 	"loss":           {Loss: [2]float64{0.05, 0.05}},
 	"handshake-loss": {HandshakeLoss: 0.30, HandshakeLossBudget: 3},
-	"burst-loss":     {Burst: &Burst{Enter: 0.01, Leave: 0.25}},
+	"burst-loss":     {Burst: &Burst{Enter: 0.01, Leave: 0.25, MaxDuration: 20 * time.Millisecond}},
 	"reorder":        {Reorder: 0.05, ReorderDelay: 10 * time.Millisecond},
 	"duplicate":      {Duplicate: 0.05},
 	"corrupt":        {Corrupt: 0.05},
@@ -176,7 +180,11 @@ func (p Profile) String() string {
 		rules = append(rules, rule)
 	}
 	if p.Burst != nil {
-		rules = append(rules, fmt.Sprintf("burst loss (enter %s, mean burst %.0f datagrams)", pct(p.Burst.Enter), 1/p.Burst.Leave))
+		rule := fmt.Sprintf("burst loss (enter %s, mean burst %.0f datagrams", pct(p.Burst.Enter), 1/p.Burst.Leave)
+		if p.Burst.MaxDuration > 0 {
+			rule += fmt.Sprintf(", at most %s", p.Burst.MaxDuration)
+		}
+		rules = append(rules, rule+")")
 	}
 	if p.Reorder > 0 {
 		rules = append(rules, fmt.Sprintf("%s held back %s", pct(p.Reorder), p.ReorderDelay))
