@@ -55,3 +55,36 @@ func TestReusedAddress(t *testing.T) {
 		}
 	}
 }
+
+// Packets tshark could not decrypt are explained by a reused address only when they belong to
+// connections whose client reused an earlier one's address (and at most one stray each
+// besides); a connection whose handshake went unread that way is skipped, any other is checked.
+func TestLostAfterReuse(t *testing.T) {
+	conn := func(first int, addr string, undecrypted, ee int) *dissect.Connection {
+		return &dissect.Connection{FirstFrame: first, ClientAddrs: []dissect.AddrSeen{{Addr: addr, Frame: first}},
+			Undecrypted: undecrypted, Handshake: dissect.Handshake{ServerHelloFrame: first + 1, EncryptedExtensionsFrame: ee}}
+	}
+	first, reused, fresh := conn(1, "127.0.0.1:5000", 0, 3), conn(40, "127.0.0.1:5000", 12, 0), conn(80, "127.0.0.1:6000", 5, 0)
+	for _, tc := range []struct {
+		name        string
+		conns       []*dissect.Connection
+		undecrypted int
+		want        bool
+	}{
+		{"the reused connection's packets and one stray", []*dissect.Connection{first, reused}, 13, true},
+		{"more strays than connections", []*dissect.Connection{first, reused}, 16, false},
+		{"a connection from a fresh address", []*dissect.Connection{first, fresh}, 5, false},
+		{"nothing lost to reuse", []*dissect.Connection{first}, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &dissect.Wire{Connections: tc.conns, Undecrypted: tc.undecrypted}
+			if got := lostAfterReuse(w, tc.conns); got != tc.want {
+				t.Errorf("lostAfterReuse = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	conns := []*dissect.Connection{first, reused, fresh}
+	if !unreadableAfterReuse(conns, reused) || unreadableAfterReuse(conns, fresh) || unreadableAfterReuse(conns, first) {
+		t.Error("unreadableAfterReuse skips other than the reused connection whose handshake went unread")
+	}
+}
