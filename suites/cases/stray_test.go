@@ -88,3 +88,31 @@ func TestLostAfterReuse(t *testing.T) {
 		t.Error("unreadableAfterReuse skips other than the reused connection whose handshake went unread")
 	}
 }
+
+// A connection with no close on the wire may have it in a packet tshark could not decrypt only
+// when that packet follows it within the next connection from the same address.
+func TestCloseUnreadable(t *testing.T) {
+	conn := func(first, last int, addr string) *dissect.Connection {
+		return &dissect.Connection{FirstFrame: first, LastFrame: last, ClientAddrs: []dissect.AddrSeen{{Addr: addr, Frame: first}}}
+	}
+	a, b, c := conn(12, 22, "127.0.0.1:5000"), conn(21, 31, "127.0.0.1:5000"), conn(32, 40, "127.0.0.1:6000")
+	conns := []*dissect.Connection{a, b, c}
+	for _, tc := range []struct {
+		name   string
+		conn   *dissect.Connection
+		frames []int
+		want   bool
+	}{
+		{"the close unread within the next connection", a, []int{23}, true},
+		{"nothing unread", a, nil, false},
+		{"unread only after the next connection", a, []int{35}, false},
+		{"no later connection from its address", c, []int{41}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &dissect.Wire{Connections: conns, Undecrypted: len(tc.frames), UndecryptedFrames: tc.frames}
+			if got := closeUnreadable(w, conns, tc.conn); got != tc.want {
+				t.Errorf("closeUnreadable = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
