@@ -9,10 +9,12 @@ import (
 	"net"
 	"os/exec"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+
+	"github.com/irohconf/irohconf/iroh/udpgro"
 )
 
 // DatagramSize is the UDP payload the limits use: the largest QUIC packet quic-go and iroh's
@@ -128,18 +130,12 @@ func firmwareAESGCM(ctx context.Context, binary string, size int, d time.Duratio
 // udpLoopback sends size-byte datagrams from one socket to another on 127.0.0.1 for d, in
 // batches of 64 (sendmmsg, recvmmsg, as QUIC stacks do), and counts what arrives.
 func udpLoopback(size int, d time.Duration) (mbps, seconds float64, err error) {
-	rc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	rc, sc, err := loopbackPair()
 	if err != nil {
 		return 0, 0, err
 	}
 	defer rc.Close()
-	sc, err := net.DialUDP("udp4", nil, rc.LocalAddr().(*net.UDPAddr))
-	if err != nil {
-		return 0, 0, err
-	}
 	defer sc.Close()
-	_ = rc.SetReadBuffer(8 << 20)
-	_ = sc.SetWriteBuffer(8 << 20)
 	const batch = 64
 	newBatch := func() []ipv4.Message {
 		ms := make([]ipv4.Message, batch)
@@ -148,89 +144,79 @@ func udpLoopback(size int, d time.Duration) (mbps, seconds float64, err error) {
 		}
 		return ms
 	}
-	var received atomic.Int64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pc := ipv4.NewPacketConn(rc)
-		ms := newBatch()
-		for {
-			n, err := pc.ReadBatch(ms, 0)
-			if err != nil {
-				return
-			}
-			for _, m := range ms[:n] {
-				received.Add(int64(m.N))
-			}
+	in, inBatch := ipv4.NewPacketConn(rc), newBatch()
+	out, outBatch := ipv4.NewPacketConn(sc), newBatch()
+	return pump(rc, d, func() error {
+		_, err := out.WriteBatch(outBatch, 0)
+		return err
+	}, func() (int, error) {
+		n, err := in.ReadBatch(inBatch, 0)
+		got := 0
+		for _, m := range inBatch[:max(n, 0)] { // n is -1 with an error
+			got += m.N
 		}
-	}()
-	pc := ipv4.NewPacketConn(sc)
-	ms := newBatch()
-	start := time.Now()
-	var writeErr error
-	for time.Since(start) < d {
-		if _, err := pc.WriteBatch(ms, 0); err != nil {
-			writeErr = err
-			break
-		}
-	}
-	elapsed := time.Since(start).Seconds()
-	got := received.Load() // what arrived while sending; the queue's tail is not counted
-	rc.Close()
-	<-done
-	if writeErr != nil {
-		return 0, 0, writeErr
-	}
-	return float64(got) / elapsed / 1e6, elapsed, nil
+		return got, err
+	})
 }
-
-// Linux socket options of UDP segmentation offload (linux/udp.h).
-const (
-	solUDP     = 17  // SOL_UDP, the UDP protocol number
-	udpSegment = 103 // UDP_SEGMENT: the sender's datagram size; one send carries many
-	udpGRO     = 104 // UDP_GRO: the receiver gets datagrams of one flow coalesced
-)
 
 // udpLoopbackGSO is udpLoopback with GSO on the sender (64 KB sends, cut into size-byte
 // datagrams by the kernel) and GRO on the receiver: the fewest system calls per datagram.
 func udpLoopbackGSO(size int, d time.Duration) (mbps, seconds float64, err error) {
-	rc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	rc, sc, err := loopbackPair()
 	if err != nil {
 		return 0, 0, err
 	}
 	defer rc.Close()
-	sc, err := net.DialUDP("udp4", nil, rc.LocalAddr().(*net.UDPAddr))
-	if err != nil {
-		return 0, 0, err
-	}
 	defer sc.Close()
-	_ = rc.SetReadBuffer(8 << 20)
-	_ = sc.SetWriteBuffer(8 << 20)
-	if err := setUDPOption(rc, udpGRO, 1); err != nil {
+	if err := udpgro.Enable(rc); err != nil {
 		return 0, 0, fmt.Errorf("UDP_GRO: %w", err)
 	}
-	if err := setUDPOption(sc, udpSegment, size); err != nil {
+	if err := setSegment(sc, size); err != nil {
 		return 0, 0, fmt.Errorf("UDP_SEGMENT: %w", err)
 	}
+	send, buf := make([]byte, (65507/size)*size), make([]byte, 1<<16)
+	return pump(rc, d, func() error {
+		_, err := sc.Write(send)
+		return err
+	}, func() (int, error) { return rc.Read(buf) })
+}
+
+// loopbackPair is a receiving socket on 127.0.0.1 and a sending one connected to it, with the
+// buffers QUIC stacks ask for.
+func loopbackPair() (rc, sc *net.UDPConn, err error) {
+	rc, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, err = net.DialUDP("udp4", nil, rc.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		rc.Close()
+		return nil, nil, err
+	}
+	_ = rc.SetReadBuffer(8 << 20)
+	_ = sc.SetWriteBuffer(8 << 20)
+	return rc, sc, nil
+}
+
+// pump calls send for d while a goroutine calls receive, and returns what arrived while sending
+// (the queue's tail is not counted) in MB/s. Closing rc ends the receiver.
+func pump(rc *net.UDPConn, d time.Duration, send func() error, receive func() (int, error)) (mbps, seconds float64, err error) {
 	var received atomic.Int64
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		buf := make([]byte, 1<<16)
 		for {
-			n, err := rc.Read(buf)
+			n, err := receive()
+			received.Add(int64(n))
 			if err != nil {
 				return
 			}
-			received.Add(int64(n))
 		}
 	}()
-	send := make([]byte, (65507/size)*size)
 	start := time.Now()
 	var writeErr error
 	for time.Since(start) < d {
-		if _, err := sc.Write(send); err != nil {
-			writeErr = err
+		if writeErr = send(); writeErr != nil {
 			break
 		}
 	}
@@ -244,13 +230,14 @@ func udpLoopbackGSO(size int, d time.Duration) (mbps, seconds float64, err error
 	return float64(got) / elapsed / 1e6, elapsed, nil
 }
 
-func setUDPOption(c *net.UDPConn, option, value int) error {
+// setSegment makes every send on c a GSO send of size-byte datagrams (UDP_SEGMENT).
+func setSegment(c *net.UDPConn, size int) error {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
-	if err := raw.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), solUDP, option, value) }); err != nil {
+	if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT, size) }); err != nil {
 		return err
 	}
 	return serr

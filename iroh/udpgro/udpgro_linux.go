@@ -40,14 +40,7 @@ type Conn struct {
 // Wrap enables GRO on c and returns it wrapped for quic-go (quic.Transport.Conn). When the
 // kernel refuses GRO, it returns c itself: quic-go then reads it as it always does.
 func Wrap(c *net.UDPConn) net.PacketConn {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return c
-	}
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1)
-	}); err != nil || serr != nil {
+	if Enable(c) != nil {
 		return c
 	}
 	g := &Conn{UDPConn: c, pc: ipv4.NewPacketConn(c), msgs: make([]ipv4.Message, batch)}
@@ -95,21 +88,48 @@ func (c *Conn) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 	return filled, nil
 }
 
-// segmentSize is the size of the datagrams m's buffer holds: the UDP_GRO control message's, or
-// the buffer's length when the kernel did not coalesce it.
-func segmentSize(m *ipv4.Message) int {
-	oob := m.OOB[:m.NN]
+// Enable asks the kernel to hand over consecutive datagrams of one flow in one read (UDP_GRO);
+// Segment then tells a read's datagram size.
+func Enable(c *net.UDPConn) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
+
+// Segment is the datagram size of a coalesced read from its control messages (the UDP_GRO
+// one); 0 when the read holds one datagram.
+func Segment(oob []byte) int {
 	for len(oob) > 0 {
 		h, body, rest, err := unix.ParseOneSocketControlMessage(oob)
 		if err != nil {
 			break
 		}
-		if h.Level == unix.IPPROTO_UDP && h.Type == unix.UDP_GRO && len(body) >= 4 {
-			if s := int(binary.NativeEndian.Uint32(body)); s > 0 {
-				return s
+		if h.Level == unix.IPPROTO_UDP && h.Type == unix.UDP_GRO {
+			switch { // the kernel writes an int; older ones a u16
+			case len(body) >= 4:
+				return int(binary.NativeEndian.Uint32(body))
+			case len(body) >= 2:
+				return int(binary.NativeEndian.Uint16(body))
 			}
 		}
 		oob = rest
+	}
+	return 0
+}
+
+// segmentSize is the size of the datagrams m's buffer holds: the UDP_GRO control message's, or
+// the buffer's length when the kernel did not coalesce it.
+func segmentSize(m *ipv4.Message) int {
+	if s := Segment(m.OOB[:m.NN]); s > 0 {
+		return s
 	}
 	return max(m.N, 1)
 }

@@ -195,3 +195,33 @@ func controlMessage(level, typ int32, dataLen int) []byte {
 	h.SetLen(unix.CmsgLen(dataLen))
 	return b
 }
+
+// Segment reads the datagram size from the UDP_GRO control message, as the kernel writes it (an
+// int), and is 0 when there is none (one datagram) or only other messages.
+func TestSegment(t *testing.T) {
+	cmsg := func(level, typ int32, data []byte) []byte {
+		b := make([]byte, unix.CmsgSpace(len(data)))
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+		h.Level, h.Type = level, typ
+		h.SetLen(unix.CmsgLen(len(data)))
+		copy(b[unix.CmsgLen(0):], data)
+		return b
+	}
+	size := make([]byte, 4)
+	binary.NativeEndian.PutUint32(size, 1200)
+	tos := cmsg(unix.IPPROTO_IP, unix.IP_TOS, []byte{2, 0, 0, 0})
+	for _, tc := range []struct {
+		name string
+		oob  []byte
+		want int
+	}{
+		{"coalesced", cmsg(unix.IPPROTO_UDP, unix.UDP_GRO, size), 1200},
+		{"after another message", append(tos, cmsg(unix.IPPROTO_UDP, unix.UDP_GRO, size)...), 1200},
+		{"other messages only", tos, 0},
+		{"none", nil, 0},
+	} {
+		if got := Segment(tc.oob); got != tc.want {
+			t.Errorf("%s: Segment = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

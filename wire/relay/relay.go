@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/irohconf/irohconf/iroh/udpgro"
 	"github.com/irohconf/irohconf/wire/capture"
 	"github.com/irohconf/irohconf/wire/faults"
 )
@@ -140,7 +141,7 @@ func Start(cfg Config) (*Relay, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relay: listening on %s: %w", cfg.Listen, err)
 	}
-	enableGRO(listen)
+	_ = udpgro.Enable(listen) // without GRO, reads return one datagram each: correct, slower
 	r := &Relay{
 		cfg:      cfg,
 		listen:   listen,
@@ -260,7 +261,7 @@ func (r *Relay) readLoop(conn *net.UDPConn, handle func(netip.AddrPort, *batch))
 			}
 			return
 		}
-		b.split(n, groSegment(oob[:oobn]))
+		b.split(n, udpgro.Segment(oob[:oobn]))
 		b.consumed(n)
 		r.reads.Add(1)
 		handle(unmap(from), b)
@@ -467,7 +468,7 @@ func (r *Relay) dialUpstream(local netip.AddrPort) (*upstream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relay: a socket towards %s: %w", r.target, err)
 	}
-	enableGRO(conn)
+	_ = udpgro.Enable(conn)
 	return &upstream{conn: conn, local: unmap(conn.LocalAddr().(*net.UDPAddr).AddrPort()), out: newSender(conn, netip.AddrPort{})}, nil
 }
 
