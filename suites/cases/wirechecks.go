@@ -93,6 +93,19 @@ func lostAfterReuse(w *dissect.Wire, conns []*dissect.Connection) bool {
 	return explained > 0 && w.Undecrypted-explained <= len(conns)
 }
 
+// closeUnreadableWhy says why tshark cannot show conn's close; "" when it can.
+func closeUnreadableWhy(w *dissect.Wire, conns []*dissect.Connection, conn *dissect.Connection) string {
+	switch {
+	case tailUnreadable(w) && conn.LastFrame > w.Elided.To:
+		return fmt.Sprintf("it ends after the frames the dissection left out (%d-%d), in packets tshark could not decrypt (a key update in between)", w.Elided.From, w.Elided.To)
+	case multipath(conn):
+		return "it negotiated QUIC multipath, whose 1-RTT frames tshark cannot read"
+	case len(conn.Closes) == 0 && (conn.Undecrypted > 0 && reusedAddress(conns, conn) || closeUnreadable(w, conns, conn)):
+		return fmt.Sprintf("no CONNECTION_CLOSE readable; its client dials from one address, and packets around the next or previous connection's start (a stateless reset, a CONNECTION_CLOSE sent after the next Initial) lead tshark (Wireshark 4.0) astray (%d of its packets, frames %v overall, not decrypted)", conn.Undecrypted, w.UndecryptedFrames)
+	}
+	return ""
+}
+
 // closeUnreadable reports whether conn's close may be a packet tshark could not decrypt: its
 // client opened the next connection from the same address before closing it (the virtual board
 // sends the next Initial first), and a packet tshark could not decrypt follows conn's last
@@ -165,16 +178,8 @@ func checkEchoWire(ctx context.Context, c *framework.Cell, alpn string, clientID
 			checkHandshakeWire(c, conn, alpn, clientIDs),
 			checkTransportParameters(c, conn),
 			checkAmplification(conn))
-		if tailUnreadable(w) && conn.LastFrame > w.Elided.To {
-			c.Notef("wire: connection %d ends after the frames the dissection left out (%d-%d), in packets tshark could not decrypt (a key update in between): its close is not checked on the wire", conn.Number, w.Elided.From, w.Elided.To)
-			continue
-		}
-		if multipath(conn) {
-			c.Notef("wire: connection %d (frames %d-%d) negotiated QUIC multipath, whose 1-RTT frames tshark cannot read: its close is not checked on the wire", conn.Number, conn.FirstFrame, conn.LastFrame)
-			continue
-		}
-		if len(conn.Closes) == 0 && (conn.Undecrypted > 0 && reusedAddress(conns, conn) || closeUnreadable(w, conns, conn)) {
-			c.Notef("wire: connection %d (frames %d-%d): no CONNECTION_CLOSE readable; its client dials from one address, and packets around the next or previous connection's start (a stateless reset, a CONNECTION_CLOSE sent after the next Initial) lead tshark (Wireshark 4.0) astray (%d of its packets, frames %v overall, not decrypted): its close is not checked on the wire", conn.Number, conn.FirstFrame, conn.LastFrame, conn.Undecrypted, w.UndecryptedFrames)
+		if why := closeUnreadableWhy(w, conns, conn); why != "" {
+			c.Notef("wire: connection %d (frames %d-%d): %s: its close is not checked on the wire", conn.Number, conn.FirstFrame, conn.LastFrame, why)
 			continue
 		}
 		errs = append(errs, checkClosedByClient(conn))

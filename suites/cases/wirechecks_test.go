@@ -178,3 +178,31 @@ func TestElidedTail(t *testing.T) {
 		})
 	}
 }
+
+// The sequential connections of one client address: a connection with no close on the wire
+// passes only when tshark could not read a packet within the next connection (where the virtual
+// board sends its close); with every packet read, a missing close fails.
+func TestSequentialCloseUnreadable(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		undecrypts []int
+		says       string
+	}{
+		{"close unread within the next connection", []int{11}, ""},
+		{"every packet read", nil, "frame 10 (wire.txt): no CONNECTION_CLOSE: the connection was never closed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newFakeServer(t)
+			res := peercontract.Result{OK: true, EndpointID: clientID, ALPN: EchoALPN}
+			w := fakeWire(s.ID(), []peercontract.Result{res, res, res})
+			for _, conn := range w.Connections {
+				conn.ClientAddrs = []dissect.AddrSeen{{Addr: "127.0.0.1:5000", Frame: conn.FirstFrame}}
+			}
+			w.Connections[1].Closes = nil // frames 6-10
+			w.Undecrypted, w.UndecryptedFrames = len(tc.undecrypts), tc.undecrypts
+			c := fakeCell(t, newFakeClient(), s, nil)
+			c.UseWire(func() (*dissect.Wire, error) { return w, nil })
+			wantOutcome(t, checkEchoWire(t.Context(), c, EchoALPN, clientID), tc.says)
+		})
+	}
+}
