@@ -7,7 +7,7 @@ package main
 // statements so that Go patch releases, which change logic inside functions,
 // rarely move them; when one does move, generation stops and names it.
 //
-// The logic lives in _files/rawpublickeys.go; the edits only wire it in.
+// The logic lives in _files/rawpublickeys*.go; the edits only wire it in.
 var rpkEdits = []Edit{
 	// ---- common.go: the API, and TLS 1.3 only ----
 	{
@@ -452,6 +452,15 @@ var rpkEdits = []Edit{
 	if err := c.verifyRawPublicKeyConnection(); err != nil {
 		return err
 	}
+`,
+	},
+
+	{
+		File: "handshake_server_tls13.go", Op: Replace,
+		Why: "a RawPublicKeys server takes an X25519 key share generated ahead (rawpublickeys_keyshare.go)",
+		Anchor: `	hs.sharedKey, hs.hello.serverShare, err = ke.serverSharedSecret(c.config.rand(), clientKeyShare.data)
+`,
+		Text: `	hs.sharedKey, hs.hello.serverShare, err = c.serverSharedSecret(ke, clientKeyShare.data)
 `,
 	},
 

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // TLS extension numbers and certificate types of RFC 7250.
@@ -118,17 +120,9 @@ func (c *Conn) checkServerCertificateTypes(ee *encryptedExtensionsMsg) error {
 // CertificateVerify code and ConnectionState.PeerCertificates work unchanged.
 // It is not an X.509 certificate: no names, no validity, no issuer.
 func parseRawPublicKey(spki []byte) (*x509.Certificate, alert, error) {
-	pub, err := x509.ParsePKIXPublicKey(spki)
+	key, a, err := ed25519KeyOfSPKI(spki)
 	if err != nil {
-		return nil, alertDecodeError, errors.New("tls: failed to parse raw public key: " + err.Error())
-	}
-	key, ok := pub.(ed25519.PublicKey)
-	if !ok {
-		return nil, alertUnsupportedCertificate, fmt.Errorf("tls: raw public key of type %T, only Ed25519 is supported", pub)
-	}
-	// Only the canonical 44-byte encoding: peers compare SPKIs byte for byte.
-	if canonical, err := x509.MarshalPKIXPublicKey(key); err != nil || !bytes.Equal(canonical, spki) {
-		return nil, alertDecodeError, errors.New("tls: raw public key is not a canonical Ed25519 SubjectPublicKeyInfo")
+		return nil, a, err
 	}
 	// Like iroh (ed25519-dalek verify_strict), refuse keys that are not a
 	// curve point or of small order: signatures by such keys can be forged.
@@ -142,6 +136,7 @@ func parseRawPublicKey(spki []byte) (*x509.Certificate, alert, error) {
 	if multiple.Equal(edwards25519.NewIdentityPoint()) == 1 {
 		return nil, alertBadCertificate, errors.New("tls: raw public key is a small-order Ed25519 point")
 	}
+	key = ed25519.PublicKey(bytes.Clone(key))
 	spki = bytes.Clone(spki)
 	return &x509.Certificate{
 		Raw:                     spki,
@@ -149,6 +144,32 @@ func parseRawPublicKey(spki []byte) (*x509.Certificate, alert, error) {
 		PublicKey:               key,
 		PublicKeyAlgorithm:      x509.Ed25519,
 	}, 0, nil
+}
+
+// ed25519SPKIPrefix is the DER header of an Ed25519 SubjectPublicKeyInfo
+// (RFC 8410): what x509.MarshalPKIXPublicKey writes before the 32-byte key.
+var ed25519SPKIPrefix = []byte{0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00}
+
+// ed25519KeyOfSPKI returns the key of a canonical Ed25519 SubjectPublicKeyInfo
+// (a slice of spki), the only encoding accepted: peers compare SPKIs byte for
+// byte. The canonical encoding is the fixed header followed by the key, so
+// the valid case is a comparison; anything else goes through the DER parser,
+// only to tell a malformed key (decode_error) from another key type
+// (unsupported_certificate).
+func ed25519KeyOfSPKI(spki []byte) (ed25519.PublicKey, alert, error) {
+	if len(spki) == len(ed25519SPKIPrefix)+ed25519.PublicKeySize && bytes.HasPrefix(spki, ed25519SPKIPrefix) {
+		return ed25519.PublicKey(spki[len(ed25519SPKIPrefix):]), 0, nil
+	}
+	pub, err := x509.ParsePKIXPublicKey(spki)
+	if err != nil {
+		return nil, alertDecodeError, errors.New("tls: failed to parse raw public key: " + err.Error())
+	}
+	_, ok := pub.(ed25519.PublicKey)
+	if !ok {
+		return nil, alertUnsupportedCertificate, fmt.Errorf("tls: raw public key of type %T, only Ed25519 is supported", pub)
+	}
+	// An Ed25519 key the parser accepted but not in the canonical form above.
+	return nil, alertDecodeError, errors.New("tls: raw public key is not a canonical Ed25519 SubjectPublicKeyInfo")
 }
 
 // processPeerRawPublicKey checks the peer's Certificate message contents and
@@ -244,16 +265,52 @@ func checkLocalRawPublicKey(cert *Certificate) error {
 	if cert.OCSPStaple != nil || cert.SignedCertificateTimestamps != nil {
 		return errors.New("tls: RawPublicKeys: Certificate must not carry OCSP staples or SCTs")
 	}
+	signer, ok := cert.PrivateKey.(crypto.Signer)
+	if !ok {
+		if _, _, err := parseRawPublicKey(cert.Certificate[0]); err != nil {
+			return fmt.Errorf("tls: RawPublicKeys: local certificate: %v", err)
+		}
+		return errors.New("tls: RawPublicKeys: Certificate.PrivateKey is not a crypto.Signer")
+	}
+	pub, _ := signer.Public().(ed25519.PublicKey)
+	// The result depends on the SPKI and the signer's public key alone; a
+	// pair checked before passes at once (the check decompresses the point,
+	// on the path between the ClientHello and the server's first flight).
+	var pair checkedLocalKey
+	cacheable := len(cert.Certificate[0]) == len(pair.spki) && len(pub) == len(pair.pub)
+	if cacheable {
+		copy(pair.spki[:], cert.Certificate[0])
+		copy(pair.pub[:], pub)
+		if _, ok := checkedLocalKeys.Load(pair); ok {
+			return nil
+		}
+	}
 	local, _, err := parseRawPublicKey(cert.Certificate[0])
 	if err != nil {
 		return fmt.Errorf("tls: RawPublicKeys: local certificate: %v", err)
 	}
-	signer, ok := cert.PrivateKey.(crypto.Signer)
-	if !ok {
-		return errors.New("tls: RawPublicKeys: Certificate.PrivateKey is not a crypto.Signer")
-	}
-	if pub, ok := signer.Public().(ed25519.PublicKey); !ok || !pub.Equal(local.PublicKey) {
+	if pub == nil || !pub.Equal(local.PublicKey) {
 		return errors.New("tls: RawPublicKeys: Certificate.PrivateKey does not match its SubjectPublicKeyInfo")
+	}
+	if cacheable && checkedLocalKeyCount.Add(1) <= maxCheckedLocalKeys {
+		checkedLocalKeys.Store(pair, struct{}{})
 	}
 	return nil
 }
+
+// checkedLocalKey is a local SPKI and its signer's public key that passed
+// checkLocalRawPublicKey together.
+type checkedLocalKey struct {
+	spki [44]byte
+	pub  [ed25519.PublicKeySize]byte
+}
+
+// checkedLocalKeys holds the checkedLocalKey pairs; a process has a handful
+// of identities, and at most maxCheckedLocalKeys are remembered (the others
+// are checked every time).
+var (
+	checkedLocalKeys     sync.Map
+	checkedLocalKeyCount atomic.Int64
+)
+
+const maxCheckedLocalKeys = 64

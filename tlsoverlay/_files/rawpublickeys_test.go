@@ -7,6 +7,7 @@ package tls
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -776,4 +777,112 @@ func readFull(c net.Conn, b []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+func TestRawPublicKeysLocalKeyCheckRemembersOnlyPairs(t *testing.T) {
+	k, other := newRPKKey(t, 3), newRPKKey(t, 4)
+	if err := checkLocalRawPublicKey(&k.cert); err != nil {
+		t.Fatal(err)
+	}
+	// The pair is remembered now; the same SPKI with another key is still refused.
+	mismatched := Certificate{Certificate: [][]byte{k.spki}, PrivateKey: other.priv}
+	if err := checkLocalRawPublicKey(&mismatched); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Errorf("same SPKI, other private key: err = %v", err)
+	}
+	if err := checkLocalRawPublicKey(&k.cert); err != nil {
+		t.Errorf("remembered pair refused: %v", err)
+	}
+}
+
+func TestRawPublicKeysPooledServerKeyShare(t *testing.T) {
+	ke, err := keyExchangeForCurveID(X25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := &Conn{config: &Config{RawPublicKeys: true}}
+	seen := map[string]bool{}
+	for i := range 3 * serverKeySharePoolSize {
+		secret, share, err := conn.serverSharedSecret(ke, client.PublicKey().Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if share.group != X25519 || seen[string(share.data)] {
+			t.Fatalf("handshake %d: server share %v %x repeats or is not X25519", i, share.group, share.data)
+		}
+		seen[string(share.data)] = true
+		serverPub, err := ecdh.X25519().NewPublicKey(share.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := client.ECDH(serverPub)
+		if err != nil || !bytes.Equal(secret, want) {
+			t.Fatalf("handshake %d: shared secret %x, client computes %x (%v)", i, secret, want, err)
+		}
+		if i == 0 {
+			// Let the background goroutine fill the pool, so that later rounds take pooled keys.
+			deadline := time.Now().Add(10 * time.Second)
+			for len(x25519ServerKeyShares.keys) < serverKeySharePoolSize && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if len(x25519ServerKeyShares.keys) < serverKeySharePoolSize {
+				t.Fatalf("pool holds %d keys after 10 s, want %d", len(x25519ServerKeyShares.keys), serverKeySharePoolSize)
+			}
+		}
+	}
+
+	// Only a RawPublicKeys server with the default randomness takes pooled keys.
+	pooled, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		config *Config
+		pooled bool
+	}{
+		{"RawPublicKeys", &Config{RawPublicKeys: true}, true},
+		{"RawPublicKeys with Rand", &Config{RawPublicKeys: true, Rand: zeroSource{}}, false},
+		{"X.509", &Config{}, false},
+	} {
+		p := &keySharePool{keys: make(chan pooledKeyShare, 1), generate: func() (*ecdh.PrivateKey, error) { return nil, errors.New("no keys") }}
+		p.keys <- pooledKeyShare{key: pooled, made: time.Now()}
+		saved := x25519ServerKeyShares
+		x25519ServerKeyShares = p
+		_, share, err := (&Conn{config: tc.config}).serverSharedSecret(ke, client.PublicKey().Bytes())
+		x25519ServerKeyShares = saved
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Equal(share.data, pooled.PublicKey().Bytes()); got != tc.pooled {
+			t.Errorf("%s: took the pooled key = %v, want %v", tc.name, got, tc.pooled)
+		}
+	}
+}
+
+func TestRawPublicKeysPooledKeyShareExpires(t *testing.T) {
+	// A pool whose fill makes nothing: the test fills it by hand.
+	p := &keySharePool{keys: make(chan pooledKeyShare, 2), generate: func() (*ecdh.PrivateKey, error) { return nil, errors.New("no keys") }}
+	old, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.keys <- pooledKeyShare{key: old, made: time.Now().Add(-serverKeyShareMaxAge - time.Second)}
+	if k := p.take(); k != nil {
+		t.Fatal("an expired key was handed out")
+	}
+	fresh, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.keys <- pooledKeyShare{key: fresh, made: time.Now()}
+	if k := p.take(); k != fresh {
+		t.Fatal("a fresh key was not handed out")
+	}
+	if k := p.take(); k != nil {
+		t.Fatal("a key was handed out twice")
+	}
 }
