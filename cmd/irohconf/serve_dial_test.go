@@ -284,3 +284,12 @@ func TestServeInvalidInput(t *testing.T) {
 		}
 	}
 }
+
+func TestServeProcs(t *testing.T) {
+	if n, set := serveProcs(""); !set || n != 1 {
+		t.Errorf("serveProcs(\"\") = %d, %v; want 1, true", n, set)
+	}
+	if _, set := serveProcs("4"); set {
+		t.Error("serveProcs overrides GOMAXPROCS from the environment")
+	}
+}
