@@ -1,7 +1,6 @@
 package relay_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -190,47 +189,20 @@ func benchmarkEcho(b *testing.B, bin, bind string, pl placement) {
 	b.ReportMetric(0, "ns/op") // a round is three client processes: its time means nothing
 }
 
-// serve starts the program's echo server until ctx ends and returns its ready line.
+// serve starts the program's echo server, stopped when the benchmark ends, and returns its
+// ready line.
 func serve(b *testing.B, ctx context.Context, bin, bind string, pl placement) peercontract.Ready {
 	b.Helper()
-	cmd := pl.peerCommand(ctx, bin, "serve", "--bind", bind)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	out, err := cmd.StdoutPipe()
+	p, err := peercontract.StartServe(ctx, pl.peerCommand(ctx, bin, "serve", "--bind", bind), peercontract.ServeOptions{Name: filepath.Base(bin)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
 	b.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		if err := p.Stop(); err != nil {
+			b.Error(err)
+		}
 	})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		for sc.Scan() { // keep reading: a full pipe would block the server
-		}
-	}()
-	select {
-	case line, ok := <-lines:
-		if !ok {
-			b.Fatalf("%s serve: no ready line", bin)
-		}
-		ready, err := peercontract.ParseReady(line)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return ready
-	case <-time.After(30 * time.Second):
-		b.Fatalf("%s serve: no ready line within 30 s", bin)
-	}
-	panic("unreachable")
+	return p.Ready
 }
 
 // echoVia runs one client process that echoes benchSize once over via; it returns the client's
