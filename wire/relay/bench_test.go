@@ -193,7 +193,9 @@ func benchmarkEcho(b *testing.B, bin, bind string, pl placement) {
 // ready line.
 func serve(b *testing.B, ctx context.Context, bin, bind string, pl placement) peercontract.Ready {
 	b.Helper()
-	p, err := peercontract.StartServe(ctx, pl.peerCommand(ctx, bin, "serve", "--bind", bind), peercontract.ServeOptions{Name: filepath.Base(bin)})
+	// The server outlives ctx (the benchmark's), until Cleanup stops it as the contract says.
+	cmd := pl.peerCommand(context.Background(), bin, "serve", "--bind", bind)
+	p, err := peercontract.StartServe(ctx, cmd, peercontract.ServeOptions{Name: filepath.Base(bin)})
 	if err != nil {
 		b.Fatal(err)
 	}
