@@ -85,7 +85,8 @@ bench-go-peer: overlay
 
 # The in-path relay's cost: a 16 MiB echo between peer processes (the Go peer, upstream iroh)
 # direct, through the relay, and through the relay with its capture, side by side in rotating
-# rounds (the matrix allows at most 10% less throughput); dissecting a cell's capture.
+# rounds, on shared cores and with the relay on a core of its own (docs/wire.md, "Cost");
+# dissecting a cell's capture.
 bench-wire: overlay build upstream
 	go test -run '^$$' -bench . -benchtime 9x ./wire/relay/
 	go test -run '^$$' -bench . -benchtime 3x ./wire/dissect/

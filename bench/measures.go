@@ -97,13 +97,15 @@ type Plan struct {
 }
 
 // DefaultPlan is the plan of make bench-matrix: about 6 minutes on 2 cores (a round of echo takes
-// about 11 s, of the concurrent streams about 15 s: a pair and its reference pair are sampled
+// about 9 s, of the concurrent streams about 8 s: a pair and its reference pair are sampled
 // seconds apart). A handshake round's value is the median of its connections: 20 of them steady
-// it against the bimodal times (1.2 or 3 ms) a loaded machine gives.
+// it against the bimodal times (1.2 or 3 ms) a loaded machine gives. More rounds narrow the
+// ratios' 95% intervals (roughly as one over the square root of the rounds); they are many where
+// a round is cheap (handshakes: 1.4 s; bulk: 5-9 s) and fewer where it is not.
 var DefaultPlan = Plan{
-	HandshakeRounds: 10, Handshakes: 20,
+	HandshakeRounds: 30, Handshakes: 20,
 	RateRounds: 5, RateFor: time.Second,
-	BulkRounds: 9, BulkSize: 64 << 20, BoardSize: 1 << 20,
+	BulkRounds: 15, BulkSize: 64 << 20, BoardSize: 1 << 20,
 	StreamRounds: 7, Streams: 8, StreamSize: 8 << 20,
 	LimitFor: 500 * time.Millisecond,
 }

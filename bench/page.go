@@ -76,7 +76,7 @@ type cellView struct {
 	Ratio           string  // a Go pair: the median and range of its per-round ratios to ...
 	RatioOf         string  // ... its reference pair
 	RatioGood       bool    // the median is within 10% or better
-	RatioNoise      bool    // the range spans 1: no difference beyond this run's noise
+	RatioNoise      bool    // the interval spans 1: no difference beyond this run's noise
 	Fraction        string  // a throughput: of the pair's limit
 	FractionOf      string
 }
@@ -139,7 +139,7 @@ func Page(run *Run) ([]byte, error) {
 					if q := r.Ratio; q != nil {
 						cell.Ratio, cell.RatioOf = q.ratioText(), arrow(q.Of)
 						cell.RatioGood = (q.Median >= 0.9 && m.HigherIsBetter) || (q.Median <= 1.1 && !m.HigherIsBetter)
-						cell.RatioNoise = q.Min <= 1 && q.Max >= 1
+						cell.RatioNoise = q.WithinNoise(1)
 					}
 					if q := r.Limit; q != nil {
 						cell.Fraction, cell.FractionOf = q.percentText(), q.Of
@@ -222,8 +222,8 @@ func pairLimit(limits []Limit, client, server string, wireFactor float64) (float
 }
 
 // PrintRatios writes, per measure, each Go pair's ratio to its reference pair and each
-// throughput's share of its limit, with their ranges over the rounds: the page's derived numbers,
-// for a terminal.
+// throughput's share of its limit, with their intervals over the rounds: the page's derived
+// numbers, for a terminal.
 func PrintRatios(w io.Writer, run *Run) {
 	for _, m := range Measures {
 		var ratios, shares []string

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -23,6 +22,7 @@ import (
 	"github.com/irohconf/irohconf/containers"
 	"github.com/irohconf/irohconf/hil/board"
 	"github.com/irohconf/irohconf/hil/profile"
+	"github.com/irohconf/irohconf/peercontract"
 )
 
 // The ALPNs the benchmark servers serve: echo, and the contract's upload protocol.
@@ -216,71 +216,27 @@ func processCPUReader(pid int) cpuReader {
 
 // goServer is `irohconf serve` as a process.
 type goServer struct {
-	cmd    *exec.Cmd
-	ticket string
-	done   chan struct{}
+	p *peercontract.ServeProcess
 }
 
 func startGoServer(ctx context.Context, binary string, log io.Writer) (*goServer, error) {
 	cmd := exec.Command(binary, "serve", "--bind", "127.0.0.1:0", "--alpn", echoALPN, "--alpn", uploadALPN)
 	cmd.Stderr = log
-	stdout, err := cmd.StdoutPipe()
+	p, err := peercontract.StartServe(ctx, cmd, peercontract.ServeOptions{
+		Name:        "go",
+		Line:        func(l string) { fmt.Fprintf(log, "go serve: %s\n", l) },
+		ReadyWithin: 15 * time.Second,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("go serve: %w", err)
-	}
-	s := &goServer{cmd: cmd, done: make(chan struct{})}
-	ready := make(chan string, 1)
-	go func() {
-		// Every line is read, so the server never blocks on a full pipe.
-		sc := bufio.NewScanner(stdout)
-		first := true
-		for sc.Scan() {
-			fmt.Fprintf(log, "go serve: %s\n", sc.Text())
-			if first {
-				first = false
-				ready <- sc.Text()
-			}
-		}
-		close(ready)
-		_ = cmd.Wait()
-		close(s.done)
-	}()
-	select {
-	case line, ok := <-ready:
-		var r struct {
-			Ticket string `json:"ticket"`
-		}
-		if !ok || json.Unmarshal([]byte(line), &r) != nil || r.Ticket == "" {
-			s.Stop()
-			return nil, fmt.Errorf("go serve: no ready line (got %q)", line)
-		}
-		s.ticket = r.Ticket
-		return s, nil
-	case <-time.After(15 * time.Second):
-	case <-ctx.Done():
-	}
-	s.Stop()
-	return nil, errors.New("go serve: no ready line within 15 s")
+	return &goServer{p: p}, nil
 }
 
 func (s *goServer) Name() string                { return "go" }
-func (s *goServer) Ticket() string              { return s.ticket }
-func (s *goServer) CPU() (time.Duration, error) { return processCPU(s.cmd.Process.Pid) }
-
-func (s *goServer) Stop() error {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-		return nil
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		return errors.New("go serve ignored SIGTERM for 10 s; killed")
-	}
-}
+func (s *goServer) Ticket() string              { return s.p.Ready.Ticket }
+func (s *goServer) CPU() (time.Duration, error) { return processCPU(s.p.Pid()) }
+func (s *goServer) Stop() error                 { return s.p.Stop() }
 
 // upstreamServer is upstream's `serve` through containers/: its CPU is its container's cgroup
 // (Docker) or its process's.

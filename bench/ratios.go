@@ -8,15 +8,22 @@ import (
 
 // Spread is a quotient taken once per round (a Go pair over its reference pair, a throughput over
 // its limit), both sides sampled in the same round, summarised by the median of the rounds'
-// quotients and their range: a range that spans 1 (or the target) says the difference is within
-// the noise of this run.
+// quotients, a 95% confidence interval of that median (from 6 rounds on) and their range: an
+// interval that spans 1 (or a target) says the difference is within the noise of this run.
 type Spread struct {
-	Of     string    `json:"of"` // the reference pair ("upstream-1.4.1 -> upstream-1.4.1") or the limit
-	Median float64   `json:"median"`
+	Of     string  `json:"of"` // the reference pair ("upstream-1.4.1 -> upstream-1.4.1") or the limit
+	Median float64 `json:"median"`
+	// Low and High bound the median with 95% confidence (order statistics, no assumption about
+	// the distribution); both zero when the rounds are too few.
+	Low    float64   `json:"low,omitempty"`
+	High   float64   `json:"high,omitempty"`
 	Min    float64   `json:"min"`
 	Max    float64   `json:"max"`
 	Rounds []float64 `json:"rounds"` // the quotient of each round
 }
+
+// confidence is the coverage of a Spread's interval.
+const confidence = 0.95
 
 // perRound divides num by den round by round; false when the rounds do not line up or a
 // denominator is not positive.
@@ -35,7 +42,26 @@ func perRound(num, den []float64) ([]float64, bool) {
 }
 
 func spreadOf(of string, q []float64) *Spread {
-	return &Spread{Of: of, Median: median(q), Min: slices.Min(q), Max: slices.Max(q), Rounds: q}
+	s := &Spread{Of: of, Median: median(q), Min: slices.Min(q), Max: slices.Max(q), Rounds: q}
+	if lo, hi, ok := medianInterval(q, confidence); ok {
+		s.Low, s.High = lo, hi
+	}
+	return s
+}
+
+// bounds are the interval the median lies in as far as this run can tell: the confidence
+// interval, or the range when the rounds are too few for one.
+func (s *Spread) bounds() (lo, hi float64) {
+	if s.Low == 0 && s.High == 0 {
+		return s.Min, s.Max
+	}
+	return s.Low, s.High
+}
+
+// WithinNoise reports whether this run cannot tell the quotient from x: its interval holds x.
+func (s *Spread) WithinNoise(x float64) bool {
+	lo, hi := s.bounds()
+	return lo <= x && x <= hi
 }
 
 // deriveRatios fills each result's Ratio (a Go pair against its reference pair) and Limit (a
@@ -85,14 +111,24 @@ func deriveRatios(run *Run) {
 	}
 }
 
-// ratioText is a ratio and its range for people: "0.95× (0.81–1.10)".
+// ratioText is a ratio and its interval for people: "0.95× (95% CI 0.81–1.10)", or its range
+// when the rounds are too few for an interval: "0.95× (range 0.81–1.10)".
 func (s *Spread) ratioText() string {
-	return fmt.Sprintf("%.2f× (%.2f–%.2f)", s.Median, s.Min, s.Max)
+	lo, hi := s.bounds()
+	return fmt.Sprintf("%.2f× (%s %.2f–%.2f)", s.Median, s.boundsName(), lo, hi)
 }
 
-// percentText is a fraction as percent and its range: "19% (17–22%)".
+// percentText is a fraction as percent and its interval: "19% (95% CI 17–22%)".
 func (s *Spread) percentText() string {
-	return fmt.Sprintf("%.0f%% (%.0f–%.0f%%)", 100*s.Median, 100*s.Min, 100*s.Max)
+	lo, hi := s.bounds()
+	return fmt.Sprintf("%.0f%% (%s %.0f–%.0f%%)", 100*s.Median, s.boundsName(), 100*lo, 100*hi)
+}
+
+func (s *Spread) boundsName() string {
+	if s.Low == 0 && s.High == 0 {
+		return "range"
+	}
+	return fmt.Sprintf("%.0f%% CI", 100*confidence)
 }
 
 // arrow prints "a -> b" as "a → b" for the page.

@@ -14,10 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/irohconf/irohconf/hil/profile"
+	"github.com/irohconf/irohconf/internal/child"
 	"github.com/irohconf/irohconf/internal/syncio"
 )
 
@@ -184,28 +184,15 @@ func (p *Process) ExitErr() error { return p.waitErr }
 // Stderr is the end of what the board wrote on stderr.
 func (p *Process) Stderr() string { return p.stderr.String() }
 
-// Stop ends the board: SIGTERM, then SIGKILL after StopTimeout. It reports an exit that was
-// not clean (the contract says exit 0 on SIGTERM). Calling it again returns the same result.
+// Stop ends the board: SIGTERM, then SIGKILL (of its process group) after StopTimeout. It
+// reports an exit that was not clean (the contract says exit 0 on SIGTERM). Calling it again
+// returns the same result.
 func (p *Process) Stop() error {
 	p.stopOnce.Do(func() {
-		select {
-		case <-p.done:
-			if p.waitErr != nil {
-				p.stopErr = fmt.Errorf("virtual board had already exited: %v; stderr:\n%s", p.waitErr, p.stderr)
-			}
-			return
-		default:
-		}
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-			if p.waitErr != nil {
-				p.stopErr = fmt.Errorf("virtual board did not exit cleanly on SIGTERM: %v", p.waitErr)
-			}
-		case <-time.After(StopTimeout):
-			killGroup(p.cmd)
-			<-p.done
-			p.stopErr = fmt.Errorf("virtual board ignored SIGTERM for %v and was killed", StopTimeout)
+		exit := child.Exit{Done: p.done, Err: func() error { return p.waitErr }}
+		p.stopErr = child.Stop("virtual board", p.cmd.Process, exit, StopTimeout, func() { killGroup(p.cmd) })
+		if p.stopErr != nil {
+			p.stopErr = fmt.Errorf("%w; stderr:\n%s", p.stopErr, p.stderr)
 		}
 	})
 	return p.stopErr

@@ -1,15 +1,12 @@
 package dissect_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 	"github.com/irohconf/irohconf/iroh/echo"
 	"github.com/irohconf/irohconf/iroh/endpoint"
 	"github.com/irohconf/irohconf/iroh/key"
+	"github.com/irohconf/irohconf/peercontract"
 	"github.com/irohconf/irohconf/wire/dissect"
 	"github.com/irohconf/irohconf/wire/relay"
 )
@@ -53,56 +51,16 @@ func upstreamServerThroughRelay(t *testing.T, bin string) {
 	keylog := filepath.Join(dir, "keylog-server.txt")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "serve", "--bind", "127.0.0.1:0", "--keylog", keylog)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	out, err := cmd.StdoutPipe()
+	srv, err := peercontract.StartServe(ctx, exec.Command(bin, "serve", "--bind", "127.0.0.1:0", "--keylog", keylog), peercontract.ServeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			_ = cmd.Wait()
-		}
-	}
-	defer stop()
-	var ready struct {
-		Event      string   `json:"event"`
-		EndpointID string   `json:"endpoint_id"`
-		Addrs      []string `json:"addrs"`
-	}
-	lines := bufio.NewScanner(out)
-	readyCh := make(chan error, 1)
-	go func() {
-		for lines.Scan() {
-			if json.Unmarshal(lines.Bytes(), &ready) == nil && ready.Event == "ready" {
-				readyCh <- nil
-				for lines.Scan() { // drain until the process exits
-				}
-				return
-			}
-		}
-		readyCh <- lines.Err()
-	}()
-	select {
-	case err := <-readyCh:
-		if err != nil || ready.Event != "ready" || len(ready.Addrs) == 0 {
-			t.Fatalf("no ready line from %s: %v", bin, err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("upstream serve printed no ready line in 30 s")
-	}
-	target, err := netip.ParseAddrPort(ready.Addrs[0])
+	defer srv.Stop()
+	target, err := netip.ParseAddrPort(srv.Ready.Addrs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := key.ParsePublicKey(ready.EndpointID)
+	id, err := key.ParsePublicKey(srv.Ready.EndpointID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +90,9 @@ func upstreamServerThroughRelay(t *testing.T, bin string) {
 	<-c.Context().Done()
 	time.Sleep(200 * time.Millisecond) // the close crosses the relay
 	_ = cl.Close()
-	stop()
+	if err := srv.Stop(); err != nil { // the key log is complete once the server has exited
+		t.Error(err)
+	}
 	if err := rl.Close(); err != nil {
 		t.Fatal(err)
 	}

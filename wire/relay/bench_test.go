@@ -1,19 +1,22 @@
 package relay_test
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/irohconf/irohconf/internal/repo"
 	"github.com/irohconf/irohconf/peercontract"
@@ -46,25 +49,107 @@ var benchPeers = []struct{ name, bin, bind string }{
 // relay's cost as the median of the per-round losses against the direct echo of the same round,
 // and the relay's own CPU per echo (this process's, from the relay's start to its Close: capture
 // written included), which load on the machine moves far less than throughput.
+//
+// Each pair runs in two placements (placements): on shared cores, as cells run, where two peers
+// that keep every core busy give up the relay's CPU to it; and with the relay on a core of its
+// own, which leaves what the extra hop costs the transfer itself.
 func BenchmarkEcho16MiB(b *testing.B) {
 	for _, p := range benchPeers {
-		b.Run(p.name, func(b *testing.B) {
-			bin, err := repo.Path("build", "bin", p.bin)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := os.Stat(bin); err != nil {
-				b.Fatalf("%v: `make build upstream` builds the peers", err)
-			}
-			benchmarkEcho(b, bin, p.bind)
-		})
+		for _, pl := range placements() {
+			b.Run(p.name+"/"+pl.name, func(b *testing.B) {
+				bin, err := repo.Path("build", "bin", p.bin)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := os.Stat(bin); err != nil {
+					b.Fatalf("%v: `make build upstream` builds the peers", err)
+				}
+				if pl.unsupported != "" {
+					b.Skipf("unsupported: %s", pl.unsupported)
+				}
+				restore, err := pinProcess(pl.relayCPUs)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer restore()
+				benchmarkEcho(b, bin, p.bind, pl)
+			})
+		}
 	}
 }
 
-func benchmarkEcho(b *testing.B, bin, bind string) {
+// placement is where the benchmark's processes run: the peers on peerCPUs (taskset's list
+// syntax), this process (the relay) on relayCPUs; empty for anywhere.
+type placement struct {
+	name                string
+	peerCPUs, relayCPUs string
+	unsupported         string // why this machine cannot give the placement
+}
+
+func placements() []placement {
+	n := runtime.NumCPU()
+	own := placement{name: "relay-own-core", peerCPUs: fmt.Sprintf("0-%d", n-2), relayCPUs: strconv.Itoa(n - 1)}
+	if n < 2 {
+		own.unsupported = "a core of the relay's own needs a machine with 2 cores or more"
+	} else if _, err := exec.LookPath("taskset"); err != nil {
+		own.unsupported = "placing the peers on cores needs taskset (util-linux): " + err.Error()
+	}
+	return []placement{{name: "shared-cores"}, own}
+}
+
+// peerCommand is the command that runs a peer program where the placement puts peers.
+func (pl placement) peerCommand(ctx context.Context, bin string, args ...string) *exec.Cmd {
+	if pl.peerCPUs == "" {
+		return exec.CommandContext(ctx, bin, args...)
+	}
+	// taskset sets the affinity before the program starts, so every thread it makes inherits it.
+	return exec.CommandContext(ctx, "taskset", append([]string{"--cpu-list", pl.peerCPUs, bin}, args...)...)
+}
+
+// pinProcess puts every thread of this process on cpus (none: it stays where it is) and returns
+// what puts them back. New threads inherit the affinity of the thread that makes them.
+func pinProcess(cpus string) (func(), error) {
+	if cpus == "" {
+		return func() {}, nil
+	}
+	var old, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		return nil, err
+	}
+	for _, c := range strings.Split(cpus, ",") {
+		i, err := strconv.Atoi(c)
+		if err != nil {
+			return nil, fmt.Errorf("cpu list %q: %w", cpus, err)
+		}
+		set.Set(i)
+	}
+	if err := setThreadsAffinity(&set); err != nil {
+		return nil, err
+	}
+	return func() { _ = setThreadsAffinity(&old) }, nil
+}
+
+func setThreadsAffinity(set *unix.CPUSet) error {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, set); err != nil && !errors.Is(err, unix.ESRCH) { // ESRCH: the thread ended
+			return fmt.Errorf("pinning thread %d: %w", tid, err)
+		}
+	}
+	return nil
+}
+
+func benchmarkEcho(b *testing.B, bin, bind string, pl placement) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ready := serve(b, ctx, bin, bind)
+	ready := serve(b, ctx, bin, bind, pl)
 	server, err := netip.ParseAddrPort(ready.Addrs[0])
 	if err != nil {
 		b.Fatal(err)
@@ -80,7 +165,7 @@ func benchmarkEcho(b *testing.B, bin, bind string) {
 		for i := range paths {
 			via := paths[(i+round)%len(paths)]
 			before := processCPU()
-			ms, n, r := echoVia(b, ctx, bin, ready.EndpointID, server, via, dir)
+			ms, n, r := echoVia(b, ctx, bin, ready.EndpointID, server, via, dir, pl)
 			cpu[via] = append(cpu[via], (processCPU()-before).Seconds()*1e3)
 			took[via] = ms
 			rates[via] = append(rates[via], benchSize/ms/1e3)
@@ -104,52 +189,27 @@ func benchmarkEcho(b *testing.B, bin, bind string) {
 	b.ReportMetric(0, "ns/op") // a round is three client processes: its time means nothing
 }
 
-// serve starts the program's echo server until ctx ends and returns its ready line.
-func serve(b *testing.B, ctx context.Context, bin, bind string) peercontract.Ready {
+// serve starts the program's echo server, stopped when the benchmark ends, and returns its
+// ready line.
+func serve(b *testing.B, ctx context.Context, bin, bind string, pl placement) peercontract.Ready {
 	b.Helper()
-	cmd := exec.CommandContext(ctx, bin, "serve", "--bind", bind)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	out, err := cmd.StdoutPipe()
+	// The server outlives ctx (the benchmark's), until Cleanup stops it as the contract says.
+	cmd := pl.peerCommand(context.Background(), bin, "serve", "--bind", bind)
+	p, err := peercontract.StartServe(ctx, cmd, peercontract.ServeOptions{Name: filepath.Base(bin)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
 	b.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		if err := p.Stop(); err != nil {
+			b.Error(err)
+		}
 	})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		for sc.Scan() { // keep reading: a full pipe would block the server
-		}
-	}()
-	select {
-	case line, ok := <-lines:
-		if !ok {
-			b.Fatalf("%s serve: no ready line", bin)
-		}
-		ready, err := peercontract.ParseReady(line)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return ready
-	case <-time.After(30 * time.Second):
-		b.Fatalf("%s serve: no ready line within 30 s", bin)
-	}
-	panic("unreachable")
+	return p.Ready
 }
 
 // echoVia runs one client process that echoes benchSize once over via; it returns the client's
 // echo time in milliseconds, and the datagrams the relay forwarded and the reads they took.
-func echoVia(b *testing.B, ctx context.Context, bin, id string, server netip.AddrPort, via, dir string) (float64, int64, int64) {
+func echoVia(b *testing.B, ctx context.Context, bin, id string, server netip.AddrPort, via, dir string, pl placement) (float64, int64, int64) {
 	b.Helper()
 	addr := server
 	var r *relay.Relay
@@ -172,7 +232,7 @@ func echoVia(b *testing.B, ctx context.Context, bin, id string, server netip.Add
 	if via == "direct" && server.Addr().Is6() { // clients bind 127.0.0.1 by default, where the relay listens
 		args = append(args, "--bind", "[::1]:0")
 	}
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := pl.peerCommand(ctx, bin, args...)
 	out, err := cmd.Output()
 	if err != nil {
 		b.Fatalf("dial via %s: %v: %s", via, err, out)
