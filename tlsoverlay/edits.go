@@ -27,9 +27,12 @@ var rpkEdits = []Edit{
 	// peer's PublicKey and RawSubjectPublicKeyInfo. A client must set at least
 	// one of them (the handshake is refused otherwise; InsecureSkipVerify does
 	// not waive this) and does not need ServerName. A server always requires
-	// a client key, whatever ClientAuth says. Session resumption is disabled:
-	// no tickets are issued or used. Encrypted Client Hello is not supported
-	// with it.
+	// a client key, whatever ClientAuth says. A server issues session tickets
+	// and resumes the raw public key sessions they hold (unless
+	// SessionTicketsDisabled): a resumed connection reports the client key of
+	// the session it resumes, and runs VerifyConnection (VerifyPeerCertificate,
+	// as with X.509, is not called again). A client neither stores nor uses
+	// tickets. Encrypted Client Hello is not supported with it.
 	RawPublicKeys bool
 
 `,
@@ -221,7 +224,7 @@ var rpkEdits = []Edit{
 		Anchor: `	if c.config.SessionTicketsDisabled || c.config.ClientSessionCache == nil {
 		return nil, nil, nil, nil
 `,
-		Text: `	if c.config.SessionTicketsDisabled || c.config.ClientSessionCache == nil || c.config.RawPublicKeys {
+		Text: `	if c.config.SessionTicketsDisabled || c.config.ClientSessionCache == nil || c.config.RawPublicKeys && !testingRawPublicKeysClientResumption {
 		return nil, nil, nil, nil
 `,
 	},
@@ -281,7 +284,7 @@ var rpkEdits = []Edit{
 		return nil
 	}
 `,
-		Text: `	if c.config.SessionTicketsDisabled || c.config.ClientSessionCache == nil || c.rawPublicKeys {
+		Text: `	if c.config.SessionTicketsDisabled || c.config.ClientSessionCache == nil || c.rawPublicKeys && !testingRawPublicKeysClientResumption {
 		return nil
 	}
 `,
@@ -340,22 +343,6 @@ var rpkEdits = []Edit{
 `,
 	},
 	{
-		File: "handshake_server_tls13.go", Op: Replace,
-		Why: "no resumption with raw public keys",
-		Anchor: `	if c.config.SessionTicketsDisabled {
-		return nil
-	}
-
-	modeOK := false
-`,
-		Text: `	if c.config.SessionTicketsDisabled || c.rawPublicKeys {
-		return nil
-	}
-
-	modeOK := false
-`,
-	},
-	{
 		File: "handshake_server_tls13.go", Op: InsertAfter,
 		Why: "the server key sent must be one Ed25519 SPKI matching the private key",
 		Anchor: `	hs.cert = certificate
@@ -409,18 +396,6 @@ var rpkEdits = []Edit{
 		Text: `		if c.config.ClientCAs != nil && !c.rawPublicKeys {
 `,
 	},
-	{
-		File: "handshake_server_tls13.go", Op: Replace,
-		Why: "no tickets issued with raw public keys (TCP)",
-		Anchor: `	if hs.c.config.SessionTicketsDisabled {
-		return false
-	}
-`,
-		Text: `	if hs.c.config.SessionTicketsDisabled || hs.c.rawPublicKeys {
-		return false
-	}
-`,
-	},
 
 	{
 		File: "handshake_server_tls13.go", Op: Replace,
@@ -464,17 +439,42 @@ var rpkEdits = []Edit{
 `,
 	},
 
-	// ---- quic.go ----
+
+	// ---- ticket.go and resumption: a raw public key server resumes raw public key sessions ----
 	{
-		File: "quic.go", Op: Replace,
-		Why: "no tickets issued with raw public keys (QUIC)",
-		Anchor: `	if c.config.SessionTicketsDisabled {
-		return nil
-	}
+		File: "ticket.go", Op: InsertAfter,
+		Why: "whether a parsed session's peer certificate is a raw public key",
+		Anchor: `	verifiedChains   [][]*x509.Certificate
 `,
-		Text: `	if c.config.SessionTicketsDisabled || c.rawPublicKeys {
-		return nil
-	}
+		Text: `	rawPublicKeys    bool // the peer's one certificate is an RFC 7250 raw public key (set by ParseSessionState)
+`,
+	},
+	{
+		File: "ticket.go", Op: Replace,
+		Why: "a session's certificate is X.509, or a raw public key's SubjectPublicKeyInfo",
+		Anchor: `	for _, cert := range cert.Certificate {
+		c, err := globalCertCache.newCert(cert)
+		if err != nil {
+			return nil, err
+		}
+`,
+		Text: `	for _, cert := range cert.Certificate {
+		c, rawPublicKey, err := parseSessionCertificate(cert)
+		if err != nil {
+			return nil, err
+		}
+		ss.rawPublicKeys = ss.rawPublicKeys || rawPublicKey
+`,
+	},
+	{
+		File: "handshake_server_tls13.go", Op: Replace,
+		Why: "raw public key sessions resume only raw public key connections, and have no validity period",
+		Anchor: `		if sessionHasClientCerts && c.config.time().After(sessionState.peerCertificates[0].NotAfter) {
+`,
+		Text: `		if !rawPublicKeySessionMatches(c.rawPublicKeys, sessionState) {
+			continue
+		}
+		if sessionHasClientCerts && !sessionState.rawPublicKeys && c.config.time().After(sessionState.peerCertificates[0].NotAfter) {
 `,
 	},
 

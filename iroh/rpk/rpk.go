@@ -102,20 +102,23 @@ func checkALPNs(alpns []string) error {
 	return nil
 }
 
-// ServerConfig is iroh's server side: raw public keys only, TLS 1.3 only, no
-// session tickets, a client key required, and any valid Ed25519 client key
-// accepted (the application reads it with PeerID).
+// ServerConfig is iroh's server side: raw public keys only, TLS 1.3 only, a
+// client key required, and any valid Ed25519 client key accepted (the
+// application reads it with PeerID). Like iroh's server it issues session
+// tickets, and a client that returns with one resumes its session (PSK with
+// a fresh ECDH): no Certificate or signature is exchanged again, and the
+// resumed connection's peer is the client key of the session resumed.
 func ServerConfig(id Identity, alpns []string) (*tls.Config, error) {
 	if err := checkALPNs(alpns); err != nil {
 		return nil, err
 	}
 	c := &tls.Config{
-		Certificates:           []tls.Certificate{id.certificate()},
-		NextProtos:             append([]string(nil), alpns...),
-		MinVersion:             tls.VersionTLS13,
-		SessionTicketsDisabled: true,
+		Certificates: []tls.Certificate{id.certificate()},
+		NextProtos:   append([]string(nil), alpns...),
+		MinVersion:   tls.VersionTLS13,
 		// The patch requires a client key with raw public keys whatever this
-		// says; it is set for readers and for defence in depth.
+		// says; it is set for readers and for defence in depth (and crypto/tls
+		// resumes a session holding a client key only when it asks for one).
 		ClientAuth: tls.RequireAnyClientCert,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			if len(raw) != 1 {

@@ -71,7 +71,7 @@ func TestConfigs(t *testing.T) {
 		t.Errorf("NewIdentity: id %s, want %s", id.ID(), seedKey(t, 1).Public())
 	}
 	server := must(t)(ServerConfig(NewIdentity(seedKey(t, 1)), []string{alpn}))
-	if !RawPublicKeys(server) || server.MinVersion != tls.VersionTLS13 || !server.SessionTicketsDisabled ||
+	if !RawPublicKeys(server) || server.MinVersion != tls.VersionTLS13 || server.SessionTicketsDisabled ||
 		server.ClientAuth != tls.RequireAnyClientCert || len(server.Certificates) != 1 {
 		t.Errorf("server config: %+v", server)
 	}

@@ -314,3 +314,36 @@ var (
 )
 
 const maxCheckedLocalKeys = 64
+
+// parseSessionCertificate parses a peer certificate stored in a session
+// ticket: an X.509 certificate, or, for a raw public key session, the peer's
+// Ed25519 SubjectPublicKeyInfo (which no X.509 parser accepts), checked as
+// in the handshake. Tickets are authenticated by the server's ticket keys, so
+// only what this server stored reaches here.
+func parseSessionCertificate(der []byte) (cert *x509.Certificate, rawPublicKey bool, err error) {
+	cert, err = globalCertCache.newCert(der)
+	if err == nil {
+		return cert, false, nil
+	}
+	if key, _, keyErr := parseRawPublicKey(der); keyErr == nil {
+		return key, true, nil
+	}
+	return nil, false, err
+}
+
+// rawPublicKeySessionMatches says whether a server connection may resume s:
+// a raw public key session resumes only a connection that negotiated raw
+// public keys, and holds exactly the one client key; an X.509 session never
+// resumes a raw public key connection.
+func rawPublicKeySessionMatches(rawPublicKeys bool, s *SessionState) bool {
+	if s.rawPublicKeys != rawPublicKeys {
+		return false
+	}
+	return !rawPublicKeys || len(s.peerCertificates) == 1 && len(s.verifiedChains) == 0
+}
+
+// testingRawPublicKeysClientResumption lets a RawPublicKeys client store and
+// use tickets, for the tests of server-side resumption only: a client has no
+// check of the server key on resumption (VerifyPeerCertificate is not
+// called), so it never resumes otherwise.
+var testingRawPublicKeysClientResumption = false

@@ -886,3 +886,117 @@ func TestRawPublicKeysPooledKeyShareExpires(t *testing.T) {
 		t.Fatal("a key was handed out twice")
 	}
 }
+
+func TestRawPublicKeysServerResumption(t *testing.T) {
+	testingRawPublicKeysClientResumption = true
+	defer func() { testingRawPublicKeysClientResumption = false }()
+	p := newRPKPeers(t)
+	// As iroh/rpk configures it: crypto/tls resumes a session with a client certificate only when
+	// ClientAuth asks for one.
+	p.server.SessionTicketsDisabled, p.server.ClientAuth = false, RequireAnyClientCert
+	p.client.ClientSessionCache = validitySessionCache{NewLRUClientSessionCache(4)}
+	// The test client's session cache key (a new port every handshake otherwise), and no X.509
+	// chain check of its session (the client side does not resume with raw public keys anyway).
+	p.client.ServerName, p.client.InsecureSkipVerify = "rpk.test", true
+	var verifyPeer, verifyConn int
+	var sawKey ed25519.PublicKey
+	p.server.VerifyPeerCertificate = func([][]byte, [][]*x509.Certificate) error { verifyPeer++; return nil }
+	p.server.VerifyConnection = func(cs ConnectionState) error {
+		verifyConn++
+		if len(cs.PeerCertificates) == 1 {
+			sawKey, _ = cs.PeerCertificates[0].PublicKey.(ed25519.PublicKey)
+		}
+		return nil
+	}
+	if cs, _, cerr, serr := p.handshake(t); cerr != nil || serr != nil || cs.DidResume {
+		t.Fatalf("first handshake: client %v, server %v, resumed %v", cerr, serr, cs.DidResume)
+	}
+	if _, ok := p.client.ClientSessionCache.Get("rpk.test"); !ok {
+		t.Fatal("the client stored no ticket")
+	}
+	cs, ss, cerr, serr := p.handshake(t)
+	if cerr != nil || serr != nil {
+		t.Fatalf("second handshake: client %v; server %v", cerr, serr)
+	}
+	if !cs.DidResume || !ss.DidResume {
+		t.Fatalf("second handshake did not resume (client %v, server %v)", cs.DidResume, ss.DidResume)
+	}
+	if len(ss.PeerCertificates) != 1 || !p.clientKey.pub.Equal(ss.PeerCertificates[0].PublicKey) ||
+		!bytes.Equal(ss.PeerCertificates[0].Raw, p.clientKey.spki) || !bytes.Equal(ss.PeerCertificates[0].RawSubjectPublicKeyInfo, p.clientKey.spki) {
+		t.Fatalf("resumed server sees peer certificates %v", ss.PeerCertificates)
+	}
+	if verifyPeer != 1 || verifyConn != 2 || !p.clientKey.pub.Equal(sawKey) {
+		t.Errorf("over both handshakes: VerifyPeerCertificate ran %d times (want 1), VerifyConnection %d (want 2), last saw %x", verifyPeer, verifyConn, sawKey)
+	}
+
+	// A server that disables tickets does a full handshake again.
+	p.server.SessionTicketsDisabled = true
+	if cs, _, cerr, serr := p.handshake(t); cerr != nil || serr != nil || cs.DidResume {
+		t.Fatalf("with tickets disabled: client %v, server %v, resumed %v", cerr, serr, cs.DidResume)
+	}
+}
+
+func TestRawPublicKeysSessionState(t *testing.T) {
+	k := newRPKKey(t, 5)
+	peer, _, err := parseRawPublicKey(k.spki)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := &SessionState{version: VersionTLS13, cipherSuite: TLS_AES_128_GCM_SHA256, secret: make([]byte, 32), peerCertificates: []*x509.Certificate{peer}}
+	b, err := ss.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseSessionState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !parsed.rawPublicKeys || len(parsed.peerCertificates) != 1 || !k.pub.Equal(parsed.peerCertificates[0].PublicKey) {
+		t.Fatalf("parsed raw public key session: raw %v, peers %v", parsed.rawPublicKeys, parsed.peerCertificates)
+	}
+	if !rawPublicKeySessionMatches(true, parsed) || rawPublicKeySessionMatches(false, parsed) {
+		t.Error("a raw public key session must resume raw public key connections only")
+	}
+	two := *parsed
+	two.peerCertificates = []*x509.Certificate{peer, peer}
+	if rawPublicKeySessionMatches(true, &two) {
+		t.Error("a raw public key session with two keys resumes")
+	}
+
+	// An X.509 session never resumes a raw public key connection.
+	x509Peer, err := x509.ParseCertificate(testConfig.Certificates[0].Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss.peerCertificates = []*x509.Certificate{x509Peer}
+	if b, err = ss.Bytes(); err != nil {
+		t.Fatal(err)
+	}
+	if parsed, err = ParseSessionState(b); err != nil {
+		t.Fatal(err)
+	}
+	if parsed.rawPublicKeys || rawPublicKeySessionMatches(true, parsed) || !rawPublicKeySessionMatches(false, parsed) {
+		t.Errorf("X.509 session: raw %v", parsed.rawPublicKeys)
+	}
+
+	// What is neither fails to parse, as before: a small-order key, bytes that are no certificate.
+	for _, der := range [][]byte{spkiOf(t, mustHex(t, "0100000000000000000000000000000000000000000000000000000000000000")), {1, 2, 3}} {
+		if _, _, err := parseSessionCertificate(der); err == nil {
+			t.Errorf("session certificate %x parsed", der)
+		}
+	}
+}
+
+// validitySessionCache gives the server's synthetic certificate in a stored
+// session a validity period, which Go's client checks before resuming (a raw
+// public key has none; the client side of the patch does not resume).
+type validitySessionCache struct{ ClientSessionCache }
+
+func (c validitySessionCache) Put(key string, cs *ClientSessionState) {
+	if cs != nil && cs.session != nil && len(cs.session.peerCertificates) == 1 {
+		cert := *cs.session.peerCertificates[0]
+		cert.NotAfter = time.Now().Add(time.Hour)
+		cs.session.peerCertificates = []*x509.Certificate{&cert}
+	}
+	c.ClientSessionCache.Put(key, cs)
+}
