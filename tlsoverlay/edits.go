@@ -439,14 +439,13 @@ var rpkEdits = []Edit{
 `,
 	},
 
-
 	// ---- ticket.go and resumption: a raw public key server resumes raw public key sessions ----
 	{
 		File: "ticket.go", Op: InsertAfter,
 		Why: "whether a parsed session's peer certificate is a raw public key",
-		Anchor: `	verifiedChains   [][]*x509.Certificate
+		Anchor: `	alpnProtocol     string // only set if EarlyData is true
 `,
-		Text: `	rawPublicKeys    bool // the peer's one certificate is an RFC 7250 raw public key (set by ParseSessionState)
+		Text: `	rawPublicKeys    bool   // the peer's certificate is a raw public key (set by ParseSessionState)
 `,
 	},
 	{
