@@ -57,7 +57,7 @@ connection with code 0 and the endpoint, and the program exits 0.`,
 				defer f.Close()
 				cfg.KeyLog = f
 			}
-			if n, ok := serveProcs(os.Getenv("GOMAXPROCS")); ok {
+			if n, ok := serveProcs(os.Getenv("GOMAXPROCS"), runtime.NumCPU()); ok {
 				runtime.GOMAXPROCS(n)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -84,17 +84,18 @@ connection with code 0 and the endpoint, and the program exits 0.`,
 }
 
 // serveProcs is how many threads run the server's Go code at once (GOMAXPROCS), unless the
-// GOMAXPROCS environment variable (env) chooses: one. The server shares its machine with the peer
-// that dials it. With a thread per core (Go's default), quic-go's goroutines (socket reader,
-// server, connection, TLS handshake, send queue) spread over the cores and wake each other across
-// them, on the core the dialing peer needs next. On 2 cores, with upstream iroh 1.4.1 dialing on
+// GOMAXPROCS environment variable (env) chooses: half the machine's cpus, at least one. The
+// server shares its machine with the peer that dials it (every pair here runs on one machine).
+// With a thread per core (Go's default), quic-go's goroutines (socket reader, server, connection,
+// TLS handshake, send queue) spread over all the cores and wake each other across them, on the
+// core the dialing peer needs next. On 2 cores (one thread), with upstream iroh 1.4.1 dialing on
 // loopback, the handshake median went from 1.92 ms to 1.65 ms (upstream's server: 1.56 ms), and
 // 64 MiB echo and upload did not get slower (docs/go-peer.md).
-func serveProcs(env string) (n int, set bool) {
+func serveProcs(env string, cpus int) (n int, set bool) {
 	if env != "" {
 		return 0, false
 	}
-	return 1, true
+	return max(1, cpus/2), true
 }
 
 // openKeyLog opens a key log for appending, as SSLKEYLOGFILE consumers expect.

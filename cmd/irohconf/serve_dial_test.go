@@ -286,10 +286,12 @@ func TestServeInvalidInput(t *testing.T) {
 }
 
 func TestServeProcs(t *testing.T) {
-	if n, set := serveProcs(""); !set || n != 1 {
-		t.Errorf("serveProcs(\"\") = %d, %v; want 1, true", n, set)
+	for _, tc := range []struct{ cpus, want int }{{1, 1}, {2, 1}, {3, 1}, {8, 4}} {
+		if n, set := serveProcs("", tc.cpus); !set || n != tc.want {
+			t.Errorf("serveProcs(\"\", %d) = %d, %v; want %d, true", tc.cpus, n, set, tc.want)
+		}
 	}
-	if _, set := serveProcs("4"); set {
+	if _, set := serveProcs("4", 8); set {
 		t.Error("serveProcs overrides GOMAXPROCS from the environment")
 	}
 }
