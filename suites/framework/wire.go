@@ -89,8 +89,10 @@ func startWire(dir string, srv Server, path WirePath, serverKeyLog string, notef
 	if err != nil {
 		return nil, nil, fmt.Errorf("the server's id %q: %w", srv.ID(), err)
 	}
+	// HoldPort: a board keeps one iroh endpoint through all cells of its pair and remembers the
+	// relay addresses of earlier cells; a later cell's relay must not get such a port.
 	r, err := relay.Start(relay.Config{Target: target, CapturePath: filepath.Join(dir, CaptureFile), Profile: path.Profile, Seed: path.Seed,
-		MaxClients: maxClients})
+		MaxClients: maxClients, HoldPort: true})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -40,6 +40,12 @@ type Config struct {
 	// MaxClients bounds the client addresses served at once (each costs a socket and a
 	// goroutine); zero means DefaultMaxClients. Datagrams of further clients are dropped.
 	MaxClients int
+	// HoldPort keeps the listening port bound after Close, reading nothing, until the process
+	// exits. A client that outlives the relay may remember its address (an iroh endpoint keeps
+	// every address it learned of an endpoint id, and tries them when it dials that id again);
+	// were the port free, a later relay (of another cell, in any process) could get it and
+	// forward that client's datagrams to a server it never dialed.
+	HoldPort bool
 }
 
 // DefaultCaptureMemory is what a capture holds in memory unless told otherwise: more than a
@@ -208,7 +214,12 @@ func (r *Relay) Close() error {
 	r.closeOnce.Do(func() {
 		r.mu.Lock()
 		r.closed = true
-		errs := []error{r.listen.Close()}
+		var errs []error
+		if r.cfg.HoldPort {
+			errs = append(errs, holdPort(r.listen))
+		} else {
+			errs = append(errs, r.listen.Close())
+		}
 		for _, s := range r.sessions {
 			errs = append(errs, s.up.conn.Close())
 			for _, u := range s.stale {
@@ -232,6 +243,21 @@ func (r *Relay) Close() error {
 		r.closeErr = errors.Join(errs...)
 	})
 	return r.closeErr
+}
+
+// heldPorts are the listening sockets of closed relays that keep their ports (Config.HoldPort):
+// bound, unread (the kernel drops what overflows their buffers), until the process exits.
+var heldPorts struct {
+	sync.Mutex
+	conns []*net.UDPConn
+}
+
+// holdPort ends the reads of conn without closing it and keeps it bound.
+func holdPort(conn *net.UDPConn) error {
+	heldPorts.Lock()
+	heldPorts.conns = append(heldPorts.conns, conn)
+	heldPorts.Unlock()
+	return conn.SetReadDeadline(time.Unix(1, 0)) // the reader's next read fails, and it ends
 }
 
 // readClients forwards what clients send to the server.

@@ -468,3 +468,38 @@ func TestMaxClients(t *testing.T) {
 		t.Errorf("capture: %d packets, %v", len(pkts), err)
 	}
 }
+
+// A relay that holds its port keeps it bound after Close, so that no later relay can get it and
+// receive what a client that remembers the address still sends; nothing sent there is forwarded.
+// Without HoldPort the port is free again.
+func TestHoldPort(t *testing.T) {
+	srv := newUDPServer(t)
+	for _, hold := range []bool{true, false} {
+		r, err := relay.Start(relay.Config{Target: srv.addr(), HoldPort: hold})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := udpClient(t, r.Addr())
+		if _, ok := exchange(t, c, "before", 5*time.Second); !ok {
+			t.Fatalf("hold %v: nothing forwarded before Close", hold)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		again, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(r.Addr()))
+		if hold {
+			if err == nil {
+				_ = again.Close()
+				t.Fatal("a held port could be bound again")
+			}
+			if _, ok := exchange(t, c, "after", 300*time.Millisecond); ok {
+				t.Error("a closed relay that holds its port still forwards")
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("without HoldPort the port stays taken: %v", err)
+		}
+		_ = again.Close()
+	}
+}
