@@ -220,7 +220,7 @@ var rpkEdits = []Edit{
 	},
 	{
 		File: "handshake_client.go", Op: Replace,
-		Why: "no resumption with raw public keys (the ticket format stores X.509 certificates)",
+		Why: "a raw public key client does not resume: it pins the server key in VerifyPeerCertificate, which resumption skips",
 		Anchor: `	if c.config.SessionTicketsDisabled || c.config.ClientSessionCache == nil {
 		return nil, nil, nil, nil
 `,
