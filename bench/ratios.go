@@ -49,10 +49,14 @@ func spreadOf(of string, q []float64) *Spread {
 	return s
 }
 
+// hasInterval says whether the rounds were enough for a confidence interval (Low and High are
+// then set; ratios and shares are never 0).
+func (s *Spread) hasInterval() bool { return s.Low != 0 || s.High != 0 }
+
 // bounds are the interval the median lies in as far as this run can tell: the confidence
 // interval, or the range when the rounds are too few for one.
 func (s *Spread) bounds() (lo, hi float64) {
-	if s.Low == 0 && s.High == 0 {
+	if !s.hasInterval() {
 		return s.Min, s.Max
 	}
 	return s.Low, s.High
@@ -125,7 +129,7 @@ func (s *Spread) percentText() string {
 }
 
 func (s *Spread) boundsName() string {
-	if s.Low == 0 && s.High == 0 {
+	if !s.hasInterval() {
 		return "range"
 	}
 	return fmt.Sprintf("%.0f%% CI", 100*confidence)
