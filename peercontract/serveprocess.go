@@ -87,8 +87,13 @@ func StartServe(ctx context.Context, cmd *exec.Cmd, opts ServeOptions) (*ServePr
 	select {
 	case line, ok := <-first:
 		if !ok {
-			<-p.exited
-			return nil, fmt.Errorf("%s serve exited before its ready line: %v", name, p.waitErr)
+			select { // its output ended: it exits, or it keeps running without one
+			case <-p.exited:
+				return nil, fmt.Errorf("%s serve exited before its ready line: %v", name, p.waitErr)
+			case <-timer.C:
+				err = fmt.Errorf("%s serve closed its output without a ready line", name)
+			}
+			break
 		}
 		if p.Ready, err = ParseReady(line); err != nil {
 			return nil, errors.Join(fmt.Errorf("%s serve: %w", name, err), p.Stop())

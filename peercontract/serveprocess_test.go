@@ -64,6 +64,7 @@ func TestStartServeFailures(t *testing.T) {
 		{"exits first", `echo broken >&2; exit 3`, "exited before its ready line: exit status 3", peercontract.ServeOptions{}},
 		{"other first line", `echo hello; exec sleep 30`, "ready line is not the contract's JSON", peercontract.ServeOptions{}},
 		{"no ready line in time", `exec sleep 30`, "printed no ready line within 200ms", peercontract.ServeOptions{ReadyWithin: 200 * time.Millisecond}},
+		{"output closed, still running", `exec >&-; exec sleep 30`, "closed its output without a ready line", peercontract.ServeOptions{ReadyWithin: 200 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := serveScript(tc.script)

@@ -16,7 +16,7 @@ type Exit struct {
 }
 
 // Stop sends p SIGTERM and waits at most within for it to exit; then it calls kill (or kills p
-// when kill is nil) and waits for the exit. It returns an error, naming the program name, when
+// when kill is nil) and waits for the exit, again at most within. It returns an error, naming the program name, when
 // the process had already exited other than cleanly, did not exit 0 on SIGTERM, or had to be
 // killed.
 func Stop(name string, p *os.Process, exit Exit, within time.Duration, kill func()) error {
@@ -44,6 +44,11 @@ func Stop(name string, p *os.Process, exit Exit, within time.Duration, kill func
 	} else {
 		_ = p.Kill()
 	}
-	<-exit.Done
-	return fmt.Errorf("%s ignored SIGTERM for %v and was killed", name, within)
+	timer.Reset(within)
+	select {
+	case <-exit.Done:
+		return fmt.Errorf("%s ignored SIGTERM for %v and was killed", name, within)
+	case <-timer.C: // killed, yet its waiter has not returned (something still holds its output)
+		return fmt.Errorf("%s ignored SIGTERM for %v, was killed, and was not reaped %v later", name, within, within)
+	}
 }
